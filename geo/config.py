@@ -1,0 +1,35 @@
+"""Paths and settings, overridable by environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+TERRITORIES_DIR = DATA_DIR / "territories"
+NATIONAL_DIR = DATA_DIR / "national"
+
+DEFAULT_TERRITORY = os.environ.get("LANTERNA_TERRITORY", "massa-carrara")
+
+#: Finest H3 resolution stored for every layer (issue: "no finer than resolution 10").
+STORE_RES = 10
+#: Resolutions the dashboard and the analyses roll up to.
+VIEW_RESOLUTIONS = (7, 8, 9, 10)
+
+#: Minimum published cell frequency: Italian statistical ethics rules (Sistan code of conduct)
+#: set three as the threshold under which aggregate counts are suppressed.
+SUPPRESSION_THRESHOLD = int(os.environ.get("LANTERNA_SUPPRESSION_THRESHOLD", "3"))
+
+#: Upload limit for importers (bytes). Larger files are refused before parsing.
+MAX_IMPORT_BYTES = int(os.environ.get("LANTERNA_MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
+
+DEMO_SEED = 20170220  # date of D.L. 14/2017, so that every demo build is the same
+
+
+def db_path(territory: str | None = None) -> Path:
+    """Path of the DuckDB file for a territory (``LANTERNA_DB`` overrides it)."""
+    env = os.environ.get("LANTERNA_DB")
+    if env:
+        return Path(env)
+    return DATA_DIR / f"lanterna_{territory or DEFAULT_TERRITORY}.duckdb"

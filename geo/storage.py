@@ -1,0 +1,500 @@
+"""The one way in to Lanterna's DuckDB file: schema, transactions, writes and queries.
+
+Every SQL statement of the project lives here; other modules and the pages call these functions.
+One process owns the read-write file (DuckDB takes a file lock); inside it one connection is
+shared and each thread works on its own cursor. A second writing process gets a clear Italian
+error (:class:`StorageError`): multi-process deployments need a server database.
+
+Cells are stored as BIGINT at resolution :data:`geo.config.STORE_RES` (10); the ``cells`` table
+holds every resolution-10 cell of the territory with its parents (9, 8, 7), its comune and its
+residents, so roll-ups are joins, not per-row H3 calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from geo import config
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS comuni (
+    pro_com_t VARCHAR PRIMARY KEY, nome VARCHAR NOT NULL, area_km2 DOUBLE, residenti INTEGER,
+    anno_popolazione INTEGER, geometry_wkb BLOB);
+CREATE TABLE IF NOT EXISTS cells (
+    cell BIGINT PRIMARY KEY, r9 BIGINT NOT NULL, r8 BIGINT NOT NULL, r7 BIGINT NOT NULL,
+    pro_com_t VARCHAR NOT NULL, residents DOUBLE NOT NULL DEFAULT 0, pop_method VARCHAR);
+CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY, layer VARCHAR NOT NULL, file_name VARCHAR, sha256 VARCHAR,
+    rows_written INTEGER, rows_rejected INTEGER, mode VARCHAR, user_name VARCHAR,
+    imported_at TIMESTAMP DEFAULT current_timestamp);
+CREATE SEQUENCE IF NOT EXISTS import_seq START 1;
+CREATE TABLE IF NOT EXISTS incidents (
+    cell BIGINT NOT NULL, month DATE NOT NULL, category VARCHAR NOT NULL, time_band VARCHAR NOT NULL,
+    outdoor BOOLEAN, count INTEGER NOT NULL, synthetic BOOLEAN NOT NULL, source VARCHAR,
+    import_id INTEGER);
+CREATE TABLE IF NOT EXISTS lighting (
+    pl_id VARCHAR PRIMARY KEY, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL,
+    pro_com_t VARCHAR, technology VARCHAR NOT NULL, power_w DOUBLE, height_m DOUBLE,
+    status VARCHAR NOT NULL, year INTEGER, fixture VARCHAR, synthetic BOOLEAN NOT NULL,
+    source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS reports (
+    report_id VARCHAR PRIMARY KEY, pro_com_t VARCHAR, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL,
+    cell BIGINT NOT NULL, area_wkt VARCHAR, category VARCHAR NOT NULL, severity INTEGER,
+    status VARCHAR NOT NULL, opened DATE NOT NULL, closed DATE, description VARCHAR,
+    synthetic BOOLEAN NOT NULL, source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS schools (
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, level VARCHAR NOT NULL, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, students INTEGER,
+    address VARCHAR, synthetic BOOLEAN NOT NULL, source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS services (
+    service_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, operator VARCHAR, types VARCHAR[] NOT NULL,
+    hours VARCHAR, open_24h BOOLEAN, capacity INTEGER, public BOOLEAN, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, synthetic BOOLEAN NOT NULL,
+    source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS confiscated (
+    id VARCHAR PRIMARY KEY, nome VARCHAR, tipologia VARCHAR, categoria VARCHAR, stato VARCHAR,
+    destinazione VARCHAR, indirizzo VARCHAR, indirizzo_imprecisato BOOLEAN, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, source VARCHAR);
+CREATE TABLE IF NOT EXISTS localities (
+    id INTEGER PRIMARY KEY, nome VARCHAR, tipo VARCHAR, abitanti INTEGER, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, source VARCHAR);
+CREATE TABLE IF NOT EXISTS roads (
+    cell BIGINT NOT NULL, highway VARCHAR NOT NULL, length_m DOUBLE NOT NULL, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS crime_official (
+    anno INTEGER NOT NULL, categoria VARCHAR NOT NULL, delitti INTEGER NOT NULL, fonte VARCHAR,
+    PRIMARY KEY (anno, categoria));
+CREATE TABLE IF NOT EXISTS crime_provinces (
+    ref_area VARCHAR NOT NULL, territorio VARCHAR, anno INTEGER NOT NULL, delitti INTEGER,
+    regione VARCHAR, popolazione INTEGER, tasso_per_1000 DOUBLE, PRIMARY KEY (ref_area, anno));
+"""
+
+#: Tables that hold a user-importable layer, with their key columns (None: aggregates).
+LAYER_TABLES: dict[str, str | None] = {
+    "incidents": None,
+    "lighting": "pl_id",
+    "reports": "report_id",
+    "schools": "code",
+    "services": "service_id",
+    "roads": None,
+}
+TABLES = (
+    "meta", "comuni", "cells", "imports", "incidents", "lighting", "reports", "schools", "services",
+    "confiscated", "localities", "roads", "crime_official", "crime_provinces",
+)
+
+
+class StorageError(RuntimeError):
+    """Database problems, with an Italian message for the user."""
+
+
+def _res_column(res: int) -> str:
+    if res == config.STORE_RES:
+        return "c.cell"
+    if res in (7, 8, 9):
+        return f"c.r{res}"
+    raise ValueError(f"Risoluzione H3 {res} non disponibile: scegliere tra 7 e 10.")
+
+
+class Store:
+    """A DuckDB file with Lanterna's schema.
+
+    Parameters
+    ----------
+    path
+        Database file; created (with the schema) when missing.
+    read_only
+        Open without taking the write lock.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" in msg.lower():
+                raise StorageError(
+                    f"Il database {self.path.name} è già aperto in scrittura da un altro processo "
+                    "(per esempio la dashboard). Chiuderlo e riprovare."
+                ) from exc
+            raise StorageError(f"Impossibile aprire il database {self.path}: {msg}") from exc
+        except duckdb.Error as exc:
+            raise StorageError(f"Il file {self.path} non è un database Lanterna valido: {exc}") from exc
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        if not read_only:
+            self._init_schema()
+        self._check_version()
+
+    # -- connection management --------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (DuckDB connections must not be shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction: everything inside commits together or not at all."""
+        if self.read_only:
+            raise StorageError("Database aperto in sola lettura.")
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        with self.transaction() as cur:
+            cur.execute(_DDL)
+            found = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if found is None:
+                cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    def _check_version(self) -> None:
+        try:
+            found = self.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException as exc:
+            raise StorageError(f"Il file {self.path.name} non contiene lo schema di Lanterna.") from exc
+        if found is None or int(found[0]) != SCHEMA_VERSION:
+            raise StorageError(
+                f"Il database {self.path.name} ha la versione di schema {found[0] if found else '?'}, "
+                f"attesa {SCHEMA_VERSION}: ricostruirlo con 'python -m geo demo --force'."
+            )
+
+    # -- generic access ----------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence | dict | None = None) -> pd.DataFrame:
+        """Run a read query and return a DataFrame (for use inside ``geo`` only)."""
+        return self.cursor().execute(sql, params or []).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table as a DataFrame."""
+        if name not in TABLES:
+            raise ValueError(f"tabella sconosciuta: {name}")
+        return self.cursor().execute(f"SELECT * FROM {name}").df()
+
+    def count(self, name: str, *, synthetic: bool | None = None) -> int:
+        if name not in TABLES:
+            raise ValueError(f"tabella sconosciuta: {name}")
+        where = "" if synthetic is None else f" WHERE synthetic = {'true' if synthetic else 'false'}"
+        return int(self.cursor().execute(f"SELECT count(*) FROM {name}{where}").fetchone()[0])
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return default if row is None else row[0]
+
+    def set_meta(self, cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+        cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def is_built(self) -> bool:
+        """True when a territory has been loaded completely (set last by the demo builder)."""
+        return self.get_meta("built_at") is not None
+
+    @staticmethod
+    def write_frame(
+        cur: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, *, mode: str = "append"
+    ) -> int:
+        """Write ``df`` into ``table`` inside the caller's transaction.
+
+        ``mode``: ``append``; ``replace`` (empty the table first); ``upsert`` (insert or replace
+        rows with the same primary key, so a re-import creates no duplicates).
+        """
+        if table not in TABLES:
+            raise ValueError(f"tabella sconosciuta: {table}")
+        if mode == "replace":
+            cur.execute(f"DELETE FROM {table}")
+        if df.empty:
+            return 0
+        cols = ", ".join(df.columns)
+        verb = "INSERT OR REPLACE" if mode == "upsert" else "INSERT"
+        cur.register("_frame", df)
+        try:
+            cur.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _frame")
+        finally:
+            cur.unregister("_frame")
+        return len(df)
+
+    def new_import(
+        self, cur: duckdb.DuckDBPyConnection, *, layer: str, file_name: str, sha256: str, mode: str,
+        user: str | None = None,
+    ) -> int:
+        """Register an import and return its id (rows are filled by :meth:`finish_import`)."""
+        import_id = int(cur.execute("SELECT nextval('import_seq')").fetchone()[0])
+        cur.execute(
+            "INSERT INTO imports (import_id, layer, file_name, sha256, mode, user_name) VALUES (?, ?, ?, ?, ?, ?)",
+            [import_id, layer, file_name, sha256, mode, user],
+        )
+        return import_id
+
+    @staticmethod
+    def finish_import(cur: duckdb.DuckDBPyConnection, import_id: int, *, written: int, rejected: int) -> None:
+        cur.execute(
+            "UPDATE imports SET rows_written = ?, rows_rejected = ? WHERE import_id = ?",
+            [written, rejected, import_id],
+        )
+
+    def find_import(self, layer: str, sha256: str) -> dict | None:
+        """A previous import of the same file content into the same layer, if any."""
+        row = self.cursor().execute(
+            "SELECT import_id, file_name, imported_at, rows_written FROM imports "
+            "WHERE layer = ? AND sha256 = ? ORDER BY import_id LIMIT 1",
+            [layer, sha256],
+        ).fetchone()
+        if row is None:
+            return None
+        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2], "rows_written": row[3]}
+
+    # -- territory ---------------------------------------------------------------------------
+    def cell_lookup(self, cells: np.ndarray) -> pd.Series:
+        """``pro_com_t`` for each resolution-10 cell, NaN for cells outside the territory."""
+        frame = pd.DataFrame({"cell": np.asarray(cells, dtype=np.int64)})
+        cur = self.cursor()
+        cur.register("_q", frame)
+        try:
+            out = cur.execute(
+                "SELECT q.cell, c.pro_com_t FROM _q q LEFT JOIN cells c USING (cell)"
+            ).df()
+        finally:
+            cur.unregister("_q")
+        return frame["cell"].map(dict(zip(out["cell"], out["pro_com_t"], strict=True)))
+
+    def comuni(self) -> pd.DataFrame:
+        return self.query(
+            "SELECT pro_com_t, nome, area_km2, residenti, anno_popolazione FROM comuni ORDER BY nome"
+        )
+
+    # -- queries for maps and analyses --------------------------------------------------------
+    @staticmethod
+    def _filters(
+        comuni: Sequence[str] | None,
+        start: date | None,
+        end: date | None,
+        categories: Sequence[str] | None,
+        time_band: str | None,
+    ) -> tuple[str, list]:
+        clauses, params = ["TRUE"], []
+        if comuni:
+            clauses.append(f"c.pro_com_t IN ({', '.join('?' * len(comuni))})")
+            params += list(comuni)
+        if start is not None:
+            clauses.append("i.month >= ?")
+            params.append(start)
+        if end is not None:
+            clauses.append("i.month <= ?")
+            params.append(end)
+        if categories:
+            clauses.append(f"i.category IN ({', '.join('?' * len(categories))})")
+            params += list(categories)
+        if time_band:
+            clauses.append("i.time_band = ?")
+            params.append(time_band)
+        return " AND ".join(clauses), params
+
+    def incidents_by_cell(
+        self,
+        res: int,
+        *,
+        comuni: Sequence[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        categories: Sequence[str] | None = None,
+        time_band: str | None = None,
+    ) -> pd.DataFrame:
+        """Incident totals per cell at ``res``: ``cell``, ``incidents``, ``night``, ``night_outdoor``."""
+        where, params = self._filters(comuni, start, end, categories, time_band)
+        col = _res_column(res)
+        return self.query(
+            f"""SELECT {col} AS cell, sum(i.count)::BIGINT AS incidents,
+                   sum(CASE WHEN i.time_band = 'notte' THEN i.count ELSE 0 END)::BIGINT AS night,
+                   sum(CASE WHEN i.time_band = 'notte' AND i.outdoor THEN i.count ELSE 0 END)::BIGINT
+                       AS night_outdoor
+                FROM incidents i JOIN cells c USING (cell) WHERE {where} GROUP BY 1""",
+            params,
+        )
+
+    def incidents_series(
+        self,
+        *,
+        by: Sequence[str] = (),
+        res: int | None = None,
+        cells: Sequence[int] | None = None,
+        comuni: Sequence[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        categories: Sequence[str] | None = None,
+        time_band: str | None = None,
+    ) -> pd.DataFrame:
+        """Monthly incident counts, grouped by ``month`` plus any of ``category``, ``pro_com_t``,
+        ``time_band``, ``cell`` (at ``res``). ``cells`` restricts to cells at ``res``."""
+        allowed = {"category": "i.category", "pro_com_t": "c.pro_com_t", "time_band": "i.time_band"}
+        if res is not None:
+            allowed["cell"] = _res_column(res)
+        keys = ["i.month AS month"] + [f"{allowed[b]} AS {b}" for b in by]
+        where, params = self._filters(comuni, start, end, categories, time_band)
+        if cells is not None:
+            if res is None:
+                raise ValueError("cells richiede res")
+            where += f" AND {_res_column(res)} IN (SELECT unnest(?::BIGINT[]))"
+            params.append([int(c) for c in cells])
+        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        return self.query(
+            f"""SELECT {', '.join(keys)}, sum(i.count)::BIGINT AS incidents
+                FROM incidents i JOIN cells c USING (cell) WHERE {where}
+                GROUP BY {group} ORDER BY {group}""",
+            params,
+        )
+
+    def period(self) -> tuple[date, date] | None:
+        """First and last month with incidents."""
+        row = self.cursor().execute("SELECT min(month), max(month) FROM incidents").fetchone()
+        return None if row[0] is None else (row[0], row[1])
+
+    def cell_context(self, res: int, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per cell at ``res``: ``pro_com_t`` (comune holding most of its area), ``residents``,
+        ``n_cells`` (resolution-10 children inside the territory) and ``area_km2``."""
+        col = _res_column(res)
+        where, params = "TRUE", []
+        if comuni:
+            where = f"c.pro_com_t IN ({', '.join('?' * len(comuni))})"
+            params = list(comuni)
+        child_area = f"{_child_area_km2():.10f}"
+        return self.query(
+            f"""SELECT {col} AS cell, mode(c.pro_com_t) AS pro_com_t, sum(c.residents) AS residents,
+                       count(*)::INTEGER AS n_cells, count(*) * {child_area} AS area_km2
+                FROM cells c WHERE {where} GROUP BY 1""",
+            params,
+        )
+
+    def layer_stats_by_cell(self, res: int, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
+        """Counts of the point layers per cell at ``res`` (cells without any point are absent):
+        ``lights``, ``lights_broken``, ``lights_old``, ``reports_open``, ``reports_open_severity``
+        (sum of severities of open reports), ``schools``, ``services``, ``confiscated``."""
+        col = _res_column(res)
+        where, params = "TRUE", []
+        if comuni:
+            where = f"c.pro_com_t IN ({', '.join('?' * len(comuni))})"
+            params = list(comuni)
+        from geo.schemas import OLD_LAMP_TECHNOLOGIES, OPEN_REPORT_STATUS
+
+        old = ", ".join(f"'{t}'" for t in sorted(OLD_LAMP_TECHNOLOGIES))
+        open_ = ", ".join(f"'{s}'" for s in sorted(OPEN_REPORT_STATUS))
+        sql = f"""
+        WITH l AS (SELECT {col} AS cell, count(*) AS lights,
+                          count(*) FILTER (WHERE status = 'guasto') AS lights_broken,
+                          count(*) FILTER (WHERE technology IN ({old})) AS lights_old
+                   FROM lighting JOIN cells c USING (cell) WHERE {where} GROUP BY 1),
+             r AS (SELECT {col} AS cell, count(*) AS reports_open,
+                          sum(coalesce(severity, 2)) AS reports_open_severity
+                   FROM reports JOIN cells c USING (cell)
+                   WHERE {where} AND status IN ({open_}) GROUP BY 1),
+             s AS (SELECT {col} AS cell, count(*) AS schools FROM schools JOIN cells c USING (cell)
+                   WHERE {where} GROUP BY 1),
+             v AS (SELECT {col} AS cell, count(*) AS services FROM services JOIN cells c USING (cell)
+                   WHERE {where} GROUP BY 1),
+             b AS (SELECT {col} AS cell, count(*) AS confiscated FROM confiscated JOIN cells c USING (cell)
+                   WHERE {where} GROUP BY 1),
+             allc AS (SELECT cell FROM l UNION SELECT cell FROM r UNION SELECT cell FROM s
+                      UNION SELECT cell FROM v UNION SELECT cell FROM b)
+        SELECT allc.cell, coalesce(lights, 0)::INTEGER AS lights,
+               coalesce(lights_broken, 0)::INTEGER AS lights_broken,
+               coalesce(lights_old, 0)::INTEGER AS lights_old,
+               coalesce(reports_open, 0)::INTEGER AS reports_open,
+               coalesce(reports_open_severity, 0)::INTEGER AS reports_open_severity,
+               coalesce(schools, 0)::INTEGER AS schools, coalesce(services, 0)::INTEGER AS services,
+               coalesce(confiscated, 0)::INTEGER AS confiscated
+        FROM allc LEFT JOIN l USING (cell) LEFT JOIN r USING (cell) LEFT JOIN s USING (cell)
+                  LEFT JOIN v USING (cell) LEFT JOIN b USING (cell)"""
+        return self.query(sql, params * 5)
+
+    def points(self, table: str, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
+        """All rows of a point table (lighting, reports, schools, services, confiscated,
+        localities), optionally for some comuni."""
+        if table not in ("lighting", "reports", "schools", "services", "confiscated", "localities"):
+            raise ValueError(f"non è un livello di punti: {table}")
+        if comuni:
+            return self.query(
+                f"SELECT * FROM {table} WHERE pro_com_t IN ({', '.join('?' * len(comuni))})", list(comuni)
+            )
+        return self.table(table)
+
+    def layer_summary(self) -> pd.DataFrame:
+        """Per table: rows, synthetic rows, and the period covered where it has dates."""
+        rows = []
+        for table in ("incidents", "lighting", "reports", "schools", "services", "confiscated", "localities",
+                      "roads"):
+            n = self.count(table)
+            has_synth = table in ("incidents", "lighting", "reports", "schools", "services")
+            synth = self.count(table, synthetic=True) if has_synth else 0
+            if table == "incidents":
+                total = self.cursor().execute(
+                    "SELECT coalesce(sum(count), 0), coalesce(sum(count) FILTER (WHERE synthetic), 0), "
+                    "min(month), max(month) FROM incidents"
+                ).fetchone()
+                rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": int(total[0]),
+                             "synthetic_events": int(total[1]), "from": total[2], "to": total[3]})
+                continue
+            period = (None, None)
+            if table == "reports":
+                period = self.cursor().execute("SELECT min(opened), max(opened) FROM reports").fetchone()
+            rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": None,
+                         "synthetic_events": None, "from": period[0], "to": period[1]})
+        return pd.DataFrame(rows)
+
+
+def _child_area_km2() -> float:
+    from geo.hexgrid import cell_area_km2
+
+    return cell_area_km2(config.STORE_RES)
+
+
+_STORES: dict[tuple[str, bool], Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:
+    """The process-wide :class:`Store` for a file (one connection per process and file)."""
+    p = str(Path(path) if path else config.db_path())
+    with _STORES_LOCK:
+        store = _STORES.get((p, read_only))
+        if store is None:
+            store = Store(p, read_only=read_only)
+            _STORES[(p, read_only)] = store
+        return store
+
+
+def close_all() -> None:
+    """Close every store opened through :func:`open_store` (tests, CLI)."""
+    with _STORES_LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
