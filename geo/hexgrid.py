@@ -65,8 +65,11 @@ def from_str(cells: Iterable[str]) -> np.ndarray:
     """int64 cells from hexadecimal strings; raises ``ValueError`` on an invalid one."""
     out = []
     for c in cells:
-        value = h3.str_to_int(str(c).strip().lower())
-        if not h3.is_valid_cell(value):
+        try:
+            value = h3.str_to_int(str(c).strip().lower())
+        except ValueError:
+            value = -1
+        if value < 0 or not h3n.is_valid_cell(value):
             raise ValueError(f"cella H3 non valida: {c}")
         out.append(value)
     return np.asarray(out, dtype=np.int64)

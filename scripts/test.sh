@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python packages and Debian's chromium for the browser
+# tests) and run the whole suite: unit, AppTest and end-to-end browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+bash scripts/setup.sh requirements-dev.txt
+.venv/bin/python -m ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,47 @@
+"""Fixtures shared by the library's unit tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+
+def make_territory(folder: Path, *, with_localities: bool = True) -> Path:
+    """A small made-up province near Lodi: two rectangular comuni, population and localities.
+
+    It shows that a territory needs only files: nothing of it is known to the code.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    comuni = gpd.GeoDataFrame(
+        {"pro_com_t": ["098001", "098002"], "nome": ["Alfa", "Beta"]},
+        geometry=[shapely.box(9.45, 45.28, 9.50, 45.32), shapely.box(9.50, 45.28, 9.55, 45.32)],
+        crs=4326,
+    )
+    comuni.to_file(folder / "comuni.geojson", driver="GeoJSON")
+    pd.DataFrame({"pro_com_t": ["098001", "098002"], "residenti": [12000, 3000], "anno": [2023, 2023]}).to_csv(
+        folder / "popolazione.csv", index=False
+    )
+    if with_localities:
+        gpd.GeoDataFrame(
+            {"nome": ["Alfa", "Alfa Nord", "Beta", "Stazione di Alfa"],
+             "tipo": ["citta", "frazione", "paese", "stazione"], "abitanti": [None, None, None, None]},
+            geometry=[shapely.Point(9.475, 45.30), shapely.Point(9.47, 45.315), shapely.Point(9.525, 45.30),
+                      shapely.Point(9.48, 45.295)],
+            crs=4326,
+        ).to_file(folder / "localita.geojson", driver="GeoJSON")
+    (folder / "territory.json").write_text(
+        json.dumps({"code": "098", "name": "Provincia di Prova", "nuts3": "ITC49", "capoluogo": "098001",
+                    "files": {"comuni": {"path": "comuni.geojson", "source": "test", "licence": "CC0"}}}),
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture
+def tiny_territory_dir(tmp_path) -> Path:
+    return make_territory(tmp_path / "prova")
