@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -96,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(sub, "info", help="mostra territorio, livelli, righe, periodo e quota di dati generati")
     _common(p)
+
+    p = _sub(sub, "rank", help="classifiche per il CPOSP: zone pilota, investimenti in illuminazione",
+             description="Classifiche per il CPOSP, scritte in CSV o GeoJSON.")
+    rank = p.add_subparsers(dest="what", metavar="cosa", required=True)
+    for module in ("geo.cli_zones", "geo.cli_lighting"):
+        try:
+            register = importlib.import_module(module).add_parser
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a real missing dependency must not be hidden
+                raise
+            continue
+        register(rank, _sub, _common)
     return parser
 
 
@@ -202,8 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         known = (*known, ImportFailed)
     except ImportError:  # importers not installed in a trimmed build
         pass
+    command = getattr(args, "func", None) or COMMANDS[args.command]
     try:
-        return COMMANDS[args.command](args)
+        return command(args)
     except known as exc:
         if args.debug:
             raise
