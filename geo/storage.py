@@ -98,6 +98,10 @@ class StorageError(RuntimeError):
     """Database problems, with an Italian message for the user."""
 
 
+class StorageInUseError(StorageError):
+    """The file is held by another process (lock) or by another connection of this process."""
+
+
 def _res_column(res: int) -> str:
     if res == config.STORE_RES:
         return "c.cell"
@@ -124,10 +128,15 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.ConnectionException as exc:
+            raise StorageInUseError(
+                f"Il database {self.path.name} è già aperto da questo processo con un'altra modalità "
+                "(lettura/scrittura): usare la connessione esistente."
+            ) from exc
         except duckdb.IOException as exc:
             msg = str(exc)
             if "lock" in msg.lower():
-                raise StorageError(
+                raise StorageInUseError(
                     f"Il database {self.path.name} è già aperto in scrittura da un altro processo "
                     "(per esempio la dashboard). Chiuderlo e riprovare."
                 ) from exc
@@ -469,6 +478,29 @@ class Store:
             rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": None,
                          "synthetic_events": None, "from": period[0], "to": period[1]})
         return pd.DataFrame(rows)
+
+    def road_length_by_cell(
+        self, res: int, *, comuni: Sequence[str] | None = None, highways: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Length of the imported road layer per cell at ``res``: ``cell``, ``road_km``; only the
+        OSM ``highway`` classes in ``highways`` when given. Empty when no road layer is loaded."""
+        col = _res_column(res)
+        clauses, params = ["TRUE"], []
+        if comuni:
+            clauses.append(f"c.pro_com_t IN ({', '.join('?' * len(comuni))})")
+            params += list(comuni)
+        if highways:
+            clauses.append(f"r.highway IN ({', '.join('?' * len(highways))})")
+            params += list(highways)
+        return self.query(
+            f"""SELECT {col} AS cell, sum(r.length_m) / 1000.0 AS road_km
+                FROM roads r JOIN cells c USING (cell) WHERE {' AND '.join(clauses)} GROUP BY 1""",
+            params,
+        )
+
+    def comuni_geometries(self) -> pd.DataFrame:
+        """Comuni boundaries: ``pro_com_t``, ``nome`` and ``geometry_wkb`` (WGS84 WKB)."""
+        return self.query("SELECT pro_com_t, nome, geometry_wkb FROM comuni ORDER BY nome")
 
 
 def _child_area_km2() -> float:
