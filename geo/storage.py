@@ -102,6 +102,15 @@ class StorageInUseError(StorageError):
     """The file is held by another process (lock) or by another connection of this process."""
 
 
+def _first(rows: list) -> tuple | None:
+    """First row of a fully fetched result, or None.
+
+    Reads always drain their result (``fetchall``): DuckDB 2.0 refuses to register a DataFrame on
+    a cursor that still holds a pending result.
+    """
+    return rows[0] if rows else None
+
+
 def _res_column(res: int) -> str:
     if res == config.STORE_RES:
         return "c.cell"
@@ -186,13 +195,13 @@ class Store:
     def _init_schema(self) -> None:
         with self.transaction() as cur:
             cur.execute(_DDL)
-            found = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            found = _first(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
             if found is None:
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     def _check_version(self) -> None:
         try:
-            found = self.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            found = _first(self.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
         except duckdb.CatalogException as exc:
             raise StorageError(f"Il file {self.path.name} non contiene lo schema di Lanterna.") from exc
         if found is None or int(found[0]) != SCHEMA_VERSION:
@@ -216,10 +225,10 @@ class Store:
         if name not in TABLES:
             raise ValueError(f"tabella sconosciuta: {name}")
         where = "" if synthetic is None else f" WHERE synthetic = {'true' if synthetic else 'false'}"
-        return int(self.cursor().execute(f"SELECT count(*) FROM {name}{where}").fetchone()[0])
+        return int(_first(self.cursor().execute(f"SELECT count(*) FROM {name}{where}").fetchall())[0])
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        row = _first(self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall())
         return default if row is None else row[0]
 
     def set_meta(self, cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
@@ -258,7 +267,7 @@ class Store:
         user: str | None = None,
     ) -> int:
         """Register an import and return its id (rows are filled by :meth:`finish_import`)."""
-        import_id = int(cur.execute("SELECT nextval('import_seq')").fetchone()[0])
+        import_id = int(_first(cur.execute("SELECT nextval('import_seq')").fetchall())[0])
         cur.execute(
             "INSERT INTO imports (import_id, layer, file_name, sha256, mode, user_name) VALUES (?, ?, ?, ?, ?, ?)",
             [import_id, layer, file_name, sha256, mode, user],
@@ -274,11 +283,11 @@ class Store:
 
     def find_import(self, layer: str, sha256: str) -> dict | None:
         """A previous import of the same file content into the same layer, if any."""
-        row = self.cursor().execute(
+        row = _first(self.cursor().execute(
             "SELECT import_id, file_name, imported_at, rows_written FROM imports "
             "WHERE layer = ? AND sha256 = ? ORDER BY import_id LIMIT 1",
             [layer, sha256],
-        ).fetchone()
+        ).fetchall())
         if row is None:
             return None
         return {"import_id": row[0], "file_name": row[1], "imported_at": row[2], "rows_written": row[3]}
@@ -385,7 +394,7 @@ class Store:
 
     def period(self) -> tuple[date, date] | None:
         """First and last month with incidents."""
-        row = self.cursor().execute("SELECT min(month), max(month) FROM incidents").fetchone()
+        row = _first(self.cursor().execute("SELECT min(month), max(month) FROM incidents").fetchall())
         return None if row[0] is None else (row[0], row[1])
 
     def cell_context(self, res: int, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
@@ -465,16 +474,16 @@ class Store:
             has_synth = table in ("incidents", "lighting", "reports", "schools", "services")
             synth = self.count(table, synthetic=True) if has_synth else 0
             if table == "incidents":
-                total = self.cursor().execute(
+                total = _first(self.cursor().execute(
                     "SELECT coalesce(sum(count), 0), coalesce(sum(count) FILTER (WHERE synthetic), 0), "
                     "min(month), max(month) FROM incidents"
-                ).fetchone()
+                ).fetchall())
                 rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": int(total[0]),
                              "synthetic_events": int(total[1]), "from": total[2], "to": total[3]})
                 continue
             period = (None, None)
             if table == "reports":
-                period = self.cursor().execute("SELECT min(opened), max(opened) FROM reports").fetchone()
+                period = _first(self.cursor().execute("SELECT min(opened), max(opened) FROM reports").fetchall())
             rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": None,
                          "synthetic_events": None, "from": period[0], "to": period[1]})
         return pd.DataFrame(rows)
@@ -501,6 +510,87 @@ class Store:
     def comuni_geometries(self) -> pd.DataFrame:
         """Comuni boundaries: ``pro_com_t``, ``nome`` and ``geometry_wkb`` (WGS84 WKB)."""
         return self.query("SELECT pro_com_t, nome, geometry_wkb FROM comuni ORDER BY nome")
+
+    # -- census of services for homeless people (issue 7, pact art. 14) ------------------------
+    # Writes run inside the caller's transaction (``with store.transaction() as cur``); the
+    # permission checks are in geo.homeless, which is the only caller.
+    _SERVICE_FIELDS = ("service_id", "name", "operator", "types", "hours", "open_24h", "capacity", "public",
+                       "pro_com_t", "lon", "lat", "cell", "synthetic", "source", "import_id")
+
+    def service(self, service_id: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """One row of ``services`` as a dict (``types`` a list), or None."""
+        df = (cur or self.cursor()).execute("SELECT * FROM services WHERE service_id = ?", [service_id]).df()
+        if df.empty:
+            return None
+        row = df.iloc[0].to_dict()
+        row["types"] = [str(t) for t in (row.get("types") if row.get("types") is not None else [])]
+        return row
+
+    @staticmethod
+    def service_ids(cur: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+        """Identifiers of the services starting with ``prefix`` (to number a new one)."""
+        rows = cur.execute("SELECT service_id FROM services WHERE starts_with(service_id, ?)", [prefix]).fetchall()
+        return [r[0] for r in rows]
+
+    def insert_service(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Insert one service (all :attr:`_SERVICE_FIELDS`; ``types`` a list of codes)."""
+        cols = self._SERVICE_FIELDS
+        cur.execute(
+            f"INSERT INTO services ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [row.get(c) for c in cols],
+        )
+
+    def update_service(self, cur: duckdb.DuckDBPyConnection, row: dict) -> int:
+        """Overwrite the fields of the service ``row['service_id']``; returns the rows changed (0 or 1)."""
+        cols = [c for c in self._SERVICE_FIELDS if c != "service_id"]
+        found = cur.execute(
+            f"UPDATE services SET {', '.join(f'{c} = ?' for c in cols)} WHERE service_id = ? RETURNING service_id",
+            [row.get(c) for c in cols] + [row["service_id"]],
+        ).fetchall()
+        return len(found)
+
+    @staticmethod
+    def delete_service(cur: duckdb.DuckDBPyConnection, service_id: str) -> int:
+        """Remove a service from the census (its last state stays in :meth:`service_changes`)."""
+        return len(cur.execute("DELETE FROM services WHERE service_id = ? RETURNING service_id",
+                               [service_id]).fetchall())
+
+    @staticmethod
+    def log_service_change(
+        cur: duckdb.DuckDBPyConnection, *, service_id: str, action: str, role: str | None, user_name: str | None,
+        pro_com_t: str | None, reason: str | None, before_json: str | None, after_json: str | None,
+    ) -> int:
+        """Append a change of the census to ``service_changes`` (created on first use); returns its id."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS service_changes (
+                   change_id INTEGER PRIMARY KEY, service_id VARCHAR NOT NULL, action VARCHAR NOT NULL,
+                   role VARCHAR, user_name VARCHAR, pro_com_t VARCHAR, reason VARCHAR, before_json VARCHAR,
+                   after_json VARCHAR, changed_at TIMESTAMP DEFAULT current_timestamp)"""
+        )
+        next_id = "SELECT coalesce(max(change_id), 0) + 1 FROM service_changes"
+        change_id = int(_first(cur.execute(next_id).fetchall())[0])
+        cur.execute(
+            "INSERT INTO service_changes (change_id, service_id, action, role, user_name, pro_com_t, reason, "
+            "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [change_id, service_id, action, role, user_name, pro_com_t, reason, before_json, after_json],
+        )
+        return change_id
+
+    def service_changes(self, *, pro_com_t: Sequence[str] | None = None) -> pd.DataFrame:
+        """The census's change log, newest first (empty before the first change)."""
+        exists = _first(self.cursor().execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'service_changes'"
+        ).fetchall())[0]
+        columns = ["change_id", "service_id", "action", "role", "user_name", "pro_com_t", "reason", "before_json",
+                   "after_json", "changed_at"]
+        if not exists:
+            return pd.DataFrame(columns=columns)
+        where, params = "TRUE", []
+        if pro_com_t:
+            where = f"pro_com_t IN ({', '.join('?' * len(pro_com_t))})"
+            params = list(pro_com_t)
+        return self.query(f"SELECT {', '.join(columns)} FROM service_changes WHERE {where} "
+                          "ORDER BY change_id DESC", params)
 
 
 def _child_area_km2() -> float:
