@@ -20,6 +20,9 @@ PAGES = {
         st.Page("pages/mappa.py", title="Mappa integrata", icon="🗺️", url_path="mappa", default=True),
         st.Page("pages/andamento.py", title="Andamento", icon="📈", url_path="andamento"),
     ],
+    "Decidi": [
+        st.Page("pages/zone_pilota.py", title="Zone pilota", icon="🎯", url_path="zone-pilota"),
+    ],
     "Dati": [
         st.Page("pages/dati.py", title="Dati e fonti", icon="🗂️", url_path="dati"),
     ],

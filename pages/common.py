@@ -12,7 +12,7 @@ import streamlit as st
 from geo import config, hexgrid
 from geo.filters import Filters
 from geo.schemas import INCIDENT_CATEGORIES, TIME_BANDS
-from geo.storage import Store, StorageError, open_store
+from geo.storage import StorageError, Store, open_store
 
 #: Role of the current user until login exists (issue 6): no police clearance, so incident
 #: counts under the threshold are suppressed.

@@ -8,7 +8,6 @@ project runs without ``../shared``. It only reshapes real files into Lanterna's 
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -163,9 +162,10 @@ def main(raw: Path) -> None:
         raw / "schema_segnalazioni_alessandria" / "segnalazioni-municipium.csv",
         NATIONAL / "segnalazioni_alessandria_municipium.csv",
     )
-    shutil.copy(raw / "schema_segnalazioni_alessandria" / "SOURCE.md", NATIONAL / "sources" / "segnalazioni_alessandria.md")
-    shutil.copy(raw / "schema_pell_illuminazione" / "pell_ip_punto_luce_fields.csv", NATIONAL / "pell_ip_punto_luce_fields.csv")
-    shutil.copy(raw / "schema_pell_illuminazione" / "SOURCE.md", NATIONAL / "sources" / "schema_pell_illuminazione.md")
+    alessandria, pell = raw / "schema_segnalazioni_alessandria", raw / "schema_pell_illuminazione"
+    shutil.copy(alessandria / "SOURCE.md", NATIONAL / "sources" / "segnalazioni_alessandria.md")
+    shutil.copy(pell / "pell_ip_punto_luce_fields.csv", NATIONAL / "pell_ip_punto_luce_fields.csv")
+    shutil.copy(pell / "SOURCE.md", NATIONAL / "sources" / "schema_pell_illuminazione.md")
 
 
 def _official_crime(raw: Path) -> pd.DataFrame:

@@ -1,0 +1,120 @@
+"""Exports of the pilot-zone ranking: privacy, CSV for Italian spreadsheets, GeoJSON, the
+printable summary and the map, on the tiny store (three hexagons, one zone each)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import shapely
+
+from geo import hexgrid, zone_report, zones
+from geo.filters import Filters
+from tests.unit.tiny_store import CELL_A, CELL_B, PERIOD_2024, SCRIPT, build_tiny_store
+
+WEIGHTS = {"harm_rate": 1, "population": 1, "schools": 1}
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory) -> zones.ZoneResult:
+    store = build_tiny_store(tmp_path_factory.mktemp("tiny-report") / "tiny.duckdb")
+    prep = zones.prepare(store, Filters(res=8, start=PERIOD_2024[0], end=PERIOD_2024[1]))
+    store.close()
+    # each resolution-8 hexagon (0.74 km²) becomes a zone of its own
+    return zones.rank_zones(prep, WEIGHTS, min_km2=0.3, max_km2=0.8, candidate_share=1.0, top=2, draws=50)
+
+
+def zone_of(result, cell) -> dict:
+    return next(r for r in result.zones.to_dict("records") if r["cells"] == [cell])
+
+
+def test_one_zone_per_hexagon(result):
+    assert sorted(c[0] for c in result.zones["cells"]) == sorted(result.hexes.index)
+    assert zone_of(result, CELL_A)["rank"] == 1  # most harm, most residents, its school
+
+
+def test_small_counts_and_derived_values_are_hidden_without_clearance(result):
+    b = zone_of(result, CELL_B)["zone"]  # two incidents, one at night
+    public = zone_report.export_table(result, role="osservatore").set_index("Zona")
+    police = zone_report.export_table(result, role="forze_polizia").set_index("Zona")
+    assert public.loc[b, "Delitti nel periodo"] == "< 3" and public.loc[b, "Quota notturna (%)"] == "riservato"
+    assert police.loc[b, "Delitti nel periodo"] == "2" and police.loc[b, "Quota notturna (%)"] == 50.0
+    a = zone_of(result, CELL_A)["zone"]
+    assert public.loc[a, "Delitti nel periodo"] == "10" and public.loc[a, "Quota notturna (%)"] == 50.0
+
+
+def test_indicator_rows_of_a_card(result):
+    row = zone_of(result, CELL_B)
+    public = zone_report.indicator_rows(row, "osservatore").set_index("Indicatore")
+    police = zone_report.indicator_rows(row, "prefettura").set_index("Indicatore")
+    assert len(public) == 10
+    assert public.loc["Quota notturna dei delitti", "Valore della zona"] == "riservato"
+    assert public.loc["Danno da delitti per residenti", "Valore della zona"] == "riservato"
+    assert police.loc["Quota notturna dei delitti", "Valore della zona"] == "50 % dei delitti"
+    assert public.loc["Popolazione", "Valore della zona"] == "49 residenti"
+    assert public["Contributo (punti)"].sum() == pytest.approx(row["priority"], abs=0.05)
+    assert public["Punteggio (0-1)"].between(0, 1).all()
+
+
+def test_reserved_service_names_only_for_cleared_roles(result):
+    row = zone_of(result, CELL_B)
+    assert "Rifugio riservato" not in zone_report.services_text(row, "comune")
+    assert "1 con indirizzo riservato" in zone_report.services_text(row, "comune")
+    assert "Rifugio riservato" in zone_report.services_text(row, "prefettura")
+    assert "Mensa aperta" in zone_report.services_text(row, "comune")
+
+
+def test_csv_for_italian_spreadsheets(result):
+    data = zone_report.ranking_csv(result, role="osservatore")
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    header, body = rows[0], rows[1:]
+    assert header[:4] == ["Rango", "Zona", "Comuni", "Priorità (0-100)"] and len(body) == 3
+    first = dict(zip(header, body[0], strict=True))
+    assert "," in first["Priorità (0-100)"] and "." not in first["Priorità (0-100)"]  # decimal comma
+    assert first["Celle H3"] == hexgrid.to_str([CELL_A])[0]
+    assert any(r[header.index("Delitti nel periodo")] == "< 3" for r in body)
+
+
+def test_csv_neutralises_formulas(result):
+    hostile = zones.ZoneResult(zones=result.zones.copy(), hexes=result.hexes, weights=result.weights,
+                               params=result.params)
+    hostile.zones["comuni"] = [["=HYPERLINK(\"http://x\")"], ["+1"], ["@SUM(A1)"]]
+    text = zone_report.ranking_csv(hostile, role=None).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and ";'+1;" in text and "'@SUM" in text
+    assert zone_report.neutralise("-2") == "'-2" and zone_report.neutralise(-2) == -2
+    assert zone_report.neutralise("Massa") == "Massa"
+
+
+def test_geojson_outlines_match_the_cells(result):
+    data = json.loads(zone_report.ranking_geojson(result, role="osservatore"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 3
+    assert data["lanterna"]["superficie_max_km2"] == 0.8 and data["lanterna"]["dati_dimostrativi"] is False
+    assert sum(data["lanterna"]["pesi"].values()) == pytest.approx(1.0, abs=1e-5)
+    for feature, cells in zip(data["features"], result.zones["cells"], strict=True):
+        geom = shapely.geometry.shape(feature["geometry"])
+        expected = shapely.union_all(hexgrid.cells_to_polygons(cells))
+        assert geom.symmetric_difference(expected).area < 1e-3 * expected.area  # coordinates to 1e-6°
+        assert feature["properties"]["Zona"].startswith("Z")
+        assert "Celle H3" not in feature["properties"]
+
+
+def test_summary_html_escapes_and_contains_everything(result):
+    page = zone_report.summary_html(result, role="osservatore", top=3)
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert "Scuola &lt;b&gt;Test&lt;/b&gt;" in page and "<b>Test</b>" not in page
+    assert page.count('class="card"') == 3
+    for text in ("Metodo", "Benjamini-Hochberg", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", "Z01"):
+        assert text in page
+    assert "Rifugio riservato" not in page
+    assert SCRIPT not in page
+
+
+def test_map_escapes_texts_and_frames_the_zones(result):
+    m = zone_report.zone_map(result, tiles="none", assets_url="../../app/static/vendor/leaflet")
+    html = m.get_root().render()
+    assert "Z01" in html and "Zone pilota (3)" in html
+    assert "../../app/static/vendor/leaflet/leaflet.js" in html and "jquery" not in html.lower()
+    assert SCRIPT not in html and "<b>Test</b>" not in html
