@@ -6,7 +6,12 @@ only at the UI edge (:func:`to_str`). H3 v4 API.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
 import geopandas as gpd
@@ -23,18 +28,58 @@ _MAX_RES = 15
 
 _latlng_to_cell = np.frompyfunc(h3n.latlng_to_cell, 3, 1)
 
+#: Points indexed per ufunc call: bounds the temporary array of Python integers (~36 bytes each).
+CHUNK_POINTS = 500_000
+#: Below this many points a process pool costs more than it saves.
+PARALLEL_MIN_POINTS = 2_000_000
 
-def points_to_cells(lat: np.ndarray, lon: np.ndarray, res: int) -> np.ndarray:
+_SHARED: tuple[np.ndarray, np.ndarray, int] | None = None
+
+
+def _index_into(lat: np.ndarray, lon: np.ndarray, res: int, out: np.ndarray) -> np.ndarray:
+    for start in range(0, lat.size, CHUNK_POINTS):
+        stop = start + CHUNK_POINTS
+        out[start:stop] = _latlng_to_cell(lat[start:stop], lon[start:stop], res).astype(np.int64)
+    return out
+
+
+def _index_slice(bounds: tuple[int, int]) -> np.ndarray:
+    lat, lon, res = _SHARED  # inherited from the parent through fork, not pickled
+    start, stop = bounds
+    return _index_into(lat[start:stop], lon[start:stop], res, np.empty(stop - start, dtype=np.int64))
+
+
+def points_to_cells(lat: np.ndarray, lon: np.ndarray, res: int, *, workers: int | None = None) -> np.ndarray:
     """H3 cell (int64) of each point, WGS84 degrees.
 
-    Uses the numpy integer API cell by cell through a ufunc (about 2 M points/s per core);
-    callers must have checked that coordinates are finite.
+    Uses the numpy integer API cell by cell through a ufunc (about 2 M points/s per core), in
+    chunks so that memory stays flat. Large inputs are split over ``workers`` processes (default:
+    every core) when the calling process is single-threaded, so that ``fork`` is safe; inside a
+    multi-threaded server (Streamlit) the work stays in-process. Callers must have checked that
+    coordinates are finite.
     """
+    global _SHARED
     lat = np.ascontiguousarray(lat, dtype=np.float64)
     lon = np.ascontiguousarray(lon, dtype=np.float64)
-    if lat.size == 0:
-        return np.empty(0, dtype=np.int64)
-    return _latlng_to_cell(lat, lon, res).astype(np.int64)
+    n = lat.size
+    out = np.empty(n, dtype=np.int64)
+    workers = workers or os.cpu_count() or 1
+    if n < PARALLEL_MIN_POINTS or workers < 2 or threading.active_count() > 1 or sys.platform == "win32":
+        return _index_into(lat, lon, res, out)
+    edges = np.linspace(0, n, workers * 4 + 1, dtype=np.int64)
+    _SHARED = (lat, lon, res)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for (start, stop), part in zip(
+                zip(edges[:-1], edges[1:], strict=True),
+                pool.map(_index_slice, zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True)),
+                strict=True,
+            ):
+                out[start:stop] = part
+    finally:
+        _SHARED = None
+    return out
 
 
 def cell_to_parent(cells: np.ndarray | pd.Series, res: int) -> np.ndarray:

@@ -78,3 +78,17 @@ def test_suggest_resolution_scales_with_area():
     assert hexgrid.suggest_resolution(70) == 9
     assert hexgrid.suggest_resolution(5) == 10
     assert hexgrid.suggest_resolution(50_000) == 7
+
+
+def test_parallel_indexing_equals_serial(monkeypatch, points):
+    lat, lon = (np.tile(a, 20) for a in points)
+    monkeypatch.setattr(hexgrid, "PARALLEL_MIN_POINTS", 1000)
+    monkeypatch.setattr(hexgrid, "CHUNK_POINTS", 777)
+    pools = []
+    real_pool = hexgrid.ProcessPoolExecutor
+    monkeypatch.setattr(hexgrid, "ProcessPoolExecutor", lambda **kw: pools.append(kw) or real_pool(**kw))
+    parallel = hexgrid.points_to_cells(lat, lon, 10, workers=2)
+    assert pools and pools[0]["max_workers"] == 2
+    serial = hexgrid.points_to_cells(lat, lon, 10, workers=1)
+    np.testing.assert_array_equal(parallel, serial)
+    assert parallel[0] == h3n.latlng_to_cell(lat[0], lon[0], 10)
