@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common import ROUTED_KEY
+
 st.set_page_config(
     page_title="Lanterna – Patto per la sicurezza urbana",
     page_icon="🏮",
@@ -15,19 +17,21 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+# Every url_path equals its file name: see pages.common.ensure_routed.
 PAGES = {
     "Esplora": [
-        st.Page("pages/mappa.py", title="Mappa integrata", icon="🗺️", url_path="mappa", default=True),
-        st.Page("pages/andamento.py", title="Andamento", icon="📈", url_path="andamento"),
+        st.Page("pages/mappa.py", title="Mappa integrata", icon=":material/map:", url_path="mappa", default=True),
+        st.Page("pages/andamento.py", title="Andamento", icon=":material/trending_up:", url_path="andamento"),
     ],
     "Decidi": [
-        st.Page("pages/zone_pilota.py", title="Zone pilota", icon="🎯", url_path="zone-pilota"),
+        st.Page("pages/zone_pilota.py", title="Zone pilota", icon=":material/target:", url_path="zone_pilota"),
     ],
     "Dati": [
-        st.Page("pages/dati.py", title="Dati e fonti", icon="🗂️", url_path="dati"),
+        st.Page("pages/dati.py", title="Dati e fonti", icon=":material/dataset:", url_path="dati"),
     ],
 }
 
 navigation = st.navigation(PAGES)
+st.session_state[ROUTED_KEY] = True
 st.sidebar.caption("Lanterna · Patto per la sicurezza urbana")
 navigation.run()

@@ -147,7 +147,12 @@ def _aggregate(
     weights: np.ndarray | None,
 ) -> pd.DataFrame:
     """Group on integer codes packed into one int64 key (hash factorisation, no sort of the input)."""
-    cat_codes, cat_values = pd.factorize(np.asarray(category, dtype=object), use_na_sentinel=True)
+    if isinstance(category, pd.Series) and isinstance(category.dtype, pd.CategoricalDtype):
+        category = category.array
+    if isinstance(category, pd.Categorical):  # already coded: no string hashing
+        cat_codes, cat_values = category.codes.astype(np.int64), np.asarray(category.categories, dtype=object)
+    else:
+        cat_codes, cat_values = pd.factorize(np.asarray(category, dtype=object), use_na_sentinel=True)
     if (cat_codes < 0).any():
         raise ValueError("categoria mancante in alcune righe")
     cell_idx, cell_values = pd.factorize(cells)

@@ -4,12 +4,13 @@ Everything here is a pure computation on :class:`geo.storage.Store` queries and 
 DataFrames; the *Andamento* page only draws them.
 
 Statistical confidentiality (pact art. 3; Sistan code of conduct): for roles without police
-clearance a published count between 1 and ``SUPPRESSION_THRESHOLD - 1`` is replaced by "< 3"
-(*primary* suppression). Because totals are published as well (the period total of each line,
-the monthly total readable from the other breakdown, the yearly view), a single hidden value in a
-group whose total is known could be recovered by subtraction; the smallest other positive value
-of that group is then hidden too (*complementary* suppression), repeated until no group has
-exactly one hidden value.
+clearance (:func:`geo.privacy.can_see_exact`) a published count between 1 and
+``SUPPRESSION_THRESHOLD - 1`` is replaced by "< 3" (*primary* suppression,
+:func:`geo.privacy.suppressed_mask`). Because totals are published as well (the period total of
+each line, the monthly total readable from the other breakdown, the yearly view), a single hidden
+value in a group whose total is known could be recovered by subtraction; the smallest other
+value of that group (a positive one when there is one) is then hidden too and shown as
+"riservato" (*complementary* suppression), repeated until no group has exactly one hidden value.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from geo import config
+from geo import privacy
 from geo.filters import Filters
 from geo.schemas import INCIDENT_CATEGORIES
 from geo.storage import Store
@@ -31,8 +32,8 @@ Breakdown = Literal["category", "pro_com_t"]
 Frequency = Literal["M", "Y"]
 
 #: Labels shown instead of a hidden value.
-PRIMARY_LABEL = f"< {config.SUPPRESSION_THRESHOLD}"
-COMPLEMENT_LABEL = "riservato"
+PRIMARY_LABEL = privacy.COUNT_LABEL
+COMPLEMENT_LABEL = privacy.DERIVED_LABEL
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,8 +99,8 @@ def suppress(
     *,
     value: str = "incidents",
     groups: Sequence[Sequence[str]] = (),
-    cleared: bool = False,
-    threshold: int = config.SUPPRESSION_THRESHOLD,
+    role: str | None = None,
+    threshold: int | None = None,
 ) -> pd.DataFrame:
     """Hide small counts, with complementary suppression inside groups whose total is public.
 
@@ -112,11 +113,13 @@ def suppress(
     groups
         Column lists; every group of rows sharing those columns is assumed to have a published
         total (for example ``[["month"], ["key"]]`` for a month x line table whose monthly and
-        per-line totals are visible elsewhere).
-    cleared
-        True for roles allowed to see every count (police): nothing is hidden.
+        per-line totals are visible elsewhere). Groups of one row are left alone: their total is
+        the row itself, hidden already if small.
+    role
+        The viewer's role; for cleared roles (:data:`geo.privacy.CLEARED_ROLES`) nothing is hidden.
     threshold
-        Smallest count published; ``1 .. threshold - 1`` are hidden (zero is published).
+        Smallest count published (default :data:`geo.config.SUPPRESSION_THRESHOLD`);
+        ``1 .. threshold - 1`` are hidden, zero is published.
 
     Returns
     -------
@@ -126,36 +129,30 @@ def suppress(
     """
     out = frame.copy()
     counts = out[value].astype("int64").to_numpy()
-    primary = privacy_mask(counts, cleared=cleared, threshold=threshold)
+    primary = privacy.suppressed_mask(counts, role, threshold=threshold)
     hidden = primary.copy()
-    if not cleared and hidden.any():
+    if hidden.any():
         for _ in range(len(out)):  # each pass hides at least one more value or stops
             changed = False
             for cols in groups:
                 for _, idx in out.groupby(list(cols), sort=False).indices.items():
                     if hidden[idx].sum() != 1:
                         continue
-                    candidates = [i for i in idx if not hidden[i] and counts[i] > 0]
+                    # The smallest other value; a zero only when no positive value is left (a
+                    # published zero next to a published total gives the hidden value away too).
+                    candidates = [i for i in idx if not hidden[i]]
                     if candidates:
-                        hidden[min(candidates, key=lambda i: (counts[i], i))] = True
+                        hidden[min(candidates, key=lambda i: (counts[i] == 0, counts[i], i))] = True
                         changed = True
             if not changed:
                 break
     out[value] = np.where(hidden, np.nan, counts.astype(float))
     out["suppressed"] = np.where(primary, "primario", np.where(hidden, "complementare", None))
     out["shown"] = [
-        PRIMARY_LABEL if p else COMPLEMENT_LABEL if h else f"{c:,}".replace(",", ".")
+        PRIMARY_LABEL if p else COMPLEMENT_LABEL if h else privacy.format_int(c)
         for p, h, c in zip(primary, hidden, counts, strict=True)
     ]
     return out
-
-
-def privacy_mask(counts: np.ndarray, *, cleared: bool, threshold: int = config.SUPPRESSION_THRESHOLD) -> np.ndarray:
-    """True where a count must be hidden from a role without clearance (primary suppression)."""
-    counts = np.asarray(counts)
-    if cleared:
-        return np.zeros(counts.shape, dtype=bool)
-    return (counts >= 1) & (counts < threshold)
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,7 +178,7 @@ def incident_series(
     *,
     by: Breakdown | None = None,
     freq: Frequency = "M",
-    cleared: bool = False,
+    role: str | None = None,
 ) -> pd.DataFrame:
     """Incidents per month (or year) over the filters, optionally one line per category or comune.
 
@@ -226,7 +223,7 @@ def incident_series(
         raise ValueError(f"frequenza non prevista: {freq}")
     if not by:
         groups = [["key"], ["key", "year"]] if freq == "M" else [["key"]]
-    table = suppress(table, groups=groups, cleared=cleared)
+    table = suppress(table, groups=groups, role=role)
     table["label"] = table["key"].map(labels)
     return table[columns].reset_index(drop=True)
 
@@ -246,7 +243,7 @@ def period_change(
     filters: Filters,
     *,
     by: Breakdown = "category",
-    cleared: bool = False,
+    role: str | None = None,
 ) -> pd.DataFrame:
     """Incidents in the filter period against the previous period of the same length.
 
@@ -285,12 +282,12 @@ def period_change(
     frame["group"] = np.where(frame["key"] == "totale", "totale", "voci")
 
     cur = suppress(frame.assign(n=frame["current"].astype("int64")), value="n", groups=[["group"]],
-                   cleared=cleared)
+                   role=role)
     frame["current"] = cur["n"]
     frame["current_shown"] = cur["shown"]
     if covered:
         prev = suppress(frame.assign(n=frame["previous"].astype("int64")), value="n", groups=[["group"]],
-                        cleared=cleared)
+                        role=role)
         frame["previous"] = prev["n"]
         frame["previous_shown"] = prev["shown"]
     else:

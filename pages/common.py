@@ -12,7 +12,7 @@ import streamlit as st
 from geo import config, hexgrid
 from geo.filters import Filters
 from geo.schemas import INCIDENT_CATEGORIES, TIME_BANDS
-from geo.storage import StorageError, Store, open_store
+from geo.storage import StorageError, StorageInUseError, Store, open_store
 
 #: Role of the current user until login exists (issue 6): no police clearance, so incident
 #: counts under the threshold are suppressed.
@@ -30,8 +30,31 @@ def _open(path: str) -> Store:
     return open_store(path)
 
 
+ROUTED_KEY = "_lanterna_routed"
+
+
+def ensure_routed() -> None:
+    """Make sure ``dashboard.py`` routes this request.
+
+    With a ``pages/`` folder beside the entry script, Streamlit serves the very first request of
+    a fresh server in its legacy "pages directory" mode (``PagesManager.uses_pages_directory``):
+    a bookmarked page URL then runs that page alone, without the router, the page config or our
+    navigation. ``st.navigation`` switches the process to the new mode; when a page finds the
+    legacy mode still on, it switches it and reruns, so the router handles the same URL (the page
+    hashes match because every ``url_path`` equals its file name). Only a session the router has
+    never served is rerun: Streamlit's ``AppTest`` resets the legacy flag before every run, and a
+    rerun there would swallow the widget events of that run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and not st.session_state.get(ROUTED_KEY):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def get_store() -> Store:
     """The process-wide store, built from the bundled demo data on first start."""
+    ensure_routed()
     path = config.db_path()
     if not _built(path):
         _build_with_progress()
@@ -47,6 +70,9 @@ def _built(path) -> bool:
         return False
     try:
         return _open(str(path)).is_built()
+    except StorageInUseError as exc:
+        st.error(str(exc))
+        st.stop()
     except StorageError:
         return False
 
@@ -79,7 +105,7 @@ def demo_notice(store: Store) -> None:
             "servizi per persone senza dimora sono **generati** (calibrati sui totali ufficiali ISTAT e "
             "Ministero dell'Interno); confini, popolazione, località, scuole dell'infanzia e beni "
             "confiscati sono reali. Vedere la pagina *Dati*.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
 
 

@@ -219,7 +219,7 @@ def zone_card(row: dict, *, role: str, top: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 store = get_store()
-st.title("🎯 Zone pilota")
+st.title("Zone pilota")
 st.caption(
     "Patto, art. 4: il CPOSP e i Comuni individuano le aree urbane per una prima fase pilota di interventi "
     "integrati di sicurezza, inclusione sociale e decoro. Lanterna propone aree **contigue**, classificate, "
@@ -231,7 +231,7 @@ role = current_role()
 cleared = can_see_exact(role)
 db, version = str(store.path), metrics.data_version(store)
 
-with st.expander("⚖️ Pesi e parametri delle zone", expanded=True):
+with st.expander(":material/tune: Pesi e parametri delle zone", expanded=True):
     left, right = st.columns([3, 2], gap="large")
     with left:
         raw_weights = weight_controls()
@@ -289,7 +289,7 @@ k4.metric("Delitti nel 5 % della superficie", format_percent(summary["incidents_
           help="Quota dei delitti del periodo negli esagoni più densi che coprono il 5 % del territorio.")
 
 tab_map, tab_cards, tab_rob, tab_hot, tab_method = st.tabs(
-    ["🗺️ Mappa e classifica", "🗂️ Schede delle zone", "🎲 Robustezza", "🔥 Punti caldi e tendenze", "📐 Metodo"]
+    [":material/map: Mappa e classifica", ":material/style: Schede delle zone", ":material/casino: Robustezza", ":material/local_fire_department: Punti caldi e tendenze", ":material/functions: Metodo"]
 )
 
 with tab_map:
@@ -317,12 +317,12 @@ with tab_map:
                "sommano esattamente alla priorità.")
     st.subheader("Esportazioni")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("⬇️ Classifica CSV", data=zone_report.ranking_csv(result, role=role),
+    d1.download_button(":material/download: Classifica CSV", data=zone_report.ranking_csv(result, role=role),
                        file_name="zone_pilota.csv", mime="text/csv", key="zp_csv",
                        help="UTF-8 con BOM, separatore ';' e virgola decimale (Excel in italiano).")
-    d2.download_button("⬇️ Zone GeoJSON", data=zone_report.ranking_geojson(result, role=role).encode("utf-8"),
+    d2.download_button(":material/download: Zone GeoJSON", data=zone_report.ranking_geojson(result, role=role).encode("utf-8"),
                        file_name="zone_pilota.geojson", mime="application/geo+json", key="zp_geojson")
-    d3.download_button("🖨️ Riepilogo stampabile (HTML)",
+    d3.download_button(":material/print: Riepilogo stampabile (HTML)",
                        data=zone_report.summary_html(result, role=role).encode("utf-8"),
                        file_name="zone_pilota_riepilogo.html", mime="text/html", key="zp_html",
                        help="Aprire il file nel browser e stampare in PDF: classifica, schede e metodo.")

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 def make_points(n: int, seed: int = 7):
     """``n`` synthetic events inside the territory: around its cells, weighted by residents."""
     import numpy as np
+    import pandas as pd
 
     from geo import hexgrid
     from geo.loader import territory_cells
@@ -50,7 +51,8 @@ def make_points(n: int, seed: int = 7):
     start = np.datetime64("2019-01-01T00:00")
     minutes = rng.integers(0, 6 * 365 * 24 * 60, n)
     when = start + minutes.astype("timedelta64[m]")
-    cats = np.array(list(INCIDENT_CATEGORIES))[rng.integers(0, len(INCIDENT_CATEGORIES), n)]
+    # categories as a pandas Categorical (int8 codes), as a reader of a large export would hold them
+    cats = pd.Categorical.from_codes(rng.integers(0, len(INCIDENT_CATEGORIES), n), categories=list(INCIDENT_CATEGORIES))
     outdoor = rng.random(n) < 0.5
     return lat, lon, when, cats, outdoor
 

@@ -133,3 +133,15 @@ def test_bulk_million_points_conserves_counts():
     assert out["count"].sum() == n
     assert not out.duplicated(["cell", "month", "category", "time_band", "outdoor"]).any()
     assert set(hexgrid.cell_resolution(out["cell"].to_numpy())) == {10}
+
+
+def test_categorical_input_same_result():
+    rng = np.random.default_rng(5)
+    n = 2000
+    lat = MASSA[0] + rng.uniform(-0.02, 0.02, n)
+    lon = MASSA[1] + rng.uniform(-0.02, 0.02, n)
+    when = np.datetime64("2024-01-01T00:00") + rng.integers(0, 525_600, n).astype("timedelta64[m]")
+    cats = rng.choice(["rapine", "furti_altri", "altro"], n)
+    plain = aggregate_incident_points(lat, lon, when, cats)
+    coded = aggregate_incident_points(lat, lon, when, pd.Categorical(cats))
+    pd.testing.assert_frame_equal(plain, coded)

@@ -1,0 +1,270 @@
+"""Dati e fonti: what is loaded, where it comes from, the credits, and the file import."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from geo import config, privacy, sources
+from geo.importers import import_file
+from geo.io import SUPPORTED_CRS, ImportFailed
+from geo.schemas import LAYERS
+from geo.storage import Store
+from geo.territory import Territory, TerritoryError, load_territory
+from pages.common import current_role, demo_notice, get_store, month_label
+
+UPLOAD_TYPES = ["csv", "geojson", "json", "gpkg", "zip", "parquet"]
+NOTHING_CHANGED = "Nessun dato è stato modificato."
+
+
+def report_csv(report: pd.DataFrame) -> bytes:
+    """A report as CSV for spreadsheets set to Italian (semicolon, UTF-8 with BOM)."""
+    return report.to_csv(index=False, sep=";").encode("utf-8-sig")
+
+
+def safe_file_name(name: str) -> str:
+    """The uploaded file's own name without any folder part or unusual characters, extension kept."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = re.sub(r"[^\w.\- ]+", "_", stem).strip(" .") or "file"
+    return f"{stem[:100]}{suffix}"
+
+
+def run_import(
+    store: Store,
+    territory: Territory,
+    layer_key: str,
+    file_name: str,
+    data: bytes,
+    *,
+    crs: int | None,
+    swap_xy: bool,
+    partial: bool,
+    user: str,
+    progress: Callable[[float, str], None],
+) -> dict:
+    """Import uploaded bytes: write them to a temporary file with the original name and
+    extension (the importer recognises the format from it), import, and delete the file.
+
+    Returns a plain dict (kept in ``st.session_state`` to show the outcome after reruns).
+    """
+    table = LAYERS[layer_key].table
+    shown_name = Path(file_name.replace("\\", "/")).name
+    before = store.count(table)
+    with tempfile.TemporaryDirectory(prefix="lanterna-upload-") as tmp:
+        path = Path(tmp) / safe_file_name(file_name)
+        path.write_bytes(data)
+        rejects = Path(tmp) / f"{path.stem}_righe_scartate.csv"
+        try:
+            result = import_file(
+                store, territory, layer_key, path, crs=crs, swap_xy=swap_xy, partial=partial,
+                rejects_path=rejects if partial else None, user=user, progress=progress, file_name=shown_name,
+            )
+        except ImportFailed as exc:
+            after = store.count(table)
+            return {"ok": False, "file_name": shown_name, "layer": layer_key, "messages": list(exc.messages),
+                    "report": exc.report, "unchanged": after == before, "rows_before": before, "rows_after": after}
+        rejected_file = result.rejects_path.read_bytes() if result.rejects_path is not None else None
+    return {
+        "ok": True, "file_name": shown_name, "layer": layer_key, "rows_read": result.rows_read,
+        "rows_written": result.rows_written, "rows_rejected": result.rows_rejected,
+        "already_imported": bool(result.already_imported), "messages": list(result.messages),
+        "report": result.report, "rejected_file": rejected_file, "import_id": result.import_id,
+        "rows_before": before, "rows_after": store.count(table),
+    }
+
+
+def show_outcome(outcome: dict) -> None:
+    layer = LAYERS[outcome["layer"]]
+    report = outcome.get("report")
+    stem = Path(outcome["file_name"]).stem
+    if not outcome["ok"]:
+        st.error(f"**Importazione non riuscita: {outcome['file_name']}**\n\n"
+                 + "\n".join(f"- {m}" for m in outcome["messages"]))
+        if outcome["unchanged"]:
+            st.info(f"{NOTHING_CHANGED} Il livello *{layer.label}* ha ancora "
+                    f"{privacy.format_int(outcome['rows_after'])} righe.")
+        else:  # must not happen: the importer writes in one transaction
+            st.error(f"Il numero di righe del livello è cambiato ({outcome['rows_before']} → {outcome['rows_after']}).")
+        if report is not None and not report.empty:
+            st.markdown(f"**Errori riga per riga** ({privacy.format_int(len(report))} segnalazioni)")
+            st.dataframe(report, hide_index=True, key="import_report")
+            st.download_button("Scarica il rapporto degli errori (CSV)", report_csv(report),
+                               file_name=f"{stem}_errori.csv", mime="text/csv", on_click="ignore",
+                               key="dl_report_failed")
+        return
+    if outcome["already_imported"]:
+        st.info(f"Il file **{outcome['file_name']}** era già stato importato nel livello *{layer.label}*: "
+                f"{NOTHING_CHANGED}")
+    else:
+        st.success(f"File **{outcome['file_name']}** importato nel livello *{layer.label}*.")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Righe lette", privacy.format_int(outcome["rows_read"]))
+    c2.metric("Righe scritte", privacy.format_int(outcome["rows_written"]))
+    c3.metric("Righe scartate", privacy.format_int(outcome["rows_rejected"]))
+    for message in outcome["messages"]:
+        st.caption(message)
+    if report is not None and not report.empty:
+        with st.expander(f"Righe scartate: motivi ({privacy.format_int(len(report))})"):
+            st.dataframe(report, hide_index=True, key="import_report_partial")
+            st.download_button("Scarica il rapporto (CSV)", report_csv(report), file_name=f"{stem}_errori.csv",
+                               mime="text/csv", on_click="ignore", key="dl_report_partial")
+    if outcome.get("rejected_file"):
+        st.download_button("Scarica le righe scartate (CSV)", outcome["rejected_file"],
+                           file_name=f"{stem}_righe_scartate.csv", mime="text/csv", on_click="ignore",
+                           key="dl_rejected")
+
+
+def catalogue_view(catalogue: pd.DataFrame) -> pd.DataFrame:
+    def period(row) -> str:
+        if row["dal"] is None or pd.isna(row["dal"]):
+            return "–"
+        return f"{month_label(row['dal'])} – {month_label(row['al'])}"
+
+    return pd.DataFrame({
+        "Livello": catalogue["livello"],
+        "Righe": catalogue["righe"],
+        "Eventi": [privacy.format_int(e) if e is not None and not pd.isna(e) else "" for e in catalogue["eventi"]],
+        "Periodo": catalogue.apply(period, axis=1),
+        "Generati": catalogue["generati_pct"],
+        "Importati": catalogue["importati"],
+        "Fonte": catalogue["fonte"],
+        "Licenza": catalogue["licenza"],
+        "Anno": catalogue["anno"],
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# Page
+# --------------------------------------------------------------------------------------------
+
+store = get_store()
+st.title("Dati e fonti")
+demo_notice(store)
+try:
+    territory = load_territory(store.get_meta("territory"))
+except TerritoryError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.subheader("Livelli caricati")
+st.caption(f"Territorio: **{territory.name}**. Per i delitti una riga è un aggregato anonimo (cella × mese × "
+           "categoria × fascia oraria): gli *eventi* sono la somma dei conteggi.")
+st.dataframe(
+    catalogue_view(sources.layer_catalogue(store, territory)),
+    hide_index=True,
+    key="layer_table",
+    column_config={
+        "Livello": st.column_config.TextColumn(width=260),
+        "Righe": st.column_config.NumberColumn(format="localized"),
+        "Eventi": st.column_config.TextColumn(help="Per i delitti: somma dei conteggi delle righe aggregate."),
+        "Periodo": st.column_config.TextColumn(width="medium"),
+        "Importati": st.column_config.NumberColumn(format="localized"),
+        "Generati": st.column_config.ProgressColumn(
+            "Generati (demo)", help="Quota di righe generate (per i delitti: quota di eventi).",
+            min_value=0, max_value=100, format="%.0f %%"),
+        "Fonte": st.column_config.TextColumn(width="large"),
+    },
+)
+
+st.subheader("File del territorio e tabelle nazionali")
+files = sources.territory_files(territory)
+st.dataframe(
+    files.rename(columns={"file": "File", "livello": "Contenuto", "fonte": "Fonte", "licenza": "Licenza",
+                          "anno": "Anno", "ambito": "Ambito"}),
+    hide_index=True,
+    key="files_table",
+)
+
+st.subheader("Attribuzioni")
+st.markdown("Dati di terzi usati da Lanterna, con i crediti richiesti dalle loro licenze:\n\n"
+            + sources.attributions_markdown(territory))
+st.caption("I dati con licenza CC BY-SA (beni confiscati) restano sotto la stessa licenza anche nelle elaborazioni "
+           "che li contengono. I dati generati per la demo non descrivono fatti reali.")
+
+st.subheader("Importa un file")
+role = current_role()
+st.info(
+    f"Ruolo corrente: **{privacy.ROLES.get(role, role)}**. Finché non è attivo l'accesso con credenziali il "
+    "caricamento è consentito a tutti i ruoli; ogni importazione viene registrata con il ruolo che l'ha eseguita.",
+    icon=":material/lock:",
+)
+c1, c2 = st.columns(2)
+layer_key = c1.selectbox("Livello", options=list(LAYERS), format_func=lambda k: LAYERS[k].label, key="imp_layer")
+crs = c2.selectbox(
+    "Sistema di riferimento delle coordinate",
+    options=[None, *SUPPORTED_CRS],
+    format_func=lambda c: "Automatico (dal file; WGS 84 per CSV e tabelle)" if c is None
+    else f"EPSG:{c} – {SUPPORTED_CRS[c]}",
+    key="imp_crs",
+)
+layer = LAYERS[layer_key]
+st.caption(layer.description)
+with st.expander(f"Campi del livello *{layer.label}*"):
+    st.dataframe(
+        pd.DataFrame({
+            "Campo": [f.name for f in layer.fields],
+            "Descrizione": [f.label for f in layer.fields],
+            "Obbligatorio": ["sì" if f.required else "" for f in layer.fields],
+            "Intestazioni accettate": [", ".join(f.aliases) for f in layer.fields],
+            "Valori ammessi": [", ".join(f.choices) if f.choices else "" for f in layer.fields],
+        }),
+        hide_index=True,
+    )
+    if layer.location in ("point", "aggregate"):
+        st.caption("Posizione: una geometria puntuale (GeoJSON, GeoPackage, Shapefile, GeoParquet) oppure due "
+                   "colonne di coordinate (per esempio *lat* e *lon*, *latitudine* e *longitudine*, *x* e *y*).")
+o1, o2 = st.columns(2)
+partial = o1.checkbox(
+    "Importa solo le righe valide", key="imp_partial",
+    help="Senza questa opzione un solo errore blocca l'intero file. Con l'opzione le righe valide vengono importate "
+         "e quelle scartate si possono scaricare con il motivo.")
+swap_xy = o2.checkbox("Coordinate invertite (scambia X e Y)", key="imp_swap",
+                      help="Per i file che hanno la latitudine nella colonna della longitudine e viceversa.")
+uploaded = st.file_uploader(
+    f"File da importare (CSV, GeoJSON, GeoPackage, Shapefile in ZIP, Parquet; massimo "
+    f"{config.MAX_IMPORT_BYTES // 1_048_576} MB)",
+    type=UPLOAD_TYPES,
+    key="imp_file",
+)
+if st.button("Importa", type="primary", disabled=uploaded is None, key="imp_go"):
+    bar = st.progress(0.0, text=f"Importazione di {uploaded.name}…")
+
+    def progress(fraction: float, text: str | None = None) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=text or f"Importazione di {uploaded.name}…")
+
+    outcome = run_import(store, territory, layer_key, uploaded.name, uploaded.getvalue(), crs=crs,
+                         swap_xy=swap_xy, partial=partial, user=role, progress=progress)
+    bar.empty()
+    st.session_state["import_outcome"] = {**outcome, "upload_id": uploaded.file_id}
+    if outcome["ok"] and outcome["rows_written"]:
+        st.cache_data.clear()  # other pages may hold figures computed before the import
+        st.rerun()  # the tables above were drawn before the import
+last = st.session_state.get("import_outcome")
+if last and uploaded is not None and last["upload_id"] == uploaded.file_id:  # hidden once the file is removed
+    show_outcome(last)
+
+imports = store.table("imports")
+if not imports.empty:
+    st.subheader("Importazioni registrate")
+    history = imports.sort_values("import_id", ascending=False)
+    st.dataframe(
+        pd.DataFrame({
+            "N.": history["import_id"],
+            "Data": history["imported_at"],
+            "Livello": history["layer"].map(lambda k: LAYERS[k].label if k in LAYERS else k),
+            "File": history["file_name"],
+            "Righe scritte": history["rows_written"],
+            "Righe scartate": history["rows_rejected"],
+            "Modalità": history["mode"],
+            "Utente": history["user_name"],
+        }),
+        hide_index=True,
+        key="imports_table",
+        column_config={"Data": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")},
+    )

@@ -1,0 +1,38 @@
+"""Browser test of the *Andamento* page: it loads, draws its Vega-Lite charts and reacts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import wait_app_idle
+
+pytestmark = pytest.mark.e2e
+
+CHART = "[data-testid='stVegaLiteChart']"
+
+
+def test_andamento_draws_charts(page, app_url, shot):
+    page.goto(app_url)
+    wait_app_idle(page, timeout=90_000)
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Andamento").click()
+    page.wait_for_url("**/andamento")
+    wait_app_idle(page, timeout=90_000)
+    page.get_by_role("heading", name="Andamento dei delitti").wait_for()
+
+    # Vega draws into a canvas (or an svg with the svg renderer) once the chart has data.
+    page.locator(f"{CHART} canvas, {CHART} svg").first.wait_for(timeout=30_000)
+    assert page.locator(CHART).count() >= 5
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("33° su 106").is_visible()
+    assert page.get_by_text("6.912").first.is_visible()  # 2024 total, equal to the ISTAT figure
+    shot(page, "andamento")
+
+    page.get_by_text("Annuale", exact=True).click()
+    wait_app_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.locator(f"{CHART} canvas, {CHART} svg").first.wait_for()
+
+    page.get_by_text("Confronto con le altre province").scroll_into_view_if_needed()
+    page.locator(CHART).nth(3).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    shot(page, "andamento_confronto_province")
