@@ -104,6 +104,64 @@ def aggregate_incident_points(
     return _aggregate(cells, months, category, bands, _two_valued(outdoor, (False, True), n), None)
 
 
+def write_incident_points(
+    cur,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    when: np.ndarray | pd.Series,
+    category: np.ndarray | pd.Series | pd.Categorical,
+    *,
+    outdoor: np.ndarray | pd.Series | None = None,
+    time_band: np.ndarray | pd.Series | None = None,
+    synthetic: bool,
+    source: str,
+    import_id: int | None = None,
+    workers: int | None = None,
+) -> int:
+    """Aggregate events straight into the ``incidents`` table, inside the caller's transaction.
+
+    The bulk path for large point-level exports: the H3 cells, month, time-band and outdoor codes
+    are computed with numpy (cells over every core, :func:`geo.hexgrid.points_to_cells`), and the
+    grouping runs inside DuckDB (:meth:`geo.storage.Store.insert_incident_codes`), so no
+    DataFrame of aggregates is built in Python and memory stays near the size of the input.
+    Same result as :func:`aggregate_incident_points` followed by a write. Returns the number of
+    aggregate rows written.
+    """
+    from geo.storage import Store
+
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
+        raise ValueError("coordinate mancanti o non finite: filtrarle prima dell'aggregazione")
+    n = lat.size
+    cells = hexgrid.points_to_cells(lat, lon, config.STORE_RES, workers=workers)
+    local = _local_datetimes(when)
+    if np.isnat(local).any():
+        raise ValueError("data mancante in alcuni eventi")
+    months = local.astype("datetime64[M]").astype(np.int64)
+    bands = _band_codes(local)
+    if time_band is not None:
+        given = _two_valued(time_band, _BANDS, n)
+        bands = np.where(given == _MISSING, bands, given)
+    if isinstance(category, pd.Series) and isinstance(category.dtype, pd.CategoricalDtype):
+        category = category.array
+    if isinstance(category, pd.Categorical):
+        cat_codes, labels = category.codes, [str(c) for c in category.categories]
+    else:
+        cat_codes, uniques = pd.factorize(np.asarray(category, dtype=object), use_na_sentinel=True)
+        labels = [str(u) for u in uniques]
+    if (np.asarray(cat_codes) < 0).any():
+        raise ValueError("categoria mancante in alcune righe")
+    unknown = sorted(set(labels) - set(schemas.INCIDENT_CATEGORIES))
+    if unknown:
+        raise ValueError(f"categorie sconosciute: {', '.join(unknown)}")
+    return Store.insert_incident_codes(
+        cur, cells=cells, months=months, categories=np.asarray(cat_codes, dtype=np.int16), labels=labels,
+        bands=bands.astype(np.int8), outdoor=_two_valued(outdoor, (False, True), n).astype(np.int8),
+        synthetic=synthetic, source=source, import_id=import_id,
+    )
+
+
 def aggregate_incident_cells(
     cells: np.ndarray,
     month: np.ndarray | pd.Series,

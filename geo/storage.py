@@ -24,7 +24,9 @@ import pandas as pd
 
 from geo import config
 
-SCHEMA_VERSION = 1
+#: Version of the schema. 2 (issue 6) added accounts, the audit log and the report workflow
+#: tables; a version-1 file opened for writing is migrated in place (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 2
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -78,6 +80,40 @@ CREATE TABLE IF NOT EXISTS crime_provinces (
     ref_area VARCHAR NOT NULL, territorio VARCHAR, anno INTEGER NOT NULL, delitti INTEGER,
     regione VARCHAR, popolazione INTEGER, tasso_per_1000 DOUBLE, PRIMARY KEY (ref_area, anno));
 """
+
+#: Tables of schema version 2 (issue 6): local accounts and login throttling, the append-only
+#: audit log (hash-chained, see :mod:`geo.audit`), the events (status changes, comments) and
+#: photos of the degradation reports. Photos are stored as BLOBs: one file to back up, and a
+#: photo is written in the same transaction as its report.
+_DDL_V2 = """
+CREATE TABLE IF NOT EXISTS users (
+    username VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL, role VARCHAR NOT NULL,
+    comuni VARCHAR NOT NULL DEFAULT '', email VARCHAR, password_hash VARCHAR,
+    active BOOLEAN NOT NULL DEFAULT true, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP,
+    last_login TIMESTAMP);
+CREATE TABLE IF NOT EXISTS login_throttle (
+    username VARCHAR PRIMARY KEY, failures INTEGER NOT NULL, locked_until TIMESTAMP,
+    last_failure TIMESTAMP NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS audit_seq START 1;
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL, role VARCHAR,
+    action VARCHAR NOT NULL, table_name VARCHAR NOT NULL, record_key VARCHAR, pro_com_t VARCHAR,
+    before_json VARCHAR, after_json VARCHAR, prev_hash VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS report_event_seq START 1;
+CREATE TABLE IF NOT EXISTS report_events (
+    event_id BIGINT PRIMARY KEY, report_id VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL,
+    username VARCHAR NOT NULL, role VARCHAR, kind VARCHAR NOT NULL, from_status VARCHAR,
+    to_status VARCHAR, text VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS report_photo_seq START 1;
+CREATE TABLE IF NOT EXISTS report_photos (
+    photo_id BIGINT PRIMARY KEY, report_id VARCHAR NOT NULL, file_name VARCHAR, mime VARCHAR NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL, size_bytes INTEGER NOT NULL, sha256 VARCHAR NOT NULL,
+    data BLOB NOT NULL, uploaded_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL);
+"""
+
+#: In-place upgrades: version -> the version it becomes. Version 2 only adds tables, which
+#: :data:`_DDL_V2` creates when missing, so the step just records the new version.
+_MIGRATIONS: dict[int, int] = {1: 2}
 
 #: Tables that hold a user-importable layer, with their key columns (None: aggregates).
 LAYER_TABLES: dict[str, str | None] = {
@@ -197,7 +233,17 @@ class Store:
             cur.execute(_DDL)
             found = _first(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
             if found is None:
+                cur.execute(_DDL_V2)
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                return
+            version = int(found[0]) if str(found[0]).isdigit() else None
+            while version in _MIGRATIONS and version < SCHEMA_VERSION:
+                version = _MIGRATIONS[version]
+                if version == 2:
+                    cur.execute(_DDL_V2)
+                cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+            if version == SCHEMA_VERSION:
+                cur.execute(_DDL_V2)  # idempotent: a file of this version has every table
 
     def _check_version(self) -> None:
         try:
@@ -205,9 +251,13 @@ class Store:
         except duckdb.CatalogException as exc:
             raise StorageError(f"Il file {self.path.name} non contiene lo schema di Lanterna.") from exc
         if found is None or int(found[0]) != SCHEMA_VERSION:
+            version = found[0] if found else "?"
+            hint = ("aprirlo una volta in scrittura per aggiornarlo (avviando la dashboard o con "
+                    "'python -m geo users list'), oppure ricostruirlo con 'python -m geo demo --force'"
+                    if self.read_only and found and str(found[0]).isdigit() and int(found[0]) in _MIGRATIONS
+                    else "ricostruirlo con 'python -m geo demo --force'")
             raise StorageError(
-                f"Il database {self.path.name} ha la versione di schema {found[0] if found else '?'}, "
-                f"attesa {SCHEMA_VERSION}: ricostruirlo con 'python -m geo demo --force'."
+                f"Il database {self.path.name} ha la versione di schema {version}, attesa {SCHEMA_VERSION}: {hint}."
             )
 
     # -- generic access ----------------------------------------------------------------------
@@ -261,6 +311,38 @@ class Store:
         finally:
             cur.unregister("_frame")
         return len(df)
+
+    @staticmethod
+    def insert_incident_codes(
+        cur: duckdb.DuckDBPyConnection, *, cells: np.ndarray, months: np.ndarray, categories: np.ndarray,
+        labels: Sequence[str], bands: np.ndarray, outdoor: np.ndarray, synthetic: bool, source: str,
+        import_id: int | None,
+    ) -> int:
+        """Group coded events and append the counts to ``incidents`` (one SQL statement).
+
+        ``months`` are months since 1970-01 (``datetime64[M]`` as int), ``categories`` indexes
+        into ``labels``, ``bands`` is 0 day / 1 night, ``outdoor`` 0 / 1 / 2 (unknown).
+        """
+        import pyarrow as pa
+
+        events = pa.table({"cell": cells, "m": months, "c": categories, "b": bands, "o": outdoor})
+        cur.register("_events", events)
+        try:
+            before = _first(cur.execute("SELECT count(*) FROM incidents").fetchall())[0]
+            cur.execute(
+                """INSERT INTO incidents (cell, month, category, time_band, outdoor, count, synthetic, source,
+                                          import_id)
+                   WITH g AS (SELECT cell, m, c, b, o, count(*)::INTEGER AS n FROM _events GROUP BY ALL)
+                   SELECT g.cell, make_date(1970 + (g.m // 12)::INTEGER, (g.m % 12)::INTEGER + 1, 1),
+                          l.label, CASE g.b WHEN 1 THEN 'notte' ELSE 'giorno' END,
+                          CASE g.o WHEN 1 THEN true WHEN 0 THEN false END, g.n, ?, ?, ?
+                   FROM g JOIN (SELECT unnest(?::VARCHAR[]) AS label,
+                                       generate_subscripts(?::VARCHAR[], 1) - 1 AS c) l USING (c)""",
+                [synthetic, source, import_id, list(labels), list(labels)],
+            )
+            return _first(cur.execute("SELECT count(*) FROM incidents").fetchall())[0] - before
+        finally:
+            cur.unregister("_events")
 
     def new_import(
         self, cur: duckdb.DuckDBPyConnection, *, layer: str, file_name: str, sha256: str, mode: str,
@@ -591,6 +673,241 @@ class Store:
             params = list(pro_com_t)
         return self.query(f"SELECT {', '.join(columns)} FROM service_changes WHERE {where} "
                           "ORDER BY change_id DESC", params)
+
+    # -- accounts, audit log and report workflow (issue 6) --------------------------------------
+    # Writes run inside the caller's transaction (``with store.transaction() as cur``); the
+    # permission checks live in geo.auth, geo.audit and geo.reports, the only callers. There is
+    # deliberately no method that updates or deletes audit_log rows.
+    _USER_FIELDS = ("username", "display_name", "role", "comuni", "email", "password_hash", "active",
+                    "created_at", "updated_at", "last_login")
+
+    def user_row(self, username: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """One account as a dict (``comuni`` as stored: comma-separated codes), or None."""
+        cols = ", ".join(self._USER_FIELDS)
+        rows = (cur or self.cursor()).execute(f"SELECT {cols} FROM users WHERE username = ?", [username]).fetchall()
+        return dict(zip(self._USER_FIELDS, rows[0], strict=True)) if rows else None
+
+    def users_by_email(self, email: str) -> list[dict]:
+        """Accounts whose e-mail matches ``email`` (case-insensitive)."""
+        cols = ", ".join(self._USER_FIELDS)
+        rows = self.cursor().execute(
+            f"SELECT {cols} FROM users WHERE lower(email) = lower(?) ORDER BY username", [email.strip()]
+        ).fetchall()
+        return [dict(zip(self._USER_FIELDS, r, strict=True)) for r in rows]
+
+    def users_frame(self) -> pd.DataFrame:
+        """Every account without its password hash, by username."""
+        return self.query(
+            "SELECT username, display_name, role, comuni, email, active, password_hash IS NOT NULL AS has_password, "
+            "created_at, updated_at, last_login FROM users ORDER BY username"
+        )
+
+    def count_users(self) -> int:
+        return int(_first(self.cursor().execute("SELECT count(*) FROM users").fetchall())[0])
+
+    def insert_user(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Insert one account (keys of :attr:`_USER_FIELDS`; missing ones are NULL)."""
+        cols = self._USER_FIELDS
+        cur.execute(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [row.get(c) for c in cols])
+
+    def update_user(self, cur: duckdb.DuckDBPyConnection, username: str, fields: dict) -> int:
+        """Set some columns of an account; returns the rows changed (0 or 1)."""
+        bad = set(fields) - set(self._USER_FIELDS) - {"username"}
+        if bad or "username" in fields:
+            raise ValueError(f"colonne non modificabili: {sorted(bad | ({'username'} & set(fields)))}")
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        return len(cur.execute(f"UPDATE users SET {sets} WHERE username = ? RETURNING username",
+                               [*fields.values(), username]).fetchall())
+
+    def throttle_row(self, key: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """Failed-login state of a login name (existing or not): failures, locked_until, last_failure."""
+        rows = (cur or self.cursor()).execute(
+            "SELECT failures, locked_until, last_failure FROM login_throttle WHERE username = ?", [key]
+        ).fetchall()
+        return dict(zip(("failures", "locked_until", "last_failure"), rows[0], strict=True)) if rows else None
+
+    @staticmethod
+    def set_throttle(cur: duckdb.DuckDBPyConnection, key: str, *, failures: int, locked_until, last_failure) -> None:
+        cur.execute("INSERT OR REPLACE INTO login_throttle VALUES (?, ?, ?, ?)",
+                    [key, failures, locked_until, last_failure])
+
+    @staticmethod
+    def clear_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> None:
+        cur.execute("DELETE FROM login_throttle WHERE username = ?", [key])
+
+    @staticmethod
+    def prune_throttle(cur: duckdb.DuckDBPyConnection, before) -> None:
+        """Forget failed logins older than ``before`` that no longer lock anything."""
+        cur.execute("DELETE FROM login_throttle WHERE last_failure < ? AND (locked_until IS NULL OR locked_until < ?)",
+                    [before, before])
+
+    # audit log
+    _AUDIT_FIELDS = ("audit_id", "logged_at", "username", "role", "action", "table_name", "record_key", "pro_com_t",
+                     "before_json", "after_json", "prev_hash", "entry_hash")
+
+    @staticmethod
+    def audit_tail(cur: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
+        """Id and hash of the last audit entry, or None when the log is empty."""
+        row = _first(cur.execute(
+            "SELECT audit_id, entry_hash FROM audit_log ORDER BY audit_id DESC LIMIT 1").fetchall())
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    @staticmethod
+    def next_audit_id(cur: duckdb.DuckDBPyConnection) -> int:
+        return int(_first(cur.execute("SELECT nextval('audit_seq')").fetchall())[0])
+
+    def insert_audit(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Append one audit entry (every key of :attr:`_AUDIT_FIELDS`)."""
+        cols = self._AUDIT_FIELDS
+        cur.execute(f"INSERT INTO audit_log ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [row[c] for c in cols])
+
+    def audit_frame(
+        self, *, start=None, end=None, username: str | None = None, table: str | None = None,
+        action: str | None = None, limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Audit entries in order of writing (oldest first), optionally filtered: ``logged_at`` in
+        [``start``, ``end``), exact ``username``, ``table_name`` and ``action``; ``limit``
+        keeps the newest ones."""
+        clauses, params = ["TRUE"], []
+        for col, op, value in (("logged_at", ">=", start), ("logged_at", "<", end), ("username", "=", username),
+                               ("table_name", "=", table), ("action", "=", action)):
+            if value is not None:
+                clauses.append(f"{col} {op} ?")
+                params.append(value)
+        sql = f"SELECT {', '.join(self._AUDIT_FIELDS)} FROM audit_log WHERE {' AND '.join(clauses)}"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} ORDER BY audit_id DESC LIMIT {int(limit)})"
+        return self.query(sql + " ORDER BY audit_id", params)
+
+    def audit_count(self) -> int:
+        return int(_first(self.cursor().execute("SELECT count(*) FROM audit_log").fetchall())[0])
+
+    # reports: rows, events, photos
+    _REPORT_FIELDS = ("report_id", "pro_com_t", "lon", "lat", "cell", "area_wkt", "category", "severity", "status",
+                      "opened", "closed", "description", "synthetic", "source", "import_id")
+
+    def report_row(self, report_id: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """One report as a dict, or None."""
+        cols = ", ".join(self._REPORT_FIELDS)
+        rows = (cur or self.cursor()).execute(f"SELECT {cols} FROM reports WHERE report_id = ?",
+                                              [report_id]).fetchall()
+        return dict(zip(self._REPORT_FIELDS, rows[0], strict=True)) if rows else None
+
+    @staticmethod
+    def report_ids_with_prefix(cur: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+        return [r[0] for r in cur.execute("SELECT report_id FROM reports WHERE starts_with(report_id, ?)",
+                                          [prefix]).fetchall()]
+
+    def insert_report(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Insert one report (keys of :attr:`_REPORT_FIELDS`)."""
+        cols = self._REPORT_FIELDS
+        cur.execute(f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [row.get(c) for c in cols])
+
+    def update_report(self, cur: duckdb.DuckDBPyConnection, report_id: str, fields: dict, *,
+                      expected_status: str | None = None) -> int:
+        """Set some columns of a report (only if its status is still ``expected_status``, when
+        given); returns the rows changed (0 or 1)."""
+        bad = set(fields) - set(self._REPORT_FIELDS)
+        if bad or "report_id" in fields:
+            raise ValueError(f"colonne non modificabili: {sorted(bad | ({'report_id'} & set(fields)))}")
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        where, params = "report_id = ?", [*fields.values(), report_id]
+        if expected_status is not None:
+            where += " AND status = ?"
+            params.append(expected_status)
+        return len(cur.execute(f"UPDATE reports SET {sets} WHERE {where} RETURNING report_id", params).fetchall())
+
+    def reports_in_box(self, *, south: float, west: float, north: float, east: float, category: str | None = None,
+                       opened_since=None) -> pd.DataFrame:
+        """Reports inside a latitude/longitude box, optionally of one category and opened since a date."""
+        clauses = ["lat BETWEEN ? AND ?", "lon BETWEEN ? AND ?"]
+        params: list = [south, north, west, east]
+        if category is not None:
+            clauses.append("category = ?")
+            params.append(category)
+        if opened_since is not None:
+            clauses.append("opened >= ?")
+            params.append(opened_since)
+        return self.query(f"SELECT {', '.join(self._REPORT_FIELDS)} FROM reports WHERE {' AND '.join(clauses)} "
+                          "ORDER BY opened DESC, report_id", params)
+
+    def reports_frame(self, *, comuni: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+                      report_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Reports with who created them (``created_by``, from the first event; empty for imported
+        and generated ones) and their number of events and photos, newest first."""
+        clauses, params = ["TRUE"], []
+        for col, values in (("r.pro_com_t", comuni), ("r.status", statuses), ("r.report_id", report_ids)):
+            if values is not None:
+                clauses.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
+                params.append([str(v) for v in values])
+        cols = ", ".join(f"r.{c}" for c in self._REPORT_FIELDS)
+        return self.query(
+            f"""SELECT {cols}, e.created_by, coalesce(e.events, 0)::INTEGER AS events,
+                       coalesce(p.photos, 0)::INTEGER AS photos, e.last_event
+                FROM reports r
+                LEFT JOIN (SELECT report_id, arg_min(username, event_id) FILTER (WHERE kind = 'creazione')
+                                  AS created_by, count(*) AS events, max(event_at) AS last_event
+                           FROM report_events GROUP BY report_id) e USING (report_id)
+                LEFT JOIN (SELECT report_id, count(*) AS photos FROM report_photos GROUP BY report_id) p
+                       USING (report_id)
+                WHERE {' AND '.join(clauses)} ORDER BY r.opened DESC, r.report_id DESC""",
+            params,
+        )
+
+    @staticmethod
+    def insert_report_event(cur: duckdb.DuckDBPyConnection, row: dict) -> int:
+        """Append an event (creation, status change, comment, edit, photo) to a report; returns its id."""
+        cols = ("report_id", "event_at", "username", "role", "kind", "from_status", "to_status", "text")
+        found = cur.execute(
+            f"INSERT INTO report_events (event_id, {', '.join(cols)}) VALUES (nextval('report_event_seq'), "
+            f"{', '.join('?' * len(cols))}) RETURNING event_id", [row.get(c) for c in cols]).fetchall()
+        return int(found[0][0])
+
+    def report_events(self, report_ids: Sequence[str]) -> pd.DataFrame:
+        """Events of some reports in the order they happened."""
+        return self.query(
+            "SELECT event_id, report_id, event_at, username, role, kind, from_status, to_status, text "
+            "FROM report_events WHERE report_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY event_id",
+            [[str(r) for r in report_ids]])
+
+    @staticmethod
+    def insert_report_photo(cur: duckdb.DuckDBPyConnection, row: dict) -> int:
+        """Store a (cleaned) photo of a report; returns its id."""
+        cols = ("report_id", "file_name", "mime", "width", "height", "size_bytes", "sha256", "data", "uploaded_at",
+                "username")
+        found = cur.execute(
+            f"INSERT INTO report_photos (photo_id, {', '.join(cols)}) VALUES (nextval('report_photo_seq'), "
+            f"{', '.join('?' * len(cols))}) RETURNING photo_id", [row.get(c) for c in cols]).fetchall()
+        return int(found[0][0])
+
+    def report_photos(self, report_id: str) -> pd.DataFrame:
+        """Photos of a report without their bytes."""
+        return self.query(
+            "SELECT photo_id, report_id, file_name, mime, width, height, size_bytes, sha256, uploaded_at, username "
+            "FROM report_photos WHERE report_id = ? ORDER BY photo_id", [report_id])
+
+    def report_photo(self, photo_id: int) -> dict | None:
+        """One photo with its bytes (``data``), or None."""
+        cols = ("photo_id", "report_id", "file_name", "mime", "width", "height", "data")
+        rows = self.cursor().execute(f"SELECT {', '.join(cols)} FROM report_photos WHERE photo_id = ?",
+                                     [int(photo_id)]).fetchall()
+        if not rows:
+            return None
+        row = dict(zip(cols, rows[0], strict=True))
+        row["data"] = bytes(row["data"])
+        return row
+
+    @staticmethod
+    def rows_by_key(cur: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str]) -> pd.DataFrame:
+        """Rows of a point layer whose key is in ``keys`` (the state an upsert will overwrite)."""
+        key = LAYER_TABLES.get(table)
+        if key is None:
+            raise ValueError(f"la tabella {table} non ha una chiave")
+        return cur.execute(f"SELECT * FROM {table} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
+                           [[str(k) for k in keys]]).df()
 
 
 def _child_area_km2() -> float:

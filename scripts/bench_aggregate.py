@@ -3,9 +3,9 @@
 For each size (default 1M and 10M points) it runs, each in its own process so that peak memory is
 measured separately:
 
-* ``lanterna``: :func:`geo.aggregate.aggregate_incident_points` (bulk H3 indexing with the numpy
-  integer API, integer group-by) and the write of the aggregates into a DuckDB store, in one
-  transaction — the path of a point-level import;
+* ``lanterna``: :func:`geo.aggregate.write_incident_points` — bulk H3 indexing with the numpy
+  integer API over every core, integer codes in numpy, the group-by and the insert inside DuckDB,
+  in one transaction;
 * ``baseline``: GeoPandas points → spatial join with the resolution-10 hexagon polygons of the
   territory → pandas group-by → the same DuckDB write.
 
@@ -68,22 +68,19 @@ def _store_copy(tmp: Path):
 
 
 def run_lanterna(n: int) -> dict:
-    from geo.aggregate import aggregate_incident_points
-    from geo.storage import Store
+    from geo.aggregate import write_incident_points
 
     lat, lon, when, cats, outdoor = make_points(n)
     with tempfile.TemporaryDirectory() as tmp:
         store = _store_copy(Path(tmp))
         t0 = time.perf_counter()
-        agg = aggregate_incident_points(lat, lon, when, cats, outdoor=outdoor)
-        agg = agg.assign(synthetic=True, source="bench", import_id=None)
         with store.transaction() as cur:
-            Store.write_frame(cur, "incidents", agg)
+            rows = write_incident_points(cur, lat, lon, when, cats, outdoor=outdoor, synthetic=True, source="bench")
         elapsed = time.perf_counter() - t0
         total = int(store.query("SELECT sum(count) AS n FROM incidents")["n"].iloc[0])
         store.close()
     assert total == n, (total, n)
-    return {"seconds": elapsed, "rows": len(agg), "total": total}
+    return {"seconds": elapsed, "rows": rows, "total": total}
 
 
 def run_baseline(n: int) -> dict:

@@ -145,3 +145,40 @@ def test_categorical_input_same_result():
     plain = aggregate_incident_points(lat, lon, when, cats)
     coded = aggregate_incident_points(lat, lon, when, pd.Categorical(cats))
     pd.testing.assert_frame_equal(plain, coded)
+
+
+def test_write_incident_points_equals_python_aggregation(mc_store):
+    from geo.aggregate import write_incident_points
+    from geo.storage import Store
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    lat = MASSA[0] + rng.uniform(-0.01, 0.01, n)
+    lon = MASSA[1] + rng.uniform(-0.01, 0.01, n)
+    when = np.datetime64("2023-01-01T00:00") + rng.integers(0, 2 * 525_600, n).astype("timedelta64[m]")
+    cats = pd.Categorical(rng.choice(["rapine", "stupefacenti", "furti_altri"], n))
+    outdoor = np.where(rng.random(n) < 0.2, None, rng.random(n) < 0.5)
+    with mc_store.transaction() as cur:
+        written = write_incident_points(cur, lat, lon, when, cats, outdoor=outdoor, synthetic=False, source="sql")
+    expected = aggregate_incident_points(lat, lon, when, cats, outdoor=outdoor)
+    assert written == len(expected)
+    with mc_store.transaction() as cur:
+        Store.write_frame(cur, "incidents", expected.assign(synthetic=False, source="py", import_id=None))
+    got = mc_store.query(
+        "SELECT source, cell, month, category, time_band, outdoor, count FROM incidents ORDER BY ALL")
+    sql = got[got.source == "sql"].drop(columns="source").reset_index(drop=True)
+    py = got[got.source == "py"].drop(columns="source").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sql, py)
+
+
+def test_write_incident_points_rejects_unknown_category_and_missing_date(mc_store):
+    from geo.aggregate import write_incident_points
+
+    lat, lon = np.array([MASSA[0]]), np.array([MASSA[1]])
+    when = np.array(["2024-01-01T10:00"], dtype="datetime64[m]")
+    with pytest.raises(ValueError, match="categorie sconosciute"), mc_store.transaction() as cur:
+        write_incident_points(cur, lat, lon, when, np.array(["scippo"]), synthetic=False, source="t")
+    with pytest.raises(ValueError, match="data mancante"), mc_store.transaction() as cur:
+        write_incident_points(cur, lat, lon, np.array(["NaT"], dtype="datetime64[m]"), np.array(["rapine"]),
+                              synthetic=False, source="t")
+    assert mc_store.count("incidents") == 0
