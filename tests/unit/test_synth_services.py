@@ -10,6 +10,7 @@ import pytest
 
 from geo import population
 from geo.loader import territory_cells
+from geo.opening_hours import parse_opening_hours
 from geo.schemas import SERVICE_TYPES
 from geo.synth import child_rng
 from geo.synth import services as srv
@@ -22,7 +23,7 @@ _DAY = r"(?:Mo|Tu|We|Th|Fr|Sa|Su)"
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAYS = rf"{_DAY}(?:-{_DAY})?"
 _RULE = rf"(?:{_MONTH}-{_MONTH} )?{_DAYS}(?:,{_DAYS})* \d\d:\d\d-\d\d:\d\d"
-OPENING_HOURS = re.compile(rf"24/7|{_RULE}(?:; {_RULE})*")
+OPENING_HOURS = re.compile(rf"24/7|{_RULE}(?:[;,] {_RULE})*")
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,8 @@ def test_shelters_hours_and_capacity(real):
     assert f.loc[f["open_24h"], "hours"].eq("24/7").all()
     for hours in f["hours"]:
         assert OPENING_HOURS.fullmatch(hours), hours
+        # no rule silently replaces an earlier one (OSM: ";" overrides the same days, "," adds)
+        assert parse_opening_hours(hours).notes == (), hours
     meals = f[f["types"].map(lambda t: "pasti_strada" in t)]
     assert meals["hours"].str.contains(r"(?:19|20):\d\d-(?:21|22):\d\d").all()
 

@@ -1,0 +1,261 @@
+"""Scuole sicure (pact art. 11): exposure around each school, ranked with the reasons.
+
+A thin view on :mod:`geo.exposure`: the page picks the walking distance, the comparison basis and
+the school levels, and shows the map, the ranked list, the figures per category and per comune,
+charts and exports, as the viewer's role may see them (:mod:`geo.privacy`). Heavy results are
+cached on plain keys (database path, data version, distance, period, comuni, levels, basis).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import exposure, metrics
+from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
+from geo.schemas import SCHOOL_LEVELS
+from geo.storage import open_store
+from pages.common import current_role, demo_notice, get_store, month_label, sidebar_filters
+
+#: Leaflet served by Streamlit's static file serving (see pages/mappa.py).
+LEAFLET_URL = "../../app/static/vendor/leaflet"
+
+
+@st.cache_data(show_spinner="Calcolo dell'esposizione delle scuole…", max_entries=24)
+def load_exposure(db: str, version: str, walk_m: float, start: date | None, end: date | None,
+                  comuni: tuple[str, ...], levels: tuple[str, ...], basis: str, months: int | None
+                  ) -> exposure.Exposure:
+    del version  # part of the cache key only
+    return exposure.compute_exposure(open_store(db), walk_m=walk_m, start=start, end=end, comuni=comuni,
+                                     levels=levels, basis=basis, months=months)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_comuni(db: str, version: str) -> pd.DataFrame:
+    del version
+    return open_store(db).comuni_geometries()
+
+
+def rr_chart(data: pd.DataFrame) -> alt.LayerChart:
+    """Forest plot of the rate ratios with their intervals, log scale, reference line at 1."""
+    order = list(data["label"])
+    colors = alt.Scale(domain=list(exposure.LEVELS.values()),
+                       range=[exposure.LEVEL_COLORS[k] for k in exposure.LEVELS])
+    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None,
+                                          axis=alt.Axis(labelLimit=320, labelOverlap=False)))
+    tooltip = [alt.Tooltip("label:N", title="Scuola"), alt.Tooltip("rr:Q", title="Rapporto", format=".2f"),
+               alt.Tooltip("low:Q", title="IC 95 % min", format=".2f"),
+               alt.Tooltip("high:Q", title="IC 95 % max", format=".2f"), alt.Tooltip("level:N", title="Esposizione")]
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", scale=alt.Scale(type="log"), title="Rapporto con le aree simili (scala logaritmica)"),
+        x2="high:Q", color=alt.Color("level:N", scale=colors, title="Esposizione"), tooltip=tooltip)
+    points = base.mark_point(filled=True, size=60).encode(x="rr:Q", color=alt.Color("level:N", scale=colors),
+                                                          tooltip=tooltip)
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3], color="#444").encode(x="x:Q")
+    return (bars + points + one).properties(height=alt.Step(26))
+
+
+def level_chart(schools: pd.DataFrame) -> alt.Chart:
+    """Schools per comune by exposure level (stacked bars)."""
+    counts = schools.groupby(["comune", "exposure_level"]).size().reset_index(name="scuole")
+    counts["Esposizione"] = counts["exposure_level"].map(exposure.LEVELS)
+    colors = alt.Scale(domain=list(exposure.LEVELS.values()),
+                       range=[exposure.LEVEL_COLORS[k] for k in exposure.LEVELS])
+    return alt.Chart(counts).mark_bar().encode(
+        y=alt.Y("comune:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
+        x=alt.X("scuole:Q", title="Scuole"),
+        color=alt.Color("Esposizione:N", scale=colors, sort=list(exposure.LEVELS.values())),
+        tooltip=["comune:N", "Esposizione:N", "scuole:Q"],
+    ).properties(height=alt.Step(24))
+
+
+def school_details(result: exposure.Exposure, code: str, role: str) -> None:
+    """Reasons and figures of the selected school."""
+    shown, mask = exposure.suppressed(result, role)
+    pos = int(result.schools.index[result.schools["code"] == code][0])
+    rec = result.schools.loc[pos]
+    s, h = shown.loc[pos].to_dict(), mask.loc[pos].to_dict()
+    st.markdown(f"**{int(rec['rank'])}. {rec['name']}** · {SCHOOL_LEVELS.get(rec['level'], rec['level'])} · "
+                f"{rec['comune']}")
+    why = exposure.reasons(rec.to_dict(), s, h, basis=result.params["basis"])
+    if why:
+        st.markdown("\n".join(f"- {w}" for w in why))
+    else:
+        st.caption("Nessun elemento sopra la media delle aree simili.")
+    ref = {"simili": "aree di densità simile", "vicine": f"aree di densità vicina ({rec['ref_classes']})",
+           "comune": "tutto il comune abitato", "nessuno": "nessun riferimento"}[rec["reference"]]
+    rows = [
+        ("Esagoni nell'area (ris. 10)", format_int(rec["n_cells"])),
+        ("Densità del quartiere", exposure.DENSITY_CLASSES[int(rec["density_class"])][1]),
+        ("Confronto con", f"{ref}: {format_int(rec['ref_cells'])} esagoni"),
+        ("Spaccio (delitti nel periodo)", s["spaccio_all"]),
+        ("Violenza (delitti nel periodo)", s["violenza_all"]),
+        ("Di cui in orario scolastico (stima)", s["focus_school_est"]),
+        ("Altri delitti", s["other"]),
+        ("Rapporto con aree simili (IC 95 %)",
+         s["rr"] if h["rr"] else f"{s['rr']} ({s['rr_low']}–{s['rr_high']})"),
+        ("Segnalazioni di degrado aperte", format_int(rec["reports_open"])),
+        ("Punti luce (guasti)", f"{format_int(rec['lights'])} ({format_int(rec['lights_broken'])})"),
+    ]
+    st.table(pd.DataFrame(rows, columns=["Voce", "Valore"]).set_index("Voce"))
+
+
+def main() -> None:
+    store = get_store()
+    st.title("Scuole sicure")
+    st.caption(
+        "Patto, art. 11: contrastare lo spaccio e la devianza vicino alle scuole e riqualificarne i dintorni. "
+        "Per ogni scuola: delitti di spaccio e violenza, segnalazioni di degrado e illuminazione nell'area "
+        "raggiungibile a piedi, confrontati con le aree simili dello stesso comune."
+    )
+    demo_notice(store)
+    filters = sidebar_filters(store)
+    role = current_role()
+    cleared = can_see_exact(role)
+    st.sidebar.caption(
+        f"Profilo: **{ROLES.get(role, role)}**"
+        + ("" if cleared else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
+    )
+    db, version = str(store.path), metrics.data_version(store)
+
+    c1, c2, c3, c4 = st.columns([2, 2, 3, 1.6])
+    walk_m = c1.slider("Distanza a piedi dalla scuola (m)", min_value=int(exposure.MIN_WALK_M),
+                       max_value=int(exposure.MAX_WALK_M), value=int(exposure.DEFAULT_WALK_M), step=50,
+                       key="scuole_distanza",
+                       help="Esagoni H3 (ris. 10) il cui centro è entro questa distanza a piedi, stimata come linea "
+                            "d'aria × 1,3.")
+    basis = c2.radio("Confronto su", options=list(exposure.BASES), format_func=exposure.BASES.get, key="scuole_base",
+                     horizontal=True,
+                     help="L'orario scolastico è stimato: i delitti sono registrati solo per fascia giorno/notte.")
+    levels = c3.multiselect("Gradi scolastici", options=list(SCHOOL_LEVELS), format_func=SCHOOL_LEVELS.get,
+                            placeholder="Tutti i gradi", key="scuole_gradi")
+    tiles = c4.radio("Sfondo", options=["osm", "none"], format_func={"osm": "OpenStreetMap",
+                                                                      "none": "Nessuno"}.get,
+                     key="scuole_sfondo", horizontal=True)
+
+    result = exposure.role_view(load_exposure(db, version, float(walk_m), filters.start, filters.end,
+                                              filters.comuni, tuple(levels), basis, filters.months), role)
+    schools = result.schools
+    period = (f"{month_label(filters.start)} – {month_label(filters.end)}" if filters.start and filters.end
+              else "tutto il periodo")
+    st.caption(
+        f"Periodo dei delitti: **{period}** · area di ogni scuola: esagoni con centro entro "
+        f"{format_int(walk_m)} m a piedi (≈ {format_int(result.params['radius_m'])} m in linea d'aria). "
+        f"**Orario scolastico ({exposure.SCHOOL_HOURS_LABEL}) stimato:** i delitti sono registrati per mese e "
+        "fascia giorno (6-20) / notte (20-6), senza giorno della settimana; si assume che i delitti di giorno "
+        f"dei mesi di scuola si distribuiscano in modo uniforme, quindi {format_percent(exposure.SCHOOL_TIME_SHARE)} "
+        "di essi cade in orario scolastico. Le categorie e la fascia oraria della barra laterale non si applicano: "
+        "la pagina considera sempre spaccio (stupefacenti) e violenza (lesioni, minacce, rapine)."
+    )
+    if schools.empty:
+        st.info("Nessuna scuola per i comuni e i gradi scelti.")
+        return
+
+    summary = result.by_comune
+    near, total = int(summary["focus_near"].sum()), int(summary["focus_total"].sum())
+    alta = schools[schools["exposure_level"] == "alta"]
+    k1, k2, k3, k4 = st.columns(4)
+    k1.metric("Scuole analizzate", format_int(len(schools)), border=True)
+    k2.metric("A esposizione alta", format_int(len(alta)), border=True,
+              help="Rapporto con le aree simili significativamente sopra 1 (limite inferiore dell'IC 95 % > 1)."
+                   + ("" if cleared else " Non conta le scuole con esposizione riservata (meno di 3 delitti)."))
+    k3.metric(f"Spaccio e violenza entro {format_int(walk_m)} m", format_percent(near / total if total else None),
+              border=True, help="Quota dei delitti di spaccio e violenza dei comuni scelti avvenuti nelle aree "
+                                "delle scuole (ogni esagono contato una volta).")
+    students = pd.to_numeric(alta["students"], errors="coerce").sum()
+    k4.metric("Alunni nelle scuole a esposizione alta", format_int(students), border=True)
+
+    tab_map, tab_cat, tab_comuni, tab_charts, tab_method = st.tabs(
+        ["🗺️ Mappa e classifica", "📊 Delitti per categoria", "🏛️ Per comune", "📈 Grafici", "📐 Metodo"])
+    table = exposure.ranked_table(result, role)
+    with tab_map:
+        labels = dict(zip(schools["code"], [f"{r}. {n} ({c})" for r, n, c in
+                                            zip(schools["rank"], schools["name"], schools["comune"], strict=True)],
+                          strict=True))
+        if st.session_state.get("scuole_scelta") not in labels:
+            st.session_state["scuole_scelta"] = schools["code"].iloc[0]
+        left, right = st.columns([3, 1.6], gap="medium")
+        with right:
+            code = st.selectbox("Scuola evidenziata", options=list(labels), format_func=labels.get,
+                                key="scuole_scelta", help="Ordinate per esposizione: la prima è la più esposta.")
+            school_details(result, code, role)
+        with left:
+            m = exposure.exposure_map(result, role=role, comuni=load_comuni(db, version), selected=code, tiles=tiles,
+                                      assets_url=LEAFLET_URL)
+            st_folium(m, key="scuole_mappa", height=560, use_container_width=True, returned_objects=[])
+        st.subheader("Classifica delle scuole per esposizione")
+        st.caption(
+            "Ordine: esposizione alta per prima, poi limite inferiore dell'intervallo di confidenza del rapporto "
+            "(prudente: pochi delitti non bastano per salire), poi delitti, segnalazioni di ordine pubblico e punti "
+            "luce guasti. " + ("" if cleared else "«< 3»: da 1 a 2 delitti, valore non pubblicato; «riservato»: "
+                                                   "valore che permetterebbe di ricavarlo.")
+        )
+        st.dataframe(exposure.ranked_styler(result, role), hide_index=True, height=420, width="stretch",
+                     column_config={"Motivi": st.column_config.TextColumn(width="large")})
+        name = f"lanterna_scuole_sicure_{int(walk_m)}m"
+        d1, d2, _ = st.columns([1, 1, 3])
+        d1.download_button("Scarica CSV", data=exposure.table_csv(table), file_name=f"{name}.csv", mime="text/csv",
+                           icon=":material/download:", key="scuole_csv")
+        d2.download_button("Scarica GeoJSON", data=exposure.schools_geojson(result, role),
+                           file_name=f"{name}.geojson", mime="application/geo+json", icon=":material/download:",
+                           key="scuole_geojson")
+    with tab_cat:
+        st.caption(f"Delitti per categoria nell'area di ogni scuola, a tutte le ore, nel periodo {period}; "
+                   "spaccio e violenza per primi.")
+        categories = exposure.category_table(result, role)
+        st.dataframe(categories, hide_index=True, height=460, width="stretch")
+        st.download_button("Scarica CSV", data=exposure.table_csv(categories),
+                           file_name=f"lanterna_scuole_categorie_{int(walk_m)}m.csv", mime="text/csv",
+                           icon=":material/download:", key="scuole_cat_csv")
+    with tab_comuni:
+        per_comune = exposure.comune_table(result, role)
+        st.caption("Per comune: scuole, alunni, scuole a esposizione alta, delitti di spaccio e violenza nelle aree "
+                   "delle scuole (ogni esagono una volta) e quota sul totale del comune, a confronto con la quota "
+                   "di superficie abitata che quelle aree coprono.")
+        st.dataframe(per_comune, hide_index=True, width="stretch")
+        st.download_button("Scarica CSV", data=exposure.table_csv(per_comune),
+                           file_name=f"lanterna_scuole_per_comune_{int(walk_m)}m.csv", mime="text/csv",
+                           icon=":material/download:", key="scuole_comuni_csv")
+        st.altair_chart(level_chart(schools).properties(title="Scuole per livello di esposizione"), width="stretch")
+    with tab_charts:
+        data = exposure.rr_chart_data(result, role, top=15)
+        if data.empty:
+            st.info("Nessun rapporto visibile da mostrare.")
+        else:
+            st.altair_chart(rr_chart(data).properties(title="Prime scuole: rapporto con le aree simili e IC 95 %"),
+                            width="stretch")
+            st.caption("Punto: rapporto tra i delitti di spaccio e violenza per esagono nell'area della scuola e "
+                       "nelle aree simili del comune; segmento: intervallo di confidenza al 95 % (esatto). "
+                       "A destra della linea tratteggiata: più delitti delle aree simili.")
+    with tab_method:
+        st.markdown(METHOD)
+
+
+METHOD = f"""
+**Area di una scuola.** Esagoni H3 di risoluzione 10 (≈ 0,015 km²) il cui centro è entro la distanza a piedi
+scelta, stimata come linea d'aria × {format_decimal(exposure.DETOUR_FACTOR, 1)} (rapporto medio tra percorso
+stradale e linea d'aria nelle città), più l'esagono della scuola.
+
+**Orario scolastico.** Lunedì-venerdì 7:30-16:30, da settembre a giugno. I delitti sono aggregati per mese e fascia
+giorno/notte: la stima in orario scolastico è la quota {format_decimal(exposure.SCHOOL_TIME_SHARE, 3)}
+(5/7 × 9/14) dei delitti di giorno dei mesi di scuola; il resto è «fuori orario». È una stima, non un dato.
+
+**Aree simili.** Esagoni dello stesso comune il cui quartiere (esagoni entro 3 passi, ≈ 400 m) ha la stessa classe
+di densità abitativa del quartiere della scuola, esclusa l'area della scuola; con meno di
+{exposure.MIN_REFERENCE_CELLS} esagoni si aggiungono le classi vicine.
+
+**Rapporto e intervallo.** Rapporto tra i delitti di spaccio e violenza per esagono nell'area della scuola e nelle
+aree simili, con intervallo di confidenza esatto al 95 % (metodo condizionato di Clopper-Pearson). Esposizione
+**alta** se l'intervallo sta sopra 1, **bassa** se sta sotto 1, **nella media** altrimenti.
+
+**Riservatezza.** Per i profili senza abilitazione i conteggi da 1 a 2 sono mostrati come «< 3» e i valori
+ricavati da essi come «riservato». Segnalazioni e punti luce non riguardano persone e sono esatti.
+
+Dettagli e fonti: `docs/SCUOLE_SERVIZI.md`.
+"""
+
+main()

@@ -1,0 +1,129 @@
+"""The *Scuole sicure* page through Streamlit's AppTest, on the demo database.
+
+AppTest cannot run the map's iframe (streamlit-folium): the map is checked in
+``tests/unit/test_exposure.py``; here the controls, the figures (recomputed independently through
+:mod:`geo.exposure` on the same database), the ranked table, the role's privacy and the exports.
+The page is reached through the router (``dashboard.py``); ``LANTERNA_TEST_DASHBOARD`` may point at
+another router file that registers it (local runs before the page is in the menu).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo import exposure
+from geo.storage import open_store
+from tests.app.conftest import login_as
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = os.environ.get("LANTERNA_TEST_DASHBOARD", str(ROOT / "dashboard.py"))
+PAGE = "pages/scuole_sicure.py"
+RANKED_FIRST_COLUMN = "Rango"
+
+
+def sign_in(at: AppTest, role: str) -> None:
+    """Log in as the demo account of ``role`` (``conftest.login_as``)."""
+    login_as(at, role)
+
+
+@pytest.fixture
+def open_page(request):
+    request.getfixturevalue("demo_db")  # LANTERNA_DB points at the session's demo copy
+
+    def _open(role: str | None = None, **state) -> AppTest:
+        at = AppTest.from_file(DASHBOARD, default_timeout=90)
+        sign_in(at, role or "osservatore")
+        for key, value in state.items():
+            at.session_state[key] = value
+        at.run()
+        at.switch_page(PAGE).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return _open
+
+
+def ranked(at) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe
+                if d.value.columns[0] == RANKED_FIRST_COLUMN and "Motivi" in d.value.columns)
+
+
+def expected(at, demo_db, **kw) -> exposure.Exposure:
+    f = at.session_state["filters"]
+    params = {"walk_m": 300.0, "basis": "tutte", "levels": ()} | kw
+    return exposure.compute_exposure(open_store(demo_db), start=f.start, end=f.end, comuni=f.comuni,
+                                     months=f.months, **params)
+
+
+def test_page_renders_figures_of_the_library(open_page, demo_db):
+    at = open_page()
+    assert at.title[0].value == "Scuole sicure"
+    result = exposure.role_view(expected(at, demo_db), "osservatore")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Scuole analizzate"] == str(len(result.schools))
+    assert metrics["A esposizione alta"] == str(int((result.schools["exposure_level"] == "alta").sum()))
+    table = ranked(at)
+    assert len(table) == len(result.schools)
+    assert table["Scuola"].tolist() == result.schools["name"].tolist()
+    assert table["Rango"].tolist() == list(range(1, len(table) + 1))
+    assert any("Orario scolastico" in c.value and "stimato" in c.value for c in at.caption)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels.count("Scarica CSV") == 3 and "Scarica GeoJSON" in labels
+
+
+def test_observer_never_sees_small_counts_but_police_do(open_page, demo_db):
+    at = open_page()
+    table = ranked(at)
+    exact = expected(at, demo_db).schools
+    assert exact["spaccio_all"].between(1, 2).any()  # the demo has schools with 1-2 drug offences
+    assert not table["Spaccio (delitti)"].isin([1, 2]).any()
+    assert table["Spaccio (delitti)"].isna().any()
+    assert "Riservata" in set(table["Esposizione"])
+    police = ranked(open_page(role="forze_polizia"))
+    assert police["Spaccio (delitti)"].isin([1, 2]).any()
+    assert not police["Spaccio (delitti)"].isna().any()
+    assert "Riservata" not in set(police["Esposizione"])
+
+
+def test_walking_distance_changes_the_areas(open_page, demo_db):
+    at = open_page()
+    at.slider(key="scuole_distanza").set_value(600).run()
+    assert not at.exception
+    assert any("entro 600 m a piedi" in c.value for c in at.caption)
+    assert "Spaccio e violenza entro 600 m" in {m.label for m in at.metric}
+    result = exposure.role_view(expected(at, demo_db, walk_m=600.0), "osservatore")
+    assert ranked(at)["Scuola"].tolist() == result.schools["name"].tolist()
+    near = exposure.comune_table(result, "osservatore")
+    shown = next(d.value for d in at.dataframe if d.value.columns[0] == "Comune" and "Scuole" in d.value.columns)
+    assert shown["Spaccio e violenza entro 600 m dalle scuole"].tolist() == \
+        near["Spaccio e violenza entro 600 m dalle scuole"].tolist()
+
+
+def test_school_hours_basis_and_levels(open_page, demo_db):
+    at = open_page()
+    at.radio(key="scuole_base").set_value("scuola").run()
+    at.multiselect(key="scuole_gradi").set_value(["infanzia"]).run()
+    assert not at.exception
+    result = exposure.role_view(expected(at, demo_db, basis="scuola", levels=("infanzia",)), "osservatore")
+    table = ranked(at)
+    assert set(table["Grado"]) == {"Scuola dell'infanzia"}
+    assert table["Scuola"].tolist() == result.schools["name"].tolist()
+    visible = result.schools["rr"].where(~exposure.suppressed(result, "osservatore")[1]["rr"])
+    assert table["Rapporto con aree simili"].round(6).tolist() == pytest.approx(
+        visible.replace([float("inf")], float("nan")).round(6).tolist(), nan_ok=True)
+
+
+def test_selected_school_details(open_page, demo_db):
+    at = open_page()
+    result = exposure.role_view(expected(at, demo_db), "osservatore")
+    second = result.schools.iloc[1]
+    at.selectbox(key="scuole_scelta").set_value(second["code"]).run()
+    assert not at.exception
+    assert any(m.value.startswith(f"**2. {second['name']}**") for m in at.markdown)
+    details = at.table[0].value
+    assert details.loc["Esagoni nell'area (ris. 10)", "Valore"] == str(int(second["n_cells"]))
