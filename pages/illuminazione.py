@@ -1,0 +1,616 @@
+"""Illuminazione: the lighting investment planner for the Regione (pact art. 5).
+
+A thin view over :mod:`geo.lighting` (need per hexagon), :mod:`geo.lighting_plan` (candidates,
+exact optimal plan, frontier) and :mod:`geo.lighting_report` (table, exports, summary). Need,
+candidates, frontier and the need layer of the map are cached on plain keys (database path,
+data version, filter fields, parameter tuples), so a budget change only re-solves the plan
+(one HiGHS run) and redraws the plan layer.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import altair as alt
+import folium
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import hexgrid, maps, metrics
+from geo.classify import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
+from geo.lighting import BASIS_LABELS, NeedParams, UnderlitRule, lighting_need
+from geo.lighting_costs import CostParams, EnergyParams
+from geo.lighting_effects import STUDIES, EffectModel
+from geo.lighting_plan import KINDS, PlanError, PlanOptions, build_candidates, frontier, frontier_budgets, optimise
+from geo.lighting_report import (
+    citations_html,
+    comune_names,
+    effect_sentence,
+    energy_sentence,
+    hex_ring,
+    options_metadata,
+    parameters_table,
+    plan_csv,
+    plan_geojson,
+    plan_table,
+    summary_html,
+)
+from geo.privacy import COUNT_LABEL, DERIVED_LABEL, ROLES, can_see_exact, format_decimal, format_int, suppressed_mask
+from geo.storage import open_store
+from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+
+#: Leaflet served by Streamlit's static file serving (as on the map page): the map works offline.
+LEAFLET_URL = "../../app/static/vendor/leaflet"
+DEFAULT_BUDGET = 1_000_000.0
+DEFAULT_FRONTIER_MAX = 3_000_000.0
+#: Hexagons above which the need layer keeps only the ones with the highest potential.
+MAX_NEED_CELLS = 6000
+#: Colours of the plan layer by kind (Okabe-Ito, colour-blind safe, away from the need layer's
+#: yellow-red ramp): repair, LED, new points, several kinds; plan hexagons also get a dark outline.
+KIND_COLORS = {0: "#0072B2", 1: "#009E73", 2: "#CC79A7", 3: "#56B4E9"}
+KIND_ORDER = list(KINDS)
+
+BASIS_UNITS = {"strade": "km di strada", "residenti": "residenti / 1.000", "area": "km² abitati"}
+NEED_METRICS: dict[str, tuple[str, bool]] = {
+    "potential": ("Delitti evitabili/anno con tutti gli interventi (centrale)", True),
+    "night_outdoor_year": ("Delitti notturni all'aperto per anno", True),
+    "coverage": ("Punti luce funzionanti rispetto all'obiettivo", False),
+    "broken_share": ("Quota di punti luce guasti", True),
+    "old_share": ("Quota di tecnologie vecchie (mercurio, sodio…)", True),
+    "demand_points": ("Domanda di sicurezza percepita (punti)", True),
+}
+TOOLTIP_LABELS = ["", "Residenti", "Punti luce (funzionanti/totali)", "Guasti", "Tecnologie vecchie",
+                  "Obiettivo (punti luce)", "Sottoilluminato", "Distanza dal centro", "Delitti notturni all'aperto",
+                  "Domanda percepita (punti)", "Valore mostrato"]
+PLAN_TOOLTIP_LABELS = ["", "Interventi", "Costo", "Delitti evitati/anno (basso–alto)"]
+
+
+# --------------------------------------------------------------------------------------------
+# Cached computations (plain keys only)
+# --------------------------------------------------------------------------------------------
+
+def _need_params(rule_key: tuple, outskirts_km: float, weights: tuple) -> NeedParams:
+    basis, target, below, min_points = rule_key
+    w_rl, w_ro, w_s, w_v, w_d = weights
+    return NeedParams(rule=UnderlitRule(basis=basis, target=target, underlit_below=below, min_points=min_points),
+                      outskirts_km=outskirts_km, w_reports_lighting=w_rl, w_reports_other=w_ro, w_schools=w_s,
+                      w_services=w_v, w_destinations=w_d)
+
+
+@st.cache_data(show_spinner="Calcolo del fabbisogno di illuminazione per esagono…", max_entries=16)
+def load_need(db: str, version: str, res: int, comuni: tuple[str, ...], start, end, categories: tuple[str, ...],
+              rule_key: tuple, outskirts_km: float, weights: tuple) -> pd.DataFrame:
+    del version  # part of the cache key only
+    need = lighting_need(open_store(db), res=res, comuni=comuni, start=start, end=end,
+                         categories=categories or None, params=_need_params(rule_key, outskirts_km, weights))
+    return need
+
+
+@st.cache_data(show_spinner="Preparazione degli interventi possibili…", max_entries=16)
+def load_candidates(db: str, version: str, res: int, comuni: tuple[str, ...], start, end, categories: tuple[str, ...],
+                    rule_key: tuple, outskirts_km: float, weights: tuple, costs_key: tuple, effects_key: tuple,
+                    energy_key: tuple, lot_size: int) -> pd.DataFrame:
+    need = load_need(db, version, res, comuni, start, end, categories, rule_key, outskirts_km, weights)
+    return build_candidates(need, costs=CostParams(*costs_key), effects=EffectModel(*effects_key),
+                            energy=EnergyParams(*energy_key), lot_size=lot_size or None)
+
+
+@st.cache_data(show_spinner="Calcolo della frontiera efficiente (un piano ottimo per ogni budget)…", max_entries=16)
+def load_frontier(cand_key: tuple, options_key: tuple, max_budget: float) -> pd.DataFrame:
+    """The frontier for the options other than the budget (``PlanOptions.key()[1:]``)."""
+    candidates = load_candidates(*cand_key)
+    weight, min_share, max_share, force_in, force_out, outskirts = options_key
+    options = PlanOptions(budget=0.0, perceived_weight=weight, min_share=_share_value(min_share),
+                          max_share=_share_value(max_share), force_in=force_in, force_out=force_out,
+                          outskirts_only=outskirts)
+    return frontier(candidates, options, frontier_budgets(candidates, max_budget=max_budget))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_comuni_geometries(db: str, version: str) -> pd.DataFrame:
+    del version
+    return open_store(db).comuni_geometries()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def need_layer_data(cand_key: tuple, metric: str, cleared: bool, names_key: tuple) -> dict:
+    """The need layer's features, classes and legend (plain data: cached, rebuilt only when the
+    need, the metric or the clearance change, never on a budget change)."""
+    need = load_need(*cand_key[:10])
+    candidates = load_candidates(*cand_key)
+    names = dict(names_key)
+    role = "prefettura" if cleared else "osservatore"
+    frame = need_frame(need, candidates)
+    frame = frame[(frame["potential"] > 0) | (frame["lights"] > 0) | (frame["night_outdoor"] > 0)]
+    truncated = len(frame) > MAX_NEED_CELLS
+    if truncated:
+        frame = frame.nlargest(MAX_NEED_CELLS, ["potential", "lights"])
+    frame = frame.reset_index(drop=True)
+    hidden_count = suppressed_mask(frame["night_outdoor"], role)
+    label, worse = NEED_METRICS[metric]
+    derived = metric in ("potential", "night_outdoor_year")
+    classes = classify(frame[metric], k=5, hidden=hidden_count if derived else None, higher_is_worse=worse,
+                       integer=False, fmt=_legend_format(metric))
+    texts = []
+    for row, hide in zip(frame.to_dict("records"), hidden_count, strict=True):
+        value = DERIVED_LABEL if (hide and derived) else _metric_text(metric, row[metric])
+        texts.append([
+            html.escape(f"{names.get(row['pro_com_t'], row['pro_com_t'])} · {row['h3']}"),
+            format_int(row["residents"]),
+            f"{format_int(row['working'])}/{format_int(row['lights'])}",
+            format_int(row["broken"]),
+            format_int(row["old"]),
+            format_decimal(row["target_points"], 1),
+            "sì" if row["under_lit"] else "no",
+            f"{format_decimal(row['distance_km'], 1)} km" + (" (periferia)" if row["outskirts"] else ""),
+            COUNT_LABEL if hide else format_int(row["night_outdoor"]),
+            format_decimal(row["demand_points"], 1),
+            html.escape(value),
+        ])
+    features = [{"type": "Feature", "properties": {"k": int(k), "t": t},
+                 "geometry": {"type": "Polygon", "coordinates": [hex_ring(int(c))]}}
+                for c, k, t in zip(frame["cell"], classes.classes, texts, strict=True)]
+    lats, lons = hexgrid.cell_centers(frame["cell"].to_numpy())
+    colors = {str(i): c for i, c in enumerate(classes.colors)} | {str(NO_DATA): NO_DATA_COLOR,
+                                                                   str(HIDDEN): HIDDEN_COLOR}
+    entries = list(zip(classes.colors, classes.labels, strict=True))
+    codes = set(classes.classes.unique())
+    if HIDDEN in codes:
+        entries.append((HIDDEN_COLOR, f"{DERIVED_LABEL} ({COUNT_LABEL} delitti)"))
+    if NO_DATA in codes:
+        entries.append((NO_DATA_COLOR, "Non calcolabile"))
+    bounds = ([[float(np.min(lats)), float(np.min(lons))], [float(np.max(lats)), float(np.max(lons))]]
+              if len(frame) else None)
+    # Serialised once here: a cached string is returned much faster than thousands of nested lists.
+    return {"features_js": maps.js_json({"type": "FeatureCollection", "features": features}), "colors": colors,
+            "label": label, "entries": entries, "bounds": bounds, "cells": len(frame), "truncated": truncated}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+def _share_value(value):
+    return dict(value) if isinstance(value, tuple) else value
+
+
+def _legend_format(metric: str):
+    if metric in ("coverage", "broken_share", "old_share"):
+        return lambda v: f"{format_decimal(v * 100, 0)} %"
+    if metric == "demand_points":
+        return lambda v: format_decimal(v, 1)
+    return lambda v: format_decimal(v, 2)  # incidents per year: often fractions
+
+
+def _metric_text(metric: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return _legend_format(metric)(value)
+
+
+def need_frame(need: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """Need table with the map's metrics: the potential of all a hexagon's interventions and the
+    coverage of its target."""
+    potential = candidates.groupby("cell")["prevented_central"].sum() if len(candidates) else pd.Series(dtype=float)
+    out = need.copy()
+    out["h3"] = hexgrid.to_str(out["cell"].to_numpy())
+    out["potential"] = out["cell"].map(potential).fillna(0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["coverage"] = np.where(out["target_points"] > 0, out["working"] / out["target_points"], np.nan)
+    return out
+
+
+def plan_layer(plan, names: dict[str, str], role: str) -> folium.FeatureGroup:
+    """The chosen interventions, one hexagon per cell coloured by kind and outlined in black, as a
+    feature group added to the map without reloading it."""
+    sel = plan.selected
+    group = folium.FeatureGroup(name="Piano", control=False)
+    if sel.empty:
+        return group
+    sel = sel.assign(_hide=suppressed_mask(sel["night_outdoor"], role))
+    points = sel.pivot_table(index="cell", columns="kind", values="points", aggfunc="sum", fill_value=0)
+    per_cell = sel.groupby("cell", sort=False).agg(
+        pro_com_t=("pro_com_t", "first"), h3=("h3", "first"), cost=("cost_eur", "sum"),
+        low=("prevented_low", "sum"), central=("prevented_central", "sum"), high=("prevented_high", "sum"),
+        hide=("_hide", "any"))
+    points = points.reindex(index=per_cell.index, columns=KIND_ORDER, fill_value=0)
+    features = []
+    for cell, row, pts in zip(per_cell.index, per_cell.itertuples(index=False), points.to_numpy(), strict=True):
+        present = [i for i, n in enumerate(pts) if n > 0]
+        what = "; ".join(f"{KINDS[KIND_ORDER[i]]} ({format_int(pts[i])} punti)" for i in present)
+        effect = (DERIVED_LABEL if row.hide else
+                  f"{format_decimal(row.central, 2)} ({format_decimal(row.low, 2)}–{format_decimal(row.high, 2)})")
+        name = names.get(row.pro_com_t, row.pro_com_t)
+        features.append({
+            "type": "Feature",
+            "properties": {"k": present[0] if len(present) == 1 else 3,
+                           "t": [html.escape(f"{name} · {row.h3}"), html.escape(what), f"{format_int(row.cost)} €",
+                                 html.escape(effect)]},
+            "geometry": {"type": "Polygon", "coordinates": [hex_ring(int(cell))]},
+        })
+    collection = {"type": "FeatureCollection", "features": features}
+    maps.HexLayer(collection, name="Interventi del piano", colors=KIND_COLORS, labels=PLAN_TOOLTIP_LABELS,
+                  bounds=None).add_to(group)
+    maps.OutlineLayer(collection, name="Contorno del piano", style={"color": "#111111", "weight": 1.6, "fill": False},
+                      bounds=None).add_to(group)
+    return group
+
+
+def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str) -> folium.Map:
+    """The base map: comuni boundaries and the need layer (the plan is added on top by st_folium)."""
+    m = folium.Map(location=[44.1, 10.1], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=True)
+    maps.use_assets(m, LEAFLET_URL)
+    if tiles == "osm":
+        folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19,
+                         control=False).add_to(m)
+    need_layer = maps.HexLayer({"type": "FeatureCollection", "features": []}, name=f"Fabbisogno: {data['label']}",
+                               colors=data["colors"], labels=TOOLTIP_LABELS, bounds=data["bounds"])
+    need_layer.data_js = data["features_js"]  # the features, already serialised by need_layer_data
+    need_layer.add_to(m)
+    if len(comuni):
+        maps.OutlineLayer(maps.comuni_features(comuni), name="Confini comunali",
+                          style={"color": "#1f2937", "weight": 1.4, "opacity": 0.9}, bounds=None).add_to(m)
+    entries = list(data["entries"]) + [(KIND_COLORS[i], f"Piano: {KINDS[k]}") for i, k in enumerate(KIND_ORDER)]
+    entries.append((KIND_COLORS[3], "Piano: più tipi di intervento"))
+    maps.Legend(data["label"], entries, "Esagoni con il contorno nero: interventi del piano.").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    if data["bounds"]:
+        m.fit_bounds(data["bounds"])
+    return m
+
+
+def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt.LayerChart:
+    """Prevented incidents per year (band low-high, line central) against the budget."""
+    data = front.assign(budget_k=front["budget_eur"] / 1000)
+    base = alt.Chart(data).encode(x=alt.X("budget_k:Q", title="Budget (migliaia di €)"))
+    band = base.mark_area(opacity=0.25, color="#0066CC").encode(
+        y=alt.Y("prevented_low:Q", title="Delitti notturni all'aperto evitati/anno"), y2="prevented_high:Q")
+    tooltip = [alt.Tooltip("budget_k:Q", title="Budget (k€)", format=",.0f"),
+               alt.Tooltip("prevented_central:Q", title="Centrale", format=".2f"),
+               alt.Tooltip("prevented_low:Q", title="Basso", format=".2f"),
+               alt.Tooltip("prevented_high:Q", title="Alto", format=".2f"),
+               alt.Tooltip("marginal_central:Q", title="In più rispetto al passo precedente", format=".2f")]
+    line = base.mark_line(point=True, color="#0066CC").encode(y="prevented_central:Q", tooltip=tooltip)
+    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [plan_totals["prevented_central"]]})
+    rule = alt.Chart(here).mark_rule(color="#B3261E", strokeDash=[5, 4]).encode(x="budget_k:Q")
+    point = alt.Chart(here).mark_point(color="#B3261E", size=90, filled=True).encode(
+        x="budget_k:Q", y="prevented_central:Q",
+        tooltip=[alt.Tooltip("budget_k:Q", title="Budget scelto (k€)", format=",.0f"),
+                 alt.Tooltip("prevented_central:Q", title="Centrale", format=".2f")])
+    return (band + line + rule + point).properties(height=320)
+
+
+def number(label: str, value: float, key: str, *, source: str, step: float, fmt: str = "%.2f",
+           min_value: float = 0.0, max_value: float | None = None) -> float:
+    """A number input whose help is the parameter's source (shown again under it)."""
+    out = st.number_input(label, min_value=min_value, max_value=max_value, value=value, step=step, format=fmt,
+                          key=key, help=source)
+    st.caption(f"Fonte: {source}")
+    return float(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Page
+# --------------------------------------------------------------------------------------------
+
+require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.permissions)
+store = get_store()
+st.title("Illuminazione – piano di investimento")
+st.caption(
+    "Patto, art. 5: la Regione finanzia programmi di illuminazione delle periferie secondo le indicazioni del CPOSP, "
+    "anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per un budget, con l'effetto "
+    "atteso e il suo intervallo, e le ragioni di ogni scelta."
+)
+demo_notice(store)
+filters = sidebar_filters(store)
+role = current_role()
+cleared = can_see_exact(role)
+db, version = str(store.path), metrics.data_version(store)
+names = comune_names(store.comuni())
+
+top1, top2, top3, top4 = st.columns([1.4, 1.1, 1.1, 1.0])
+budget = float(top1.number_input("Budget (€)", min_value=0.0, max_value=1e9, value=DEFAULT_BUDGET, step=50_000.0,
+                                 format="%.0f", key="il_budget",
+                                 help="Somma che la Regione destina al programma. Il piano ottimo si ricalcola a ogni "
+                                      "modifica."))
+res_options = [9, 8, 10] if filters.comuni else [9, 8]
+plan_res = top2.selectbox("Esagoni del piano", options=res_options, key="il_res",
+                          format_func=lambda r: {8: "risoluzione 8 (≈ 0,74 km²)", 9: "risoluzione 9 (≈ 0,11 km²)",
+                                                 10: "risoluzione 10 (≈ 0,015 km²)"}[r],
+                          help="Gli interventi sono decisi per esagono. La risoluzione 10 è disponibile scegliendo dei "
+                               "comuni.")
+outskirts_only = top3.toggle("Solo periferie", key="il_outskirts",
+                             help="Solo interventi negli esagoni oltre la distanza di periferia dal centro del comune "
+                                  "(art. 5: programmi per le periferie).")
+perceived_weight = top4.number_input(
+    "Peso sicurezza percepita", min_value=0.0, max_value=10.0, value=0.0, step=0.01, format="%.3f",
+    key="il_perceived",
+    help="Delitti equivalenti per punto di domanda percepita (segnalazioni di illuminazione guasta e di degrado, "
+         "scuole, servizi, luoghi frequentati di sera). 0: conta solo i delitti evitati.")
+
+costs0, energy0, effects0, need0 = CostParams(), EnergyParams(), EffectModel(), NeedParams()
+with st.expander("Parametri: costi, energia, effetti, fabbisogno (con le fonti)", icon=":material/tune:"):
+    t_cost, t_energy, t_effect, t_need = st.tabs(["Costi unitari", "Energia", "Effetti", "Fabbisogno e domanda"])
+    with t_cost:
+        st.info("Valori indicativi: la Regione deve usare le voci del proprio prezzario regionale dei lavori pubblici.")
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            repair = number(CostParams.LABELS["repair_eur"], costs0.repair_eur, "il_c_repair",
+                            source=CostParams.SOURCES["repair_eur"], step=10.0, fmt="%.0f")
+        with c2:
+            led = number(CostParams.LABELS["led_eur"], costs0.led_eur, "il_c_led", source=CostParams.SOURCES["led_eur"],
+                         step=10.0, fmt="%.0f")
+        with c3:
+            new_point = number(CostParams.LABELS["new_point_eur"], costs0.new_point_eur, "il_c_new",
+                               source=CostParams.SOURCES["new_point_eur"], step=100.0, fmt="%.0f")
+        lot_size = int(st.number_input("Nuovi punti luce per intervento (lotto)", min_value=0, max_value=500, value=20,
+                                       step=5, key="il_lot",
+                                       help="I nuovi punti di un esagono sono proposti in lotti di questa dimensione "
+                                            "(il lotto 2 solo dopo il lotto 1). 0: un solo intervento per esagono."))
+    with t_energy:
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            hours = number(EnergyParams.LABELS["hours_per_year"], energy0.hours_per_year, "il_e_hours",
+                           source=EnergyParams.SOURCES["hours_per_year"], step=100.0, fmt="%.0f", max_value=8760.0)
+            ratio = number(EnergyParams.LABELS["led_power_ratio"], energy0.led_power_ratio, "il_e_ratio",
+                           source=EnergyParams.SOURCES["led_power_ratio"], step=0.05, max_value=1.0)
+        with c2:
+            price = number(EnergyParams.LABELS["eur_per_kwh"], energy0.eur_per_kwh, "il_e_price",
+                           source=EnergyParams.SOURCES["eur_per_kwh"], step=0.01, fmt="%.3f")
+            new_w = number(EnergyParams.LABELS["new_point_w"], energy0.new_point_w, "il_e_neww",
+                           source=EnergyParams.SOURCES["new_point_w"], step=5.0, fmt="%.0f")
+        with c3:
+            co2 = number(EnergyParams.LABELS["kg_co2_per_kwh"], energy0.kg_co2_per_kwh, "il_e_co2",
+                         source=EnergyParams.SOURCES["kg_co2_per_kwh"], step=0.01, fmt="%.3f")
+    with t_effect:
+        st.markdown("Riduzione relativa dei **delitti notturni all'aperto** dove un esagono riceve l'intervento "
+                    "completo. Il valore centrale non va mai letto senza il suo intervallo.")
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            low = number(EffectModel.LABELS["low"] + " (%)", effects0.low * 100, "il_f_low",
+                         source=EffectModel.SOURCES["low"], step=1.0, fmt="%.0f", max_value=100.0) / 100
+            w_lit = number(EffectModel.LABELS["repair_lit"], effects0.repair_lit, "il_f_replit",
+                           source=EffectModel.SOURCES["repair_lit"], step=0.05, max_value=1.0)
+        with c2:
+            central = number(EffectModel.LABELS["central"] + " (%)", effects0.central * 100, "il_f_central",
+                             source=EffectModel.SOURCES["central"], step=1.0, fmt="%.0f", max_value=100.0) / 100
+            w_led = number(EffectModel.LABELS["led"], effects0.led, "il_f_led", source=EffectModel.SOURCES["led"],
+                           step=0.05, max_value=1.0)
+        with c3:
+            high = number(EffectModel.LABELS["high"] + " (%)", effects0.high * 100, "il_f_high",
+                          source=EffectModel.SOURCES["high"], step=1.0, fmt="%.0f", max_value=100.0) / 100
+            diffusion = number(EffectModel.LABELS["diffusion"], effects0.diffusion, "il_f_diff",
+                               source=EffectModel.SOURCES["diffusion"], step=0.1, max_value=1.0)
+    with t_need:
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            basis = st.selectbox(UnderlitRule.LABELS["basis"], options=["auto", "residenti", "strade", "area"],
+                                 key="il_n_basis",
+                                 format_func=lambda b: "automatica (strade se caricate, altrimenti residenti)"
+                                 if b == "auto" else BASIS_LABELS[b],
+                                 help="Rispetto a cosa si misura la densità di punti luce.")
+            fixed = st.toggle("Obiettivo fisso (invece del confronto con i centri)", key="il_n_fixed",
+                              help="Predefinito: ogni esagono è confrontato con gli esagoni dei centri di pari "
+                                   "dimensione. Con l'obiettivo fisso vale una densità unica.")
+            target = (st.number_input(UnderlitRule.LABELS["target"], min_value=0.1, value=30.0, step=1.0,
+                                      key="il_n_target", help="Es. 30 punti per km di strada (uno ogni 33 m circa).")
+                      if fixed else None)
+        with c2:
+            below = number(UnderlitRule.LABELS["underlit_below"], need0.rule.underlit_below, "il_n_below",
+                           source="Quota dell'obiettivo sotto la quale un esagono è sottoilluminato.", step=0.05,
+                           min_value=0.05, max_value=1.0)
+            min_points = number(UnderlitRule.LABELS["min_points"], need0.rule.min_points, "il_n_minpts",
+                                source="Sotto questo numero di punti attesi le differenze sono casuali.", step=1.0,
+                                fmt="%.0f")
+        with c3:
+            outskirts_km = number(NeedParams.LABELS["outskirts_km"], need0.outskirts_km, "il_n_km",
+                                  source="Distanza dal centro del comune (località capoluogo o sede comunale).",
+                                  step=0.25, max_value=50.0)
+        st.markdown("**Punti di domanda di sicurezza percepita** (usati con un peso maggiore di zero):")
+        w_cols = st.columns(5)
+        weights = []
+        for col, key in zip(w_cols, ("w_reports_lighting", "w_reports_other", "w_schools", "w_services",
+                                     "w_destinations"), strict=True):
+            with col:
+                weights.append(float(st.number_input(NeedParams.LABELS[key], min_value=0.0, max_value=100.0,
+                                                     value=float(getattr(need0, key)), step=0.5,
+                                                     key=f"il_w_{key}")))
+
+try:
+    costs = CostParams(repair_eur=repair, led_eur=led, new_point_eur=new_point)
+    energy = EnergyParams(hours_per_year=hours, eur_per_kwh=price, kg_co2_per_kwh=co2, led_power_ratio=ratio,
+                          new_point_w=new_w)
+    effects = EffectModel(low=low, central=central, high=high, repair_lit=w_lit, led=w_led, diffusion=diffusion)
+    rule = UnderlitRule(basis=basis, target=target, underlit_below=below, min_points=min_points)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+
+rule_key = (rule.basis, rule.target, rule.underlit_below, rule.min_points)
+need_key = (db, version, plan_res, tuple(filters.comuni), filters.start, filters.end, tuple(filters.categories),
+            rule_key, float(outskirts_km), tuple(weights))
+cand_key = (*need_key, costs.key(), effects.key(), energy.key(), lot_size)
+try:
+    need = load_need(*need_key)
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+candidates = load_candidates(*cand_key)
+
+with st.expander("Vincoli: quote per comune, interventi imposti o esclusi", icon=":material/balance:"):
+    c1, c2 = st.columns(2)
+    min_share = c1.number_input("Quota minima per comune (% del costo del piano)", min_value=0.0, max_value=100.0,
+                                value=0.0, step=1.0, format="%.0f", key="il_min_share",
+                                help="Ogni comune con interventi possibili riceve almeno questa quota del piano "
+                                     "(equità tra comuni).") / 100
+    max_share = c2.number_input("Quota massima per comune (% del costo del piano)", min_value=1.0, max_value=100.0,
+                                value=100.0, step=1.0, format="%.0f", key="il_max_share",
+                                help="Nessun comune riceve più di questa quota del piano.") / 100
+    ids = candidates["id"].tolist()
+    labels = dict(zip(candidates["id"], [
+        f"{names.get(c, c)} · {KINDS[k]} · {p} punti · {format_int(v)} € · {i}"
+        for c, k, p, v, i in zip(candidates["pro_com_t"], candidates["kind"], candidates["points"],
+                                 candidates["cost_eur"], candidates["id"], strict=True)], strict=True))
+    force_in = st.multiselect("Interventi imposti", options=ids, format_func=labels.get, key="il_force_in",
+                              placeholder="Nessuno", help="Il piano li include comunque.")
+    force_out = st.multiselect("Interventi esclusi", options=[i for i in ids if i not in set(force_in)],
+                               format_func=labels.get, key="il_force_out", placeholder="Nessuno",
+                               help="Il piano non li include.")
+
+try:
+    options = PlanOptions(budget=budget, perceived_weight=float(perceived_weight), min_share=float(min_share),
+                          max_share=float(max_share), force_in=tuple(force_in), force_out=tuple(force_out),
+                          outskirts_only=bool(outskirts_only))
+    plan = optimise(candidates, options)
+except PlanError as exc:
+    st.error(str(exc))
+    st.stop()
+totals = plan.totals
+attrs = need.attrs
+
+start, end = filters.start, filters.end
+period_text = f"{month_label(start)} – {month_label(end)}" if start and end else "tutto il periodo disponibile"
+st.caption(
+    f"Delitti notturni all'aperto di **{period_text}**, espressi per anno · esagoni H3 di risoluzione {plan_res} · "
+    f"{format_int(len(need))} esagoni, {format_int(int(need['under_lit'].sum()))} sottoilluminati, "
+    f"{format_int(len(candidates))} interventi possibili · ruolo *{html.escape(ROLES.get(role, role))}*"
+    + ("" if cleared else " (conteggi da 1 a 2 mostrati come «< 3»)")
+)
+
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Costo del piano", f"{format_int(totals['cost_eur'])} €",
+          help=f"{totals['interventions']} interventi su un budget di {format_int(budget)} €.", border=True)
+low_high = f"{format_decimal(totals['prevented_low'], 1)}–{format_decimal(totals['prevented_high'], 1)}"
+k2.metric("Delitti evitati all'anno", f"{format_decimal(totals['prevented_central'], 1)}",
+          delta=f"intervallo {low_high}", delta_color="off", delta_arrow="off", border=True,
+          help="Valore centrale (Welsh & Farrington 2008) con l'intervallo basso (ipotesi prudente) – alto (Chalfin "
+               "et al. 2022). Mai il valore centrale senza il suo intervallo.")
+k3.metric("Energia risparmiata all'anno", f"{format_decimal(totals['net_kwh_saved'] / 1000, 1)} MWh",
+          delta=f"{format_int(totals['net_eur_saved'])} €/anno · "
+                f"{format_decimal(totals['net_co2_saved_kg'] / 1000, 1)} t CO₂", delta_color="off", delta_arrow="off",
+          border=True,
+          help="Saldo: risparmio delle sostituzioni LED meno il consumo di riparazioni e nuovi punti luce.")
+payback = totals["led_payback_years"]
+k4.metric("Ritorno LED", "–" if not math.isfinite(payback) else f"{format_decimal(payback, 1)} anni",
+          help="Costo delle sostituzioni LED diviso il risparmio annuo in bolletta (ritorno semplice).", border=True)
+st.markdown(f"**Effetto atteso.** {effect_sentence(totals)}  \n**Energia.** {energy_sentence(totals)}")
+for note in plan.warnings:
+    st.warning(note)
+if plan.selected.empty:
+    st.info("Nessun intervento nel piano: con questi dati, filtri e vincoli nessun intervento possibile ha un "
+            "beneficio atteso, oppure il budget non basta per il più economico.")
+
+tab_map, tab_plan, tab_front, tab_method = st.tabs(
+    [":material/map: Mappa del fabbisogno e del piano", ":material/list_alt: Piano",
+     ":material/show_chart: Frontiera efficiente", ":material/menu_book: Metodo, parametri e fonti"])
+
+with tab_map:
+    c1, c2 = st.columns([2, 1])
+    metric = c1.selectbox("Fabbisogno sulla mappa", options=list(NEED_METRICS), key="il_metric",
+                          format_func=lambda m: NEED_METRICS[m][0])
+    tiles = c2.radio("Sfondo", options=["osm", "none"], format_func={"osm": "OpenStreetMap",
+                                                                      "none": "Nessuno sfondo"}.get,
+                     horizontal=True, key="il_tiles",
+                     help="Le tessere OpenStreetMap richiedono internet; confini ed esagoni si vedono comunque.")
+    data = need_layer_data(cand_key, metric, cleared, tuple(sorted(names.items())))
+    m = build_need_map(data, load_comuni_geometries(db, version), tiles)
+    st_folium(m, key="illuminazione_map", height=580, use_container_width=True, returned_objects=[],
+              feature_group_to_add=plan_layer(plan, names, role))
+    note = f"{format_int(data['cells'])} esagoni disegnati"
+    if data["truncated"]:
+        note += f" (i {format_int(MAX_NEED_CELLS)} con più delitti evitabili)"
+    st.caption(note + ". Passare sopra un esagono per i dettagli; gli esagoni con il contorno nero sono nel piano.")
+
+with tab_plan:
+    st.subheader("Interventi in ordine di resa")
+    st.caption("Ordinati per delitti evitati (più la sicurezza percepita pesata) per euro: il costo cumulato dice "
+               "fin dove arriva ogni budget. Energia negativa: consumo in più (riparazioni, nuovi punti).")
+    table = plan_table(plan, names, role=role)
+    st.dataframe(table, hide_index=True, width="stretch", key="il_table", height=420,
+                 column_config={"Costo (€)": st.column_config.NumberColumn(format="localized"),
+                                "Costo cumulato (€)": st.column_config.NumberColumn(format="localized")})
+    by = plan.by_comune.assign(Comune=lambda d: d["pro_com_t"].map(lambda c: names.get(c, c)))
+    if len(by):
+        st.markdown("**Ripartizione per comune**")
+        by = by.assign(prevented_central=by["prevented_central"].round(2))
+        st.dataframe(by[["Comune", "cost_eur", "share", "interventions", "prevented_central"]].rename(columns={
+            "cost_eur": "Costo (€)", "share": "Quota del piano", "interventions": "Interventi",
+            "prevented_central": "Delitti evitati/anno (centrale)"}), hide_index=True, key="il_by_comune",
+            column_config={"Quota del piano": st.column_config.NumberColumn(format="percent"),
+                           "Costo (€)": st.column_config.NumberColumn(format="localized")})
+    params = parameters_table(costs, energy, effects, _need_params(rule_key, float(outskirts_km), tuple(weights)),
+                              attrs)
+    context = {"territory": store.get_meta("territory_name", ""), "res": plan_res,
+               "comuni": ", ".join(names.get(c, c) for c in filters.comuni) or "tutto il territorio",
+               "period": period_text, "demo": store.get_meta("demo") == "true"}
+    meta = options_metadata(options, {"risoluzione_h3": plan_res, "periodo": period_text,
+                                      "delitti_evitati_anno": [totals["prevented_low"], totals["prevented_central"],
+                                                               totals["prevented_high"]],
+                                      "costo_piano_eur": totals["cost_eur"]})
+
+with tab_front:
+    max_budget = float(st.number_input("Frontiera fino a (€)", min_value=100_000.0, max_value=1e9,
+                                       value=DEFAULT_FRONTIER_MAX, step=500_000.0, format="%.0f",
+                                       key="il_front_max",
+                                       help="Budget massimo della curva; i passi sono di 100.000 € (più larghi se "
+                                            "servono più di 40 punti)."))
+    front = load_frontier(cand_key, options.key()[1:], max_budget)  # not the budget: a budget change reuses it
+    if front.empty:
+        st.info("Nessun piano possibile per i budget della frontiera.")
+    else:
+        st.altair_chart(frontier_chart(front, budget, totals), width="stretch")
+        step = front["budget_eur"].diff().dropna()
+        step_text = format_int(step.iloc[0]) if len(step) else "–"
+        st.caption(f"Banda: intervallo basso–alto; linea: valore centrale; linea rossa: budget scelto. Ogni punto è un "
+                   f"piano ottimo (passi di {step_text} €) con gli stessi vincoli.")
+        show = front.assign(**{
+            "Budget (€)": front["budget_eur"], "Delitti evitati/anno (basso)": front["prevented_low"].round(2),
+            "Delitti evitati/anno (centrale)": front["prevented_central"].round(2),
+            "Delitti evitati/anno (alto)": front["prevented_high"].round(2),
+            "In più rispetto al passo precedente (centrale)": front["marginal_central"].round(2),
+            "Interventi": front["interventions"]})
+        st.dataframe(show[["Budget (€)", "Delitti evitati/anno (basso)", "Delitti evitati/anno (centrale)",
+                           "Delitti evitati/anno (alto)", "In più rispetto al passo precedente (centrale)",
+                           "Interventi"]], hide_index=True, key="il_front_table",
+                     column_config={"Budget (€)": st.column_config.NumberColumn(format="localized")})
+
+with tab_plan:  # the exports come after the frontier, which the printable summary includes
+    st.subheader("Esportazioni")
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Piano CSV", icon=":material/download:", data=lambda: plan_csv(plan, names, role=role),
+                       file_name="piano_illuminazione.csv", mime="text/csv", key="il_csv",
+                       help="UTF-8 con BOM, separatore ';' e virgola decimale (Excel in italiano).")
+    d2.download_button("Piano GeoJSON", icon=":material/download:",
+                       data=lambda: plan_geojson(plan, names, role=role, metadata=meta),
+                       file_name="piano_illuminazione.geojson", mime="application/geo+json", key="il_geojson")
+    d3.download_button("Riepilogo per il CPOSP (HTML)", icon=":material/print:",
+                       data=lambda: summary_html(plan, names=names, role=role, options=options, parameters=params,
+                                                 frontier=front, context=context),
+                       file_name="piano_illuminazione_riepilogo.html", mime="text/html", key="il_html",
+                       help="Aprire il file nel browser e stampare in PDF: piano, effetto con intervallo, energia, "
+                            "parametri e citazioni.")
+
+with tab_method:
+    st.markdown(
+        f"**Fabbisogno.** Per ogni esagono: punti luce, guasti, tecnologie vecchie; densità in "
+        f"{html.escape(attrs['basis_label'])}. Obiettivo: {format_decimal(attrs['target_scale'], 2)} × "
+        f"({BASIS_UNITS[attrs['basis']]})^{format_decimal(attrs['target_exponent'], 2)} punti luce "
+        f"({html.escape(attrs['target_source'])}); "
+        f"un esagono è **sottoilluminato** se ha meno del {format_decimal(attrs['underlit_below'] * 100, 0)} % "
+        f"dell'obiettivo in punti funzionanti (obiettivo di almeno {format_decimal(attrs['min_points'], 0)} punti). "
+        "I nuovi punti luce lo riportano all'obiettivo.  \n"
+        "**Effetto.** La quota di un esagono che migliora è (punti migliorati × peso del tipo) / punti dopo "
+        "l'intervento; i delitti evitati sono quota × effetto × delitti notturni all'aperto all'anno "
+        "(più, se attivata, la diffusione ai vicini). Le tre quote di un esagono sommano al più a 1.  \n"
+        "**Piano.** Programmazione lineare intera 0-1 risolta in modo **esatto** con HiGHS (scipy): massimizza i "
+        "delitti evitati attesi (valore centrale) più il peso × la domanda percepita, entro il budget, le quote per "
+        "comune (del costo del piano) e gli interventi imposti o esclusi."
+    )
+    st.table(parameters_table(costs, energy, effects, _need_params(rule_key, float(outskirts_km), tuple(weights)),
+                              attrs).set_index("Gruppo"))
+    st.markdown("**Prove sull'effetto dell'illuminazione**")
+    st.html(citations_html())
+    st.caption(f"{len(STUDIES)} studi citati. Il valore basso è un'ipotesi prudente, non un risultato di studio.")

@@ -1,0 +1,159 @@
+"""The *Illuminazione* page (lighting investment planner, pact art. 5) through Streamlit's AppTest,
+on the demo database.
+
+AppTest cannot run the map's iframe (streamlit-folium): the map layers are built by the page's
+functions and checked in the browser. Here: the plan and its range, a budget change, the
+constraints, the parameters with their sources, the exports and the role's privacy, with
+figures computed independently through :mod:`geo.lighting` and :mod:`geo.lighting_plan` on the
+same database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.lighting import lighting_need
+from geo.lighting_plan import PlanOptions, build_candidates, optimise
+from geo.privacy import COUNT_LABEL, format_decimal, format_int
+from geo.storage import open_store
+from tests.app.conftest import login_as
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/illuminazione.py"
+pytestmark = pytest.mark.usefixtures("demo_db")  # LANTERNA_DB points at the session's demo database
+
+
+def _open(role: str = "regione", **widgets) -> AppTest:
+    """The page as ``role`` (the Regione plans lighting, art. 5), after setting ``widgets``."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    login_as(at, role)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if widgets:
+        for key, value in widgets.items():
+            widget = at.number_input(key=key) if key.startswith(("il_budget", "il_f_", "il_c_")) else at.toggle(key=key)
+            widget.set_value(value)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at) -> dict:
+    return {m.label: m for m in at.metric}
+
+
+def _plan_table(at):
+    return next(d.value for d in at.dataframe if len(d.value.columns) and d.value.columns[0] == "Posizione")
+
+
+def _expected_plan(at, demo_db, budget: float, **options):
+    f = at.session_state["filters"]
+    store = open_store(demo_db)
+    need = lighting_need(store, res=9, comuni=f.comuni, start=f.start, end=f.end, categories=f.categories or None)
+    return optimise(build_candidates(need), PlanOptions(budget=budget, **options))
+
+
+@pytest.fixture(scope="module")
+def default_page(demo_db):  # noqa: ARG001 - the fixture sets LANTERNA_DB
+    return _open()
+
+
+def test_page_shows_the_optimal_plan_with_its_range(default_page, demo_db):
+    at = default_page
+    assert at.title[0].value == "Illuminazione – piano di investimento"
+    expected = _expected_plan(at, demo_db, 1_000_000.0)
+    t = expected.totals
+    m = _metrics(at)
+    assert m["Costo del piano"].value == f"{format_int(t['cost_eur'])} €"
+    assert t["cost_eur"] <= 1_000_000.0
+    effect = m["Delitti evitati all'anno"]
+    assert effect.value == format_decimal(t["prevented_central"], 1)
+    # never the central value without its range
+    low, high = format_decimal(t["prevented_low"], 1), format_decimal(t["prevented_high"], 1)
+    assert effect.delta == f"intervallo {low}–{high}"
+    assert "Ritorno LED" in m and "Energia risparmiata all'anno" in m
+    table = _plan_table(at)
+    assert len(table) == len(expected.selected)
+    assert table["Intervento"].tolist() == expected.selected["id"].tolist()
+    assert (np.diff(table["Costo cumulato (€)"].to_numpy()) >= 0).all()
+    assert any("intervallo" in md.value for md in at.markdown)
+
+
+def test_budget_change_recomputes_the_plan(demo_db):
+    at = _open(il_budget=300_000.0)
+    expected = _expected_plan(at, demo_db, 300_000.0)
+    assert _metrics(at)["Costo del piano"].value == f"{format_int(expected.totals['cost_eur'])} €"
+    table = _plan_table(at)
+    assert table["Costo cumulato (€)"].max() <= 300_000.0
+    assert table["Intervento"].tolist() == expected.selected["id"].tolist()
+
+
+def test_outskirts_only_keeps_the_plan_in_the_outskirts():
+    at = _open(il_outskirts=True)
+    table = _plan_table(at)
+    assert len(table) and (table["Periferia"] == "sì").all()
+
+
+def test_frontier_is_shown_and_non_decreasing(default_page):
+    front = next(d.value for d in default_page.dataframe if "Budget (€)" in d.value.columns)
+    central = front["Delitti evitati/anno (centrale)"].to_numpy()
+    assert len(front) >= 10 and (np.diff(central) >= -1e-9).all()
+    assert (front["Delitti evitati/anno (basso)"] <= front["Delitti evitati/anno (alto)"]).all()
+    assert np.diff(front["Budget (€)"].to_numpy())[0] == 100_000
+
+
+def test_every_parameter_is_editable_with_its_source(default_page):
+    helps = {n.label: n.help or "" for n in default_page.number_input}
+    assert "prezzario" in helps["Riparazione di un punto luce guasto (€/punto)"].lower()
+    assert "ISPRA" in helps["Fattore di emissione (kg CO₂/kWh)"]
+    assert "4.200" in helps["Ore di accensione all'anno (h)"]
+    assert "Welsh & Farrington" in helps["Effetto centrale (%)"]
+    assert "Chalfin" in helps["Effetto alto (%)"]
+    sources = [c.value for c in default_page.caption if c.value.startswith("Fonte:")]
+    assert len(sources) >= 12
+    params = default_page.table[0].value
+    assert list(params.columns) == ["Parametro", "Valore", "Fonte"]
+    assert {"Costi unitari", "Energia", "Effetti", "Fabbisogno"} <= set(params.index)
+
+
+def test_exports_are_offered(default_page):
+    labels = [b.label for b in default_page.get("download_button")]
+    assert labels == ["Piano CSV", "Piano GeoJSON", "Riepilogo per il CPOSP (HTML)"]
+
+
+def test_inconsistent_effects_give_an_italian_error():
+    at = _open()
+    at.number_input(key="il_f_low").set_value(50.0)
+    at.run()
+    assert any("basso ≤ centrale ≤ alto" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("role", ["regione", "forze_polizia"])
+def test_small_counts_follow_the_role(role):
+    at = _open(role=role)
+    table = _plan_table(at)
+    col = table["Delitti notturni all'aperto nel periodo"].astype(str)
+    if role == "regione":
+        assert not col.isin(["1", "2"]).any()
+        hidden = col == COUNT_LABEL
+        assert hidden.any()  # the default plan does include hexagons with 1-2 incidents
+        assert (table.loc[hidden, "Delitti evitati/anno (centrale)"] == "riservato").all()
+    else:
+        assert not (col == COUNT_LABEL).any() and col.isin(["1", "2"]).any()
+
+
+@pytest.mark.parametrize("role", ["osservatore", "comune"])
+def test_roles_without_the_lighting_permission_do_not_get_the_page(role):
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    login_as(at, role)
+    at.run()
+    assert not at.exception
+    # the page is not in their navigation (geo.permissions: plan_lighting), so not even its URL works
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)

@@ -1,0 +1,152 @@
+"""``python -m geo rank lighting``: outputs, options and Italian errors, on the hand-made database of
+``tests/unit/lighting_store.py``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lighting_store import HEX_A, HEX_C, build_lighting_store
+
+from geo import hexgrid
+from geo.cli import main
+from geo.cli_lighting import _euros, parse_shares
+
+ROOT = Path(__file__).resolve().parents[2]
+C = hexgrid.to_str([HEX_C])[0]
+A = hexgrid.to_str([HEX_A])[0]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli-lighting") / "lighting.duckdb"
+    build_lighting_store(path).close()
+    return path
+
+
+def run(db: Path, *args: str) -> int:
+    try:
+        return main(["rank", "lighting", "--db", str(db), *args])
+    except SystemExit as exc:  # argparse's usage errors
+        return int(exc.code)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    return rows[0], rows[1:]
+
+
+def test_csv_plan_for_a_budget(db, tmp_path, capsys):
+    out = tmp_path / "piano.csv"
+    assert run(db, "--budget", "3.000", "-o", str(out)) == 0
+    header, rows = read_csv(out)
+    assert header[:6] == ["Posizione", "Intervento", "Esagono H3", "Comune", "Codice ISTAT", "Tipo"]
+    # Worked example (tests/unit/test_lighting_plan.py): C's repair then C's LED replacement.
+    assert [r[1] for r in rows] == [f"{C}-R", f"{C}-L"]
+    assert rows[0][3] == "Massa" and rows[0][5] == "Riparazione guasti"
+    assert rows[0][header.index("Costo (€)")] == "250,0"
+    assert rows[1][header.index("Costo cumulato (€)")] == "2650,0"
+    # 24 night-time outdoor incidents: not a small count, shown exactly even without clearance
+    assert rows[0][header.index("Delitti notturni all'aperto nel periodo")] == "24"
+    err = capsys.readouterr().err
+    assert "Piano ottimo: 2 interventi, 2.650 € su 3.000 €" in err
+    assert "intervallo" in err and "ritorno semplice" in err
+
+
+def test_geojson_and_html_outputs(db, tmp_path):
+    gj = tmp_path / "piano.geojson"
+    assert run(db, "--budget", "100000", "--format", "geojson", "-o", str(gj)) == 0
+    data = json.loads(gj.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and data["features"]
+    first = data["features"][0]
+    assert first["geometry"]["type"] == "Polygon"
+    assert first["properties"]["Intervento"].startswith(C)
+    meta = data["lanterna"]
+    assert meta["budget_eur"] == 100000.0 and meta["effetto_basso_centrale_alto"] == [0.1, 0.21, 0.36]
+    assert meta["delitti_evitati_anno"][0] <= meta["delitti_evitati_anno"][1] <= meta["delitti_evitati_anno"][2]
+    page = tmp_path / "piano.html"
+    assert run(db, "--budget", "100000", "--format", "html", "-o", str(page)) == 0
+    text = page.read_text(encoding="utf-8")
+    for needle in ("Welsh", "Chalfin", "Painter", "Steinbach", "prezzario", "ISPRA", "intervallo", "4.200"):
+        assert needle in text, needle
+
+
+def test_options_change_the_plan(db, tmp_path):
+    out = tmp_path / "p.csv"
+    # Outskirts only: everything in C.
+    assert run(db, "--budget", "1000000", "--periferie", "-o", str(out)) == 0
+    header, rows = read_csv(out)
+    assert rows and all(r[header.index("Periferia")] == "sì" for r in rows)
+    # Excluding C's repair and forcing A's.
+    assert run(db, "--budget", "3000", "--escludi", f"{C}-R", "--forza", f"{A}-R", "-o", str(out)) == 0
+    ids = [r[1] for r in read_csv(out)[1]]
+    assert f"{C}-R" not in ids and f"{A}-R" in ids
+    # Cheaper repairs and a maximum share: Carrara has no candidate, so Massa cannot stay under 50 %
+    # of the plan except with an empty plan.
+    assert run(db, "--budget", "3000", "--quota-max", "0.5", "-o", str(out)) == 0
+    assert read_csv(out)[1] == []
+    # LED at 700 €: C's LED (2,800 €, 0.21) no longer fits with C's repair (250 €, 0.12); the best
+    # plan is the LED alone (0.21), not the repairs of C and A (0.12 + 0.036 = 0.156).
+    assert run(db, "--budget", "3000", "--costo-led", "700", "-o", str(out)) == 0
+    assert [r[1] for r in read_csv(out)[1]] == [f"{C}-L"]
+
+
+def test_stdout_when_no_output_file(db, capfd):
+    assert run(db, "--budget", "3000") == 0
+    captured = capfd.readouterr()
+    assert captured.out.startswith("Posizione;Intervento")
+    assert len(captured.out.splitlines()) == 3  # header and the two interventions, nothing else
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--budget", "dieci"], "importo non valido"),
+    (["--budget", "1000", "--forza", "nessuno"], "Interventi sconosciuti"),
+    (["--budget", "1", "--forza", f"{C}-N1"], "più del budget"),
+    (["--budget", "1000", "--quota-min", "2"], "quota non valida"),
+    (["--budget", "1000", "--inizio", "2024-13"], "mese non valido"),
+    (["--budget", "1000", "--comune", "Pisa"], "Comune sconosciuto"),
+    (["--budget", "1000", "--base", "strade"], "livello stradale"),
+    (["--budget", "1000", "--effetto-basso", "0.5"], "basso ≤ centrale ≤ alto"),
+])
+def test_errors_are_italian(db, capsys, args, message):
+    code = run(db, *args)
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_database(tmp_path, capsys):
+    assert main(["rank", "lighting", "--db", str(tmp_path / "no.duckdb"), "--budget", "10"]) == 2
+    assert "Database non trovato" in capsys.readouterr().err
+
+
+def test_amount_and_share_parsing():
+    assert _euros("1.000.000") == 1_000_000.0
+    assert _euros("1_000_000") == 1_000_000.0
+    assert _euros("1e6") == 1_000_000.0
+    assert _euros("250,50") == 250.5
+    assert _euros("€ 2.500") == 2500.0
+    for bad in ("-5", "abc", "inf"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _euros(bad)
+    assert parse_shares("0.05", "--quota-min") == 0.05
+    assert parse_shares("45010=0.2,045003=0.1", "--quota-min") == {"045010": 0.2, "045003": 0.1}
+    with pytest.raises(ValueError, match="quota non valida"):
+        parse_shares("045010=1.2", "--quota-min")
+
+
+def test_help_is_italian_through_the_real_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "geo", "rank", "lighting", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0
+    assert "uso:" in proc.stdout and "--budget EURO" in proc.stdout and "prezzario regionale" in proc.stdout
+    missing = subprocess.run([sys.executable, "-m", "geo", "rank", "lighting"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120)
+    assert missing.returncode == 2 and "mancano gli argomenti obbligatori" in missing.stderr

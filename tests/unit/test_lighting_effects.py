@@ -1,0 +1,135 @@
+"""Effect sizes, intervention weights and energy arithmetic of the lighting planner, checked
+against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.lighting_costs import DEFAULT_LAMP_POWER_W, CostParams, EnergyParams, lamp_power_w, payback_years
+from geo.lighting_effects import STUDIES, STUDY_BY_KEY, EffectModel, effect_shares, prevented, repair_weight
+from geo.lighting_report import effect_sentence
+
+
+def test_default_range_is_the_evidence():
+    model = EffectModel()
+    # Welsh & Farrington 2008: 21 %; Chalfin et al. 2022: at least 36 %; low: a prudent 10 %.
+    assert model.range == (0.10, 0.21, 0.36)
+    assert "21%" in model.SOURCES["central"] and "Welsh & Farrington" in model.SOURCES["central"]
+    assert "36%" in model.SOURCES["high"] and "Chalfin" in model.SOURCES["high"]
+    assert "Steinbach" in model.SOURCES["low"]
+    assert "Painter & Farrington" in model.SOURCES["diffusion"]
+
+
+def test_every_study_is_cited_in_full():
+    assert {s.key for s in STUDIES} == {"welsh_farrington_2008", "chalfin_2022", "painter_farrington_1999",
+                                        "steinbach_2015"}
+    assert "Campbell Systematic Reviews 2008:13" in STUDY_BY_KEY["welsh_farrington_2008"].citation
+    assert "13 valutazioni" in STUDY_BY_KEY["welsh_farrington_2008"].finding
+    assert "Journal of Quantitative Criminology 38(1)" in STUDY_BY_KEY["chalfin_2022"].citation
+    assert "Stoke-on-Trent" in STUDY_BY_KEY["painter_farrington_1999"].citation
+    assert "J Epidemiol Community Health" in STUDY_BY_KEY["steinbach_2015"].citation
+    for s in STUDIES:
+        assert s.finding and s.use and s.short
+
+
+@pytest.mark.parametrize("kwargs", [{"low": 0.3, "central": 0.2}, {"high": 1.5}, {"led": -0.1},
+                                    {"central": 0.4, "high": 0.3}])
+def test_invalid_effects_are_refused_in_italian(kwargs):
+    with pytest.raises(ValueError, match="effett|tra 0 e 1|basso"):
+        EffectModel(**kwargs)
+
+
+def test_repair_weight_depends_on_under_lighting():
+    assert repair_weight(np.array([True, False]), EffectModel(repair_lit=0.4)).tolist() == [1.0, 0.4]
+
+
+def test_worked_example_effect_shares_and_prevented_incidents():
+    # One under-lit hexagon (C of tests/unit/lighting_store.py): 10 points, 1 modern broken, 4 old
+    # (1 broken), 32 new points bring it to D = 42 points; 24 night-time outdoor incidents a year.
+    shares = effect_shares(
+        repaired=np.array([1]), replaced_working=np.array([3]), replaced_broken=np.array([1]),
+        new_points=np.array([32]), points_after=np.array([42]), under_lit=np.array([True]), model=EffectModel(),
+    )
+    # repair: 1 point x weight 1 (under-lit) / 42
+    assert shares["repair"][0] == pytest.approx(1 / 42)
+    # LED: (1 broken old x 1 + 3 working old x 0.25) / 42 = 1.75 / 42
+    assert shares["led"][0] == pytest.approx(1.75 / 42)
+    # new: 32 / 42
+    assert shares["new"][0] == pytest.approx(32 / 42)
+    # all three together: (1 + 1.75 + 32) / 42 = 34.75 / 42 < 1
+    assert sum(v[0] for v in shares.values()) == pytest.approx(34.75 / 42)
+    low, central, high = prevented(shares["led"], 24.0, EffectModel())
+    # 1.75 / 42 x 24 = 1.0 exposed incident; x 0.10, 0.21, 0.36
+    assert (low[0], central[0], high[0]) == pytest.approx((0.10, 0.21, 0.36))
+
+
+def test_worked_example_not_under_lit_and_diffusion():
+    # Hexagon A: 70 points, 2 modern broken, not under-lit: weight 0.5 per repaired point.
+    shares = effect_shares(repaired=np.array([2]), replaced_working=np.array([0]), replaced_broken=np.array([0]),
+                           new_points=np.array([0]), points_after=np.array([70]), under_lit=np.array([False]),
+                           model=EffectModel())
+    assert shares["repair"][0] == pytest.approx(2 * 0.5 / 70)
+    # 12 incidents a year in the hexagon, 18 in its six neighbours, diffusion 0.5:
+    # exposed = 12 + 0.5 x 18 / 6 = 13.5; central = (1 / 70) x 13.5 x 0.21 = 0.0405
+    model = EffectModel(diffusion=0.5)
+    _, central, _ = prevented(shares["repair"], 12 + model.diffusion * 18 / 6, model)
+    assert central[0] == pytest.approx(13.5 * 0.21 / 70)
+
+
+def test_shares_never_exceed_the_full_effect():
+    rng = np.random.default_rng(7)
+    lights = rng.integers(0, 60, 500)
+    broken = rng.integers(0, 1 + lights)
+    old = rng.integers(0, 1 + lights)
+    old_broken = np.minimum(old, broken)
+    modern_broken = broken - old_broken
+    new = rng.integers(0, 40, 500)
+    model = EffectModel(repair_lit=1.0, led=1.0)
+    shares = effect_shares(repaired=modern_broken, replaced_working=old - old_broken, replaced_broken=old_broken,
+                           new_points=new, points_after=np.maximum(lights + new, 1), under_lit=rng.random(500) < 0.5,
+                           model=model)
+    total = shares["repair"] + shares["led"] + shares["new"]
+    assert np.all(total <= 1 + 1e-12) and np.all(total >= 0)
+
+
+def test_worked_example_energy_of_an_led_replacement():
+    energy = EnergyParams()
+    # 4 mercury lamps of 125 W = 500 W; LED at 45 % of the power saves 55 %: 275 W
+    # 275 W x 4,200 h = 1,155 kWh/year; x 0.25 €/kWh = 288.75 €/year; x 0.26 kg = 300.3 kg CO2/year
+    kwh = energy.kwh_per_year(500.0) * (1 - energy.led_power_ratio)
+    assert kwh == pytest.approx(1155.0)
+    assert energy.eur(kwh) == pytest.approx(288.75)
+    assert energy.kg_co2(kwh) == pytest.approx(300.3)
+    # 4 replacements x 600 € = 2,400 €; simple payback 2,400 / 288.75 = 8.31 years
+    cost = 4 * CostParams().led_eur
+    assert payback_years(cost, energy.eur(kwh)) == pytest.approx(2400 / 288.75)
+    assert math.isinf(payback_years(cost, 0.0))
+
+
+def test_parameters_have_sources_and_are_validated():
+    for params in (CostParams(), EnergyParams(), EffectModel()):
+        for name in params.LABELS:
+            assert params.SOURCES[name].strip(), name
+    assert "prezzario" in CostParams.SOURCES["repair_eur"].lower()
+    assert "ISPRA" in EnergyParams.SOURCES["kg_co2_per_kwh"]
+    assert "4.200" in EnergyParams.SOURCES["hours_per_year"]
+    with pytest.raises(ValueError, match="non negativo"):
+        CostParams(repair_eur=-1)
+    with pytest.raises(ValueError, match="LED"):
+        EnergyParams(led_power_ratio=1.5)
+
+
+def test_missing_lamp_power_uses_the_technology_default():
+    power = lamp_power_w(pd.Series(["mercurio", "led", "sconosciuta"]), pd.Series([None, 0.0, float("nan")]))
+    assert power.tolist() == [DEFAULT_LAMP_POWER_W["mercurio"], DEFAULT_LAMP_POWER_W["led"],
+                              DEFAULT_LAMP_POWER_W["altro"]]
+    assert lamp_power_w(pd.Series(["led"]), pd.Series([55.0])).tolist() == [55.0]
+
+
+def test_the_central_value_is_never_shown_without_its_range():
+    text = effect_sentence({"prevented_low": 1.0, "prevented_central": 2.1, "prevented_high": 3.6})
+    assert "2,1" in text and "1,0" in text and "3,6" in text and "intervallo" in text
