@@ -2,13 +2,21 @@
 
 Run with ``streamlit run dashboard.py``. Pages live in ``pages/`` and stay thin; the logic is
 in the ``geo`` library.
+
+Without a login only the login page exists. After it, the navigation holds the pages the user's
+role may open (:data:`geo.permissions.PAGE_ACTIONS`): a page absent from the navigation cannot be
+reached, not even by its URL. Each page checks its permission again, and every write checks it
+in ``geo``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from pages.common import ROUTED_KEY
+from geo.permissions import allowed_pages, role_label
+from pages.common import NAV_KEY, ROUTED_KEY, current_user, end_session, routing_token
 
 st.set_page_config(
     page_title="Lanterna – Patto per la sicurezza urbana",
@@ -17,21 +25,52 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-# Every url_path equals its file name: see pages.common.ensure_routed.
-PAGES = {
-    "Esplora": [
-        st.Page("pages/mappa.py", title="Mappa integrata", icon=":material/map:", url_path="mappa", default=True),
-        st.Page("pages/andamento.py", title="Andamento", icon=":material/trending_up:", url_path="andamento"),
-    ],
-    "Decidi": [
-        st.Page("pages/zone_pilota.py", title="Zone pilota", icon=":material/target:", url_path="zone_pilota"),
-    ],
-    "Dati": [
-        st.Page("pages/dati.py", title="Dati e fonti", icon=":material/dataset:", url_path="dati"),
-    ],
+ROOT = Path(__file__).resolve().parent
+#: Every page: file stem (= url_path, see pages.common.ensure_routed) -> section, title, icon.
+PAGES: dict[str, tuple[str, str, str]] = {
+    "mappa": ("Esplora", "Mappa integrata", ":material/map:"),
+    "andamento": ("Esplora", "Andamento", ":material/trending_up:"),
+    "scuole_sicure": ("Esplora", "Scuole sicure", ":material/school:"),
+    "servizi": ("Esplora", "Servizi senza dimora", ":material/night_shelter:"),
+    "zone_pilota": ("Decidi", "Zone pilota", ":material/target:"),
+    "illuminazione": ("Decidi", "Illuminazione", ":material/lightbulb:"),
+    "segnalazioni": ("Segnalazioni", "Segnalazioni", ":material/campaign:"),
+    "agenda": ("Segnalazioni", "Agenda CPOSP", ":material/event_note:"),
+    "dati": ("Dati", "Dati e fonti", ":material/dataset:"),
+    "registro": ("Dati", "Registro delle modifiche", ":material/history:"),
 }
 
-navigation = st.navigation(PAGES)
-st.session_state[ROUTED_KEY] = True
+
+def navigation_for(user) -> tuple[dict[str, list[st.Page]], list[str]]:
+    """The sections and pages of ``user``'s navigation (only the login page without a user), and
+    the file stems of those pages."""
+    if user is None:
+        return {"": [st.Page("pages/login.py", title="Accesso", icon=":material/login:", url_path="login",
+                             default=True)]}, ["login"]
+    sections: dict[str, list[st.Page]] = {}
+    stems: list[str] = []
+    allowed = set(allowed_pages(user))
+    first = True
+    for stem, (section, title, icon) in PAGES.items():
+        if stem not in allowed or not (ROOT / "pages" / f"{stem}.py").exists():
+            continue
+        sections.setdefault(section, []).append(
+            st.Page(f"pages/{stem}.py", title=title, icon=icon, url_path=stem, default=first))
+        stems.append(stem)
+        first = False
+    return sections, stems
+
+
+user = current_user()
+st.session_state[ROUTED_KEY] = routing_token(user)
+pages, stems = navigation_for(user)
+navigation = st.navigation(pages)
+st.session_state[NAV_KEY] = stems
+if user is not None:
+    comuni = f" · comuni {', '.join(user.comuni)}" if user.comuni else ""
+    # Plain text: a display name is never read as markdown or HTML.
+    st.sidebar.text(f"Utente: {user.display_name or user.username} ({role_label(user.role)}){comuni}")
+    # A callback: it runs before the next script run, whichever script serves it.
+    st.sidebar.button("Esci", icon=":material/logout:", key="logout", on_click=end_session)
 st.sidebar.caption("Lanterna · Patto per la sicurezza urbana")
 navigation.run()

@@ -56,10 +56,10 @@ def _sub(sub, name: str, **kwargs) -> argparse.ArgumentParser:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--territorio", "--territory", dest="territory", default=config.DEFAULT_TERRITORY,
+        "--territorio", "--territory", dest="territory", default=config.DEFAULT_TERRITORY, metavar="NOME",
         help="cartella del territorio sotto data/territories o percorso (predefinito: %(default)s)",
     )
-    p.add_argument("--db", type=Path, default=None,
+    p.add_argument("--db", type=Path, default=None, metavar="FILE",
                    help="file DuckDB (predefinito: data/lanterna_<territorio>.duckdb o $LANTERNA_DB)")
     p.add_argument("--debug", action="store_true", help="mostra i dettagli tecnici degli errori")
 
@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         register(rank, _sub, _common)
+
+    from geo.cli_users import add_parser as add_users_parser
+
+    add_users_parser(sub, _sub, _common)
     return parser
 
 

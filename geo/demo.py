@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo import config, hexgrid
+from geo.auth import create_demo_accounts
 from geo.loader import write_territory
 from geo.storage import StorageError, StorageInUseError, Store
 from geo.synth import child_rng, incidents, lighting, reports, schools, services
@@ -195,6 +196,8 @@ def build_demo(
                 for c, p, t, n in zip(hotspots["cell"], hotspots["pro_com_t"], hotspots["tipo"], hotspots["nome"],
                                       strict=True)
             ], ensure_ascii=False))
+            say(0.90, "Creazione degli utenti dimostrativi (password pubbliche: solo per la demo)")
+            create_demo_accounts(store, cur=cur)
             store.set_meta(cur, "built_at", datetime.now(UTC).isoformat(timespec="seconds"))
         say(0.95, "Salvataggio del database")
         store.cursor().execute("CHECKPOINT")

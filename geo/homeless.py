@@ -71,7 +71,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from geo import config, hexgrid, maps
+from geo import audit, config, hexgrid, maps
 from geo.metrics import neutralise_formula
 from geo.opening_hours import (
     DAY_LABELS,
@@ -80,6 +80,7 @@ from geo.opening_hours import (
     OpeningHoursError,
     parse_opening_hours,
 )
+from geo.permissions import User, allows
 from geo.privacy import CLEARED_ROLES, apply_suppression, can_see_exact, format_decimal, format_int
 from geo.schemas import SERVICE_TYPES
 from geo.storage import Store
@@ -144,11 +145,17 @@ def can_manage_services(role: str | None, user_comuni: Iterable[str] | None, pro
     The Prefettura manages every comune; a Comune only the ISTAT codes it is bound to
     (``user_comuni``); police forces, Regione and observers do not manage the census.
     """
-    if role == "prefettura":
-        return True
-    if role == "comune" and pro_com_t:
-        return str(pro_com_t).zfill(6) in _codes(user_comuni)
-    return False
+    if role == "comune" and not pro_com_t:
+        return False
+    # the one matrix of geo.permissions ("manage_services": Prefettura everywhere, Comune its own)
+    return allows(User(username="", role=role or "", comuni=tuple(_codes(user_comuni))), "manage_services",
+                  pro_com_t=pro_com_t)
+
+
+def _actor(role: str | None, user_comuni: Iterable[str] | None, user_name: str | None) -> User:
+    """Who changes the census, for the audit log."""
+    return User(username=user_name or f"({role or 'sconosciuto'})", role=role or "",
+                comuni=tuple(sorted(_codes(user_comuni))))
 
 
 def manageable_comuni(role: str | None, user_comuni: Iterable[str] | None, comuni: Iterable[str]) -> list[str]:
@@ -828,6 +835,8 @@ def add_service(store: Store, record: Mapping[str, object], *, role: str | None,
         store.log_service_change(cur, service_id=service_id, action="aggiunto", role=role, user_name=user_name,
                                  pro_com_t=clean["pro_com_t"], reason=None, before_json=None,
                                  after_json=_json_state(row))
+        audit.record(store, cur, _actor(role, user_comuni, user_name), action="aggiunto", table="services",
+                     key=service_id, pro_com_t=clean["pro_com_t"], after=row)
     return service_id
 
 
@@ -857,6 +866,8 @@ def edit_service(store: Store, service_id: str, record: Mapping[str, object], *,
         store.log_service_change(cur, service_id=service_id, action="modificato", role=role, user_name=user_name,
                                  pro_com_t=clean["pro_com_t"], reason=None, before_json=_json_state(before),
                                  after_json=_json_state(row))
+        audit.record(store, cur, _actor(role, user_comuni, user_name), action="modificato", table="services",
+                     key=service_id, pro_com_t=clean["pro_com_t"], before=before, after=row)
     return row
 
 
@@ -884,6 +895,8 @@ def close_service(store: Store, service_id: str, *, role: str | None, user_comun
         store.log_service_change(cur, service_id=service_id, action="chiuso", role=role, user_name=user_name,
                                  pro_com_t=before["pro_com_t"], reason=reason[:500], before_json=_json_state(before),
                                  after_json=None)
+        audit.record(store, cur, _actor(role, user_comuni, user_name), action="chiuso", table="services",
+                     key=service_id, pro_com_t=before["pro_com_t"], before=before, after={"motivo": reason[:500]})
 
 
 def services_version(services: pd.DataFrame) -> str:

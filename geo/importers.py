@@ -32,10 +32,11 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo import config, hexgrid, schemas
+from geo import audit, config, hexgrid, schemas
 from geo import io as gio
 from geo.aggregate import aggregate_incident_cells
 from geo.io import ImportFailed
+from geo.permissions import OWN, SYSTEM, User, allows, import_action, require, scope
 from geo.validate import (
     STORAGE_COLUMNS,
     ValidationResult,
@@ -107,6 +108,7 @@ def import_file(
     file_name: str | None = None,
     source_layer: str | None = None,
     max_bytes: int | None = None,
+    actor: User | None = None,
 ) -> ImportResult:
     """Import one file into a layer of the store.
 
@@ -138,16 +140,26 @@ def import_file(
         GeoPackage layer, or shapefile name inside a zip (first one by default).
     max_bytes
         Size limit (default :data:`geo.config.MAX_IMPORT_BYTES`).
+    actor
+        Who imports (:mod:`geo.permissions`: ``import_layer:<layer>``; a Comune only rows of its
+        own comuni). ``None`` is the command-line operator (:data:`geo.permissions.SYSTEM`); the
+        dashboard always passes the logged-in user. The import is recorded in the audit log with
+        the state of the rows it overwrites.
 
     Raises
     ------
     ImportFailed
         With Italian messages and, for row problems, the report. The database is unchanged.
+    PermissionDenied
+        The actor may not import into this layer (or rows lie outside its comuni and the import
+        is not partial: then an :class:`ImportFailed` lists them).
     """
     try:
         layer = schemas.get_layer(layer_key)
     except KeyError as exc:
         raise ImportFailed(str(exc.args[0])) from exc
+    who = actor or SYSTEM
+    require(who, import_action(layer.key))
     path = Path(path)
     name = file_name or path.name
     step = _progress(progress)
@@ -192,6 +204,7 @@ def import_file(
     messages += validation.messages
     report = validation.report
     rejected = validation.rows_rejected
+    table_rows, report, rejected = _restrict_to_actor(store, who, layer, table_rows, report, rejected)
 
     if rejected and not partial:
         raise ImportFailed(
@@ -212,11 +225,15 @@ def import_file(
     mode = WRITE_MODES[layer.location]
     step(0.7, f"Scrittura di {gio.rows_text(len(table_rows))} nel database")
     with store.transaction() as cur:
-        import_id = store.new_import(cur, layer=layer.key, file_name=name, sha256=sha, mode=mode, user=user)
+        import_id = store.new_import(cur, layer=layer.key, file_name=name, sha256=sha, mode=mode,
+                                     user=user or who.username)
         table_rows = table_rows.assign(import_id=np.int64(import_id))
+        replaced = _overwritten(store, cur, layer, table_rows, mode)
         written = store.write_frame(cur, layer.table, table_rows[STORAGE_COLUMNS[layer.table]], mode=mode)
         step(0.9, "Registrazione dell'importazione")
         store.finish_import(cur, import_id, written=written, rejected=rejected)
+        _audit_import(store, cur, who, layer, table_rows, replaced, import_id=import_id, file_name=name, sha=sha,
+                      mode=mode, written=written, rejected=rejected)
     step(1.0, "Importazione completata")
 
     messages.insert(0, f"{'Importata' if written == 1 else 'Importate'} {gio.rows_text(written)} nel livello "
@@ -227,6 +244,59 @@ def import_file(
         rows_rejected=rejected, import_id=import_id, report=report, messages=messages,
         rejects_path=written_rejects,
     )
+
+
+#: Rows of the audit entry of an import (keys written, rows overwritten) beyond which only the
+#: count is kept: the entry stays readable and the log small.
+AUDIT_MAX_ROWS = 1000
+
+
+def _restrict_to_actor(
+    store, who: User, layer: schemas.Layer, table_rows: pd.DataFrame, report: pd.DataFrame, rejected: int
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """For roles bound to their comuni, refuse the rows of other comuni (reported like invalid
+    rows: all or nothing unless partial)."""
+    action = import_action(layer.key)
+    if scope(who.role, action) != OWN or table_rows.empty:
+        return table_rows, report, rejected
+    if "pro_com_t" in table_rows.columns:
+        comuni = table_rows["pro_com_t"].astype("object")
+    else:  # aggregates: the comune of each cell
+        comuni = pd.Series(store.cell_lookup(table_rows["cell"].to_numpy()).to_numpy(), index=table_rows.index)
+    outside = ~comuni.map(lambda c: isinstance(c, str) and allows(who, action, pro_com_t=c)).astype(bool)
+    if not outside.any():
+        return table_rows, report, rejected
+    own = ", ".join(who.comuni) or "nessuno"
+    extra = gio.report_frame(table_rows.index[outside.to_numpy()], "pro_com_t", comuni[outside].fillna("").to_numpy(),
+                             f"comune non di competenza del profilo (comuni abilitati: {own})")
+    report = pd.concat([report, extra], ignore_index=True).sort_values("riga", kind="stable").reset_index(drop=True)
+    return table_rows[~outside.to_numpy()], report, rejected + int(outside.sum())
+
+
+def _overwritten(store, cur, layer: schemas.Layer, table_rows: pd.DataFrame, mode: str) -> dict:
+    """What an import replaces, for the audit log: the rows of a point layer with the same keys
+    (upsert), or the size of a replaced table."""
+    if mode == "upsert" and layer.id_field:
+        keys = table_rows[layer.id_field].astype("str").tolist()
+        before = store.rows_by_key(cur, layer.table, keys)
+        return {"righe_sostituite": len(before),
+                "righe": before.head(AUDIT_MAX_ROWS).to_dict("records"),
+                "troncato": len(before) > AUDIT_MAX_ROWS}
+    if mode == "replace":
+        return {"righe_eliminate": store.count(layer.table)}
+    return {}
+
+
+def _audit_import(store, cur, who: User, layer: schemas.Layer, table_rows: pd.DataFrame, replaced: dict, *,
+                  import_id: int, file_name: str, sha: str, mode: str, written: int, rejected: int) -> None:
+    comuni = sorted(set(table_rows["pro_com_t"].dropna().astype(str))) if "pro_com_t" in table_rows else []
+    keys = table_rows[layer.id_field].astype("str").tolist() if layer.id_field else []
+    audit.record(store, cur, who, action="importazione", table=layer.table, key=str(import_id),
+                 pro_com_t=comuni[0] if len(comuni) == 1 else None,
+                 before=replaced or None,
+                 after={"file": file_name, "sha256": sha, "modalita": mode, "righe_scritte": written,
+                        "righe_scartate": rejected, "comuni": comuni, "chiavi": keys[:AUDIT_MAX_ROWS],
+                        "chiavi_troncate": len(keys) > AUDIT_MAX_ROWS})
 
 
 def _progress(callback: Progress | None) -> Progress:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 import folium
@@ -377,8 +377,9 @@ POPUP_LABELS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _point_texts(layer: str, rec: Mapping[str, object]) -> tuple[object, list[object]]:
-    """Title and popup values (in :data:`POPUP_LABELS` order) of one point, unescaped."""
+def _point_texts(layer: str, rec: Mapping[str, object], *, with_text: bool = True) -> tuple[object, list[object]]:
+    """Title and popup values (in :data:`POPUP_LABELS` order) of one point, unescaped; a report's
+    description only ``with_text``."""
     if layer == "schools":
         return rec.get("name"), [SCHOOL_LEVELS.get(rec.get("level"), rec.get("level")), rec.get("address"),
                                  rec.get("code")]
@@ -386,7 +387,7 @@ def _point_texts(layer: str, rec: Mapping[str, object]) -> tuple[object, list[ob
         return rec.get("name"), [_types(rec.get("types")), rec.get("operator"), rec.get("hours"),
                                  rec.get("capacity")]
     if layer == "reports":
-        description = rec.get("description")
+        description = rec.get("description") if with_text else None
         if isinstance(description, str) and len(description) > _DESCRIPTION_CHARS:
             description = description[:_DESCRIPTION_CHARS] + "…"
         severity = rec.get("severity")
@@ -401,12 +402,15 @@ def _point_texts(layer: str, rec: Mapping[str, object]) -> tuple[object, list[ob
     raise ValueError(f"livello di punti sconosciuto: {layer}")
 
 
-def point_features(layer: str, points: pd.DataFrame, *, role: str | None) -> dict:
+def point_features(layer: str, points: pd.DataFrame, *, role: str | None,
+                   report_text_comuni: Collection[str] | None = None) -> dict:
     """Compact FeatureCollection of a point layer: ``n`` (title) and ``v`` (popup values in
-    :data:`POPUP_LABELS` order), all HTML-escaped."""
+    :data:`POPUP_LABELS` order), all HTML-escaped. ``report_text_comuni``: the comuni whose
+    report descriptions the viewer may read (free text written by officers); None: all."""
     features = []
     for rec in visible_points(layer, points, role=role).to_dict("records"):
-        title, values = _point_texts(layer, rec)
+        with_text = report_text_comuni is None or rec.get("pro_com_t") in report_text_comuni
+        title, values = _point_texts(layer, rec, with_text=with_text)
         features.append({
             "type": "Feature",
             "properties": {"n": _esc(title), "v": [_esc(v) for v in values]},
@@ -462,6 +466,7 @@ def build_map(
     points: Mapping[str, pd.DataFrame] | None = None,
     tiles: str = "osm",
     assets_url: str | None = None,
+    report_text_comuni: Collection[str] | None = None,
 ) -> folium.Map:
     """The integrated map of a :func:`geo.metrics.hex_metrics` frame.
 
@@ -483,6 +488,9 @@ def build_map(
         ``"osm"`` or ``"none"`` (:data:`TILES`).
     assets_url
         Where Leaflet is served (see :func:`use_assets`); None: the CDN.
+    report_text_comuni
+        Comuni whose report descriptions appear in the popups (:func:`point_features`); None:
+        all of them.
 
     Raises
     ------
@@ -525,7 +533,7 @@ def build_map(
 
     for key, frame_points in (points or {}).items():
         spec_points = POINT_LAYERS[key]
-        data = point_features(key, frame_points, role=role)
+        data = point_features(key, frame_points, role=role, report_text_comuni=report_text_comuni)
         coords = [f["geometry"]["coordinates"] for f in data["features"]]
         PointsLayer(
             data, name=f"{spec_points.label} ({len(coords)})", labels=POPUP_LABELS[key], color=spec_points.color,

@@ -41,6 +41,8 @@ from geo.privacy import (
     DERIVED_LABEL,
     MISSING_LABEL,
     apply_suppression,
+    can_see_exact,
+    complementary_suppression,
     format_decimal,
     format_int,
     format_percent,
@@ -138,10 +140,13 @@ def format_metric(value: float | None, metric: Metric) -> str:
 
 
 def data_version(store: Store) -> str:
-    """A short fingerprint of the data, for cache keys: it changes with every build or import."""
+    """A short fingerprint of the data, for cache keys: it changes with every build, import or
+    recorded change of data (every write is in the audit log, so a report's new status counts
+    too; logins and exports do not)."""
     parts = [store.get_meta("built_at") or "-"]
     parts += [str(store.count(t)) for t in ("imports", "incidents", "lighting", "reports", "schools", "services",
                                             "confiscated")]
+    parts.append(str(store.audit_count(data_only=True)))
     return "|".join(parts)
 
 
@@ -216,9 +221,44 @@ def hex_metrics(store: Store, filters: Filters, *, include_private_services: boo
     return frame[columns].sort_values("cell").reset_index(drop=True)
 
 
+def _groups(frame: pd.DataFrame) -> list[np.ndarray]:
+    """Groups whose totals are published: each comune (the *Andamento* page and the comune
+    filter publish its total) and the whole table (the KPI strip)."""
+    whole = np.zeros(len(frame), dtype="int64")
+    if "pro_com_t" in frame.columns:
+        return [frame["pro_com_t"].astype("object").fillna("").to_numpy(), whole]
+    return [whole]
+
+
+def complementary_mask(frame: pd.DataFrame, role: str | None) -> pd.DataFrame:
+    """Incident counts of a :func:`hex_metrics` frame hidden from ``role`` *because* a published
+    total would otherwise reveal a small count (:func:`geo.privacy.complementary_suppression`
+    per comune and over the whole table). One boolean column per :data:`INCIDENT_COUNTS`."""
+    out = pd.DataFrame(False, index=frame.index, columns=list(INCIDENT_COUNTS))
+    if can_see_exact(role) or frame.empty:
+        return out
+    groups = _groups(frame)
+    for col in INCIDENT_COUNTS:
+        extra, _ = complementary_suppression(frame[col].to_numpy(), groups, role)
+        out[col] = extra
+    return out
+
+
+def exposed_totals(frame: pd.DataFrame, *, role: str | None = "osservatore") -> frozenset[str]:
+    """Incident counts (of :data:`INCIDENT_COUNTS`) whose total over ``frame`` must be hidden from
+    roles without clearance: no complementary cell can protect a small count otherwise."""
+    if can_see_exact(role) or frame.empty:
+        return frozenset()
+    whole = [np.zeros(len(frame), dtype="int64")]
+    return frozenset(col for col in INCIDENT_COUNTS
+                     if complementary_suppression(frame[col].to_numpy(), whole, role)[1])
+
+
 def hidden_mask(frame: pd.DataFrame, role: str | None) -> pd.DataFrame:
-    """True where an incident figure of a :func:`hex_metrics` frame is hidden from ``role``."""
-    return suppression_mask(frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role)
+    """True where an incident figure of a :func:`hex_metrics` frame is hidden from ``role``:
+    small counts, the cells hidden to protect them (:func:`complementary_mask`), and the values
+    derived from either."""
+    return suppression_mask(frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, extra=complementary_mask(frame, role))
 
 
 def suppress_frame(
@@ -230,10 +270,11 @@ def suppress_frame(
     every other figure is formatted (:data:`FORMATS`, integers by default); identifiers and
     names are left as they are. ``columns`` limits the work (and the result) to some columns.
     """
+    extra = complementary_mask(frame, role)  # on the whole frame: it needs every hexagon and comune
     if columns is not None:
         needed = set(columns) | set(INCIDENT_COUNTS) | {s for d in INCIDENT_DERIVED.values() for s in d}
         frame = frame[[c for c in frame.columns if c in needed or c in INCIDENT_DERIVED]]
-    display, mask = apply_suppression(frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, formats=FORMATS)
+    display, mask = apply_suppression(frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, formats=FORMATS, extra=extra)
     for col in frame.columns:
         if col not in mask.columns and col not in _TEXT_COLUMNS:
             fmt = FORMATS.get(col, format_int)
@@ -362,6 +403,9 @@ class Kpis:
     lights_broken: int
     schools: int
     services: int
+    #: Incident totals (``incidents``, ``night``, ``day``) that roles without clearance must not
+    #: see because they would reveal a small count (:func:`exposed_totals`).
+    exposed: frozenset[str] = frozenset()
 
     @property
     def day(self) -> int:
@@ -415,6 +459,7 @@ def kpis(
         lights_broken=int(frame["lights_broken"].sum()),
         schools=int(frame["schools"].sum()),
         services=int(frame["services"].sum()),
+        exposed=exposed_totals(frame),
     )
 
 
@@ -440,6 +485,9 @@ def _month(d: date) -> str:
 def kpi_cards(k: Kpis, role: str | None) -> list[KpiCard]:
     """The KPI strip for a role: small incident totals, and whatever reveals them, hidden."""
     hide_now, hide_night, hide_day = suppressed_mask([k.incidents, k.night, k.day], role)
+    if not can_see_exact(role):  # secondary suppression: a total that would reveal a hidden hexagon
+        hide_now, hide_night, hide_day = (hide_now or "incidents" in k.exposed, hide_night or "night" in k.exposed,
+                                          hide_day or "day" in k.exposed)
     hide_prev = k.previous is not None and bool(suppressed_mask([k.previous], role)[0])
     period = f"da {_month(k.start)} a {_month(k.end)}" if k.start and k.end else "nessun dato"
 
@@ -495,6 +543,9 @@ class CellDetails:
     comune: str
     figures: pd.Series
     series: pd.DataFrame = field(repr=False)
+    #: The whole :func:`hex_metrics` frame the hexagon comes from: its complementary suppression
+    #: depends on the other hexagons.
+    context: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 def cell_details(
@@ -522,7 +573,7 @@ def cell_details(
         counts = raw.groupby("month")["incidents"].sum().reindex(months, fill_value=0)
         series = pd.DataFrame({"month": months, "incidents": counts.to_numpy().astype("int64")})
     return CellDetails(cell=int(cell), h3=str(row["h3"]), res=filters.res, comune=str(row["comune"]),
-                       figures=row, series=series)
+                       figures=row, series=series, context=frame)
 
 
 _DETAIL_ROWS: tuple[tuple[str, str], ...] = (
@@ -542,8 +593,21 @@ _DETAIL_ROWS: tuple[tuple[str, str], ...] = (
 
 
 def details_table(details: CellDetails, role: str | None) -> pd.DataFrame:
-    """The hexagon's figures as a two-column table (``Voce``, ``Valore``) for a role."""
-    display, _ = suppress_frame(details.figures.to_frame().T.reset_index(drop=True), role)
+    """The hexagon's figures as a two-column table (``Voce``, ``Valore``) for a role (hidden as
+    in the map's table, complementary suppression included)."""
+    row_frame = details.figures.to_frame().T.reset_index(drop=True)
+    extra = None
+    if details.context is not None:
+        full = complementary_mask(details.context, role)
+        extra = full[(details.context["cell"] == details.cell).to_numpy()].reset_index(drop=True)
+    if extra is None or extra.empty:
+        display, _ = suppress_frame(row_frame, role)
+    else:
+        display, _ = apply_suppression(row_frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, formats=FORMATS,
+                                       extra=extra)
+        for col in row_frame.columns:
+            if col not in INCIDENT_COUNTS and col not in INCIDENT_DERIVED and col not in _TEXT_COLUMNS:
+                display[col] = [FORMATS.get(col, format_int)(v) for v in row_frame[col]]
     row = display.iloc[0]
     return pd.DataFrame({"Voce": [label for _, label in _DETAIL_ROWS],
                          "Valore": [str(row[col]) for col, _ in _DETAIL_ROWS]})
@@ -558,4 +622,13 @@ def details_series(details: CellDetails, role: str | None) -> pd.DataFrame:
     if table.empty:
         return table.assign(suppressed=None, shown="").drop(columns="key")
     out = trends.suppress(table, value="incidents", groups=[["key"]], role=role)
+    if details.context is not None and not can_see_exact(role):
+        # A hexagon whose total is hidden to protect another one must not publish its months:
+        # they add up to that total.
+        row = (details.context["cell"] == details.cell).to_numpy()
+        if complementary_mask(details.context, role)["incidents"].to_numpy()[row].any():
+            hide = (table["incidents"] > 0).to_numpy() & out["suppressed"].isna().to_numpy()
+            out.loc[hide, "incidents"] = np.nan
+            out.loc[hide, "suppressed"] = "complementare"
+            out.loc[hide, "shown"] = trends.COMPLEMENT_LABEL
     return out.drop(columns="key")

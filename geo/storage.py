@@ -781,8 +781,11 @@ class Store:
             sql = f"SELECT * FROM ({sql} ORDER BY audit_id DESC LIMIT {int(limit)})"
         return self.query(sql + " ORDER BY audit_id", params)
 
-    def audit_count(self) -> int:
-        return int(_first(self.cursor().execute("SELECT count(*) FROM audit_log").fetchall())[0])
+    def audit_count(self, *, data_only: bool = False) -> int:
+        """Entries of the audit log; ``data_only``: only changes to data (not logins, account
+        changes or exports), a cheap version number of the data for caches."""
+        where = " WHERE table_name NOT IN ('users', 'audit_log') AND action <> 'esportazione'" if data_only else ""
+        return int(_first(self.cursor().execute(f"SELECT count(*) FROM audit_log{where}").fetchall())[0])
 
     # reports: rows, events, photos
     _REPORT_FIELDS = ("report_id", "pro_com_t", "lon", "lat", "cell", "area_wkt", "category", "severity", "status",

@@ -274,7 +274,8 @@ else:
     )
     if not cleared:
         st.caption(
-            f":material/lock: Ruolo *{privacy.ROLES.get(role, role)}*: i valori da 1 a {config.SUPPRESSION_THRESHOLD - 1} sono "
+            f":material/lock: Ruolo *{privacy.ROLES.get(role, role)}*: i valori da 1 a "
+            f"{config.SUPPRESSION_THRESHOLD - 1} sono "
             f"mostrati come «{trends.PRIMARY_LABEL}» e, quando permetterebbero di ricostruirli per differenza, un "
             f"secondo valore è indicato come «{trends.COMPLEMENT_LABEL}» (frequenza minima "
             f"{config.SUPPRESSION_THRESHOLD}, codice di deontologia Sistan; Patto, art. 3)."

@@ -1,22 +1,40 @@
-"""Shared pieces of the dashboard's pages: the store, first-start build, filters, notices.
+"""Shared pieces of the dashboard's pages: the store, first-start build, the login session,
+filters, notices.
 
 Pages stay thin: they call these helpers and the ``geo`` library, never SQL.
+
+Session
+-------
+A successful login (:mod:`geo.auth`, from ``pages/login.py``) stores only the username, the
+method and two times under :data:`SESSION_KEY` in ``st.session_state`` (server-side, never sent
+to the browser). Every run reloads the account from the database (:func:`current_user`): a
+disabled account or a changed role takes effect at the next interaction, and a session idle for
+more than :data:`IDLE_TIMEOUT` ends. The legacy keys ``role`` and ``user_comuni`` that some pages
+read are overwritten from the account on every run, so they cannot grant anything.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from geo import config, hexgrid
+from geo import auth, config, hexgrid
+from geo.audit import utcnow
 from geo.filters import Filters
+from geo.permissions import PermissionDenied, User, require
 from geo.schemas import INCIDENT_CATEGORIES, TIME_BANDS
 from geo.storage import StorageError, StorageInUseError, Store, open_store
 
-#: Role of the current user until login exists (issue 6): no police clearance, so incident
-#: counts under the threshold are suppressed.
+#: Role used for what is drawn before anybody is logged in (the login page only): no police
+#: clearance, so nothing under the threshold could show.
 DEFAULT_ROLE = "osservatore"
+#: Session key of the logged-in user (see the module notes).
+SESSION_KEY = "_lanterna_session"
+#: A session without interaction for this long must log in again.
+IDLE_TIMEOUT = timedelta(minutes=60)
+#: Set when a session ended by itself (idle, account disabled), for a notice on the login page.
+ENDED_KEY = "_lanterna_session_ended"
 
 MONTHS_IT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
 
@@ -27,10 +45,16 @@ def month_label(d: date) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Store:
-    return open_store(path)
+    store = open_store(path)
+    if store.is_built():
+        auth.ensure_demo_accounts(store)  # a demo database built before accounts existed
+    return store
 
 
 ROUTED_KEY = "_lanterna_routed"
+#: Session key where the router lists the url paths of the navigation it built (for tests and
+#: diagnostics; the navigation itself is the authority).
+NAV_KEY = "_lanterna_nav"
 
 
 def ensure_routed() -> None:
@@ -42,19 +66,31 @@ def ensure_routed() -> None:
     navigation. ``st.navigation`` switches the process to the new mode; when a page finds the
     legacy mode still on, it switches it and reruns, so the router handles the same URL (the page
     hashes match because every ``url_path`` equals its file name). Only a session the router has
-    never served is rerun: Streamlit's ``AppTest`` resets the legacy flag before every run, and a
-    rerun there would swallow the widget events of that run.
+    never served, or served for another login, is rerun: Streamlit's ``AppTest`` resets the legacy
+    flag before every run, and a rerun there would swallow the widget events of that run; but after
+    a login, a logout or a change of the account the navigation must be rebuilt by the router.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory and not st.session_state.get(ROUTED_KEY):
+    if PagesManager.uses_pages_directory and (
+            ROUTED_KEY not in st.session_state or st.session_state[ROUTED_KEY] != routing_token(current_user())):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def routing_token(user: User | None) -> str:
+    """What the router's navigation depends on: the user, its role and its comuni ("" for nobody)."""
+    return "" if user is None else f"{user.username}|{user.role}|{','.join(user.comuni)}"
 
 
 def get_store() -> Store:
     """The process-wide store, built from the bundled demo data on first start."""
     ensure_routed()
+    return _store()
+
+
+def _store() -> Store:
+    """:func:`get_store` without the routing check (for the router itself)."""
     path = config.db_path()
     if not _built(path):
         _build_with_progress()
@@ -93,8 +129,90 @@ def _build_with_progress() -> None:
     bar.empty()
 
 
+# --------------------------------------------------------------------------------------------
+# Login session
+# --------------------------------------------------------------------------------------------
+
+def start_session(user: User, *, method: str, provider: str | None = None) -> None:
+    """Record a successful login in this browser session (see the module notes)."""
+    now = utcnow()
+    st.session_state[SESSION_KEY] = {"username": user.username, "method": method, "provider": provider,
+                                     "login_at": now, "seen_at": now}
+    st.session_state.pop(ENDED_KEY, None)
+    _sync_legacy_keys(user)
+
+
+def _sync_legacy_keys(user: User | None) -> None:
+    st.session_state["role"] = user.role if user else DEFAULT_ROLE
+    st.session_state["user_comuni"] = tuple(user.comuni) if user else ()
+
+
+def end_session(*, reason: str | None = None, record: bool = True) -> None:
+    """Log out: forget the session (and the provider's cookie for an OpenID Connect login)."""
+    session = st.session_state.pop(SESSION_KEY, None)
+    _sync_legacy_keys(None)
+    if reason:
+        st.session_state[ENDED_KEY] = reason
+    if session and record:
+        store = _store()
+        user = auth.get_user(store, session["username"])
+        if user is not None:
+            auth.record_logout(store, user)
+    if session and session.get("method") == "oidc":
+        st.logout()
+
+
+def _oidc_identity_email() -> str | None:
+    try:
+        if not st.user.is_logged_in:
+            return None
+        return st.user.get("email")
+    except (AttributeError, KeyError):
+        return None
+
+
+def current_user() -> User | None:
+    """The logged-in user, reloaded from the database; None when nobody is logged in."""
+    session = st.session_state.get(SESSION_KEY)
+    if not session:
+        _sync_legacy_keys(None)
+        return None
+    user = auth.get_user(_store(), session["username"])
+    now = utcnow()
+    seen = session.get("seen_at")
+    if user is None or not user.active:
+        end_session(reason="L'utente è stato disattivato: accesso terminato.", record=False)
+        return None
+    if isinstance(seen, datetime) and now - seen > IDLE_TIMEOUT:
+        end_session(reason="Sessione scaduta per inattività: accedere di nuovo.")
+        return None
+    if session.get("method") == "oidc":
+        email = _oidc_identity_email()
+        if not email or (user.email or "").lower() != email.lower():
+            end_session(reason="L'identità del provider non corrisponde più all'utente: accedere di nuovo.")
+            return None
+    session["seen_at"] = now
+    _sync_legacy_keys(user)
+    return user
+
+
 def current_role() -> str:
-    return st.session_state.get("role", DEFAULT_ROLE)
+    """Role of the logged-in user (:data:`DEFAULT_ROLE` when nobody is logged in)."""
+    user = current_user()
+    return user.role if user else DEFAULT_ROLE
+
+
+def require_page(action: str) -> User:
+    """The logged-in user when it may ``action`` (a page's own check, besides the navigation);
+    otherwise an Italian message and the end of the script."""
+    ensure_routed()
+    user = current_user()
+    try:
+        require(user, action)
+    except PermissionDenied as exc:
+        st.error(str(exc), icon=":material/lock:")
+        st.stop()
+    return user
 
 
 def demo_notice(store: Store) -> None:

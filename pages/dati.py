@@ -11,20 +11,23 @@ import pandas as pd
 import streamlit as st
 
 from geo import config, privacy, sources
+from geo.audit import csv_bytes
 from geo.importers import import_file
 from geo.io import SUPPORTED_CRS, ImportFailed
+from geo.permissions import OWN, PermissionDenied, User, import_action, importable_layers, role_label, scope
 from geo.schemas import LAYERS
 from geo.storage import Store
 from geo.territory import Territory, TerritoryError, load_territory
-from pages.common import current_role, demo_notice, get_store, month_label
+from pages.common import current_user, demo_notice, get_store, month_label
 
 UPLOAD_TYPES = ["csv", "geojson", "json", "gpkg", "zip", "parquet"]
 NOTHING_CHANGED = "Nessun dato è stato modificato."
 
 
 def report_csv(report: pd.DataFrame) -> bytes:
-    """A report as CSV for spreadsheets set to Italian (semicolon, UTF-8 with BOM)."""
-    return report.to_csv(index=False, sep=";").encode("utf-8-sig")
+    """A report as CSV for spreadsheets set to Italian (semicolon, UTF-8 with BOM); values from the
+    user's file that a spreadsheet would run as formulas are neutralised."""
+    return csv_bytes(report)
 
 
 def safe_file_name(name: str) -> str:
@@ -47,6 +50,7 @@ def run_import(
     partial: bool,
     user: str,
     progress: Callable[[float, str], None],
+    actor: User | None = None,
 ) -> dict:
     """Import uploaded bytes: write them to a temporary file with the original name and
     extension (the importer recognises the format from it), import, and delete the file.
@@ -64,7 +68,11 @@ def run_import(
             result = import_file(
                 store, territory, layer_key, path, crs=crs, swap_xy=swap_xy, partial=partial,
                 rejects_path=rejects if partial else None, user=user, progress=progress, file_name=shown_name,
+                actor=actor,
             )
+        except PermissionDenied as exc:
+            return {"ok": False, "file_name": shown_name, "layer": layer_key, "messages": [str(exc)],
+                    "report": None, "unchanged": True, "rows_before": before, "rows_after": store.count(table)}
         except ImportFailed as exc:
             after = store.count(table)
             return {"ok": False, "file_name": shown_name, "layer": layer_key, "messages": list(exc.messages),
@@ -188,14 +196,23 @@ st.caption("I dati con licenza CC BY-SA (beni confiscati) restano sotto la stess
            "che li contengono. I dati generati per la demo non descrivono fatti reali.")
 
 st.subheader("Importa un file")
-role = current_role()
+user = current_user()
+allowed_layers = importable_layers(user)
+if not allowed_layers:
+    st.info(f"Il profilo «{role_label(user.role if user else None)}» non importa file: i dati si caricano dai profili "
+            "della Prefettura, delle Forze di polizia (delitti) e dei Comuni (per il proprio territorio).",
+            icon=":material/lock:")
+    st.stop()
+own = [LAYERS[k].label for k in allowed_layers if scope(user.role, import_action(k)) == OWN]
 st.info(
-    f"Ruolo corrente: **{privacy.ROLES.get(role, role)}**. Finché non è attivo l'accesso con credenziali il "
-    "caricamento è consentito a tutti i ruoli; ogni importazione viene registrata con il ruolo che l'ha eseguita.",
+    f"Profilo: **{role_label(user.role)}**. Livelli che può importare: "
+    + ", ".join(LAYERS[k].label for k in allowed_layers) + "."
+    + (f" Per {', '.join(own)} solo righe dei propri comuni ({', '.join(user.comuni)})." if own else "")
+    + " Ogni importazione è registrata con l'utente che l'ha eseguita.",
     icon=":material/lock:",
 )
 c1, c2 = st.columns(2)
-layer_key = c1.selectbox("Livello", options=list(LAYERS), format_func=lambda k: LAYERS[k].label, key="imp_layer")
+layer_key = c1.selectbox("Livello", options=allowed_layers, format_func=lambda k: LAYERS[k].label, key="imp_layer")
 crs = c2.selectbox(
     "Sistema di riferimento delle coordinate",
     options=[None, *SUPPORTED_CRS],
@@ -239,7 +256,7 @@ if st.button("Importa", type="primary", disabled=uploaded is None, key="imp_go")
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=text or f"Importazione di {uploaded.name}…")
 
     outcome = run_import(store, territory, layer_key, uploaded.name, uploaded.getvalue(), crs=crs,
-                         swap_xy=swap_xy, partial=partial, user=role, progress=progress)
+                         swap_xy=swap_xy, partial=partial, user=user.username, progress=progress, actor=user)
     bar.empty()
     st.session_state["import_outcome"] = {**outcome, "upload_id": uploaded.file_id}
     if outcome["ok"] and outcome["rows_written"]:

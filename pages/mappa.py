@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import maps, metrics
+from geo import maps, metrics, reports
 from geo.classify import SCHEMES
 from geo.filters import Filters
 from geo.privacy import ROLES, can_see_exact, format_int
 from geo.storage import open_store
-from pages.common import current_role, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, current_user, demo_notice, get_store, month_label, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (``server.enableStaticServing``), relative
 #: to the map's iframe ``<base>/component/streamlit_folium.st_folium/index.html``: works offline
@@ -108,14 +108,15 @@ def details_panel(store, frame: pd.DataFrame, filters: Filters, role: str, metri
 
 @st.fragment
 def map_and_details(store, frame: pd.DataFrame, filters: Filters, role: str, *, metric: str, scheme: str,
-                    points: dict[str, pd.DataFrame], tiles: str, comuni: pd.DataFrame) -> None:
+                    points: dict[str, pd.DataFrame], tiles: str, comuni: pd.DataFrame,
+                    report_text: frozenset[str] | None = None) -> None:
     """The map and the details beside it. A fragment: a click on the map reruns only this part,
     not the KPI strip and the table."""
     left, right = st.columns([3, 1.3], gap="medium")
     with left:
         try:
             m = maps.build_map(frame, role=role, metric=metric, scheme=scheme, comuni=comuni, points=points,
-                               tiles=tiles, assets_url=LEAFLET_URL)
+                               tiles=tiles, assets_url=LEAFLET_URL, report_text_comuni=report_text)
         except maps.TooManyCellsError as exc:
             st.warning(str(exc))
         else:
@@ -158,7 +159,7 @@ def main() -> None:
 
     points = {key: load_points(db, version, maps.POINT_LAYERS[key].table, filters.comuni) for key in layers}
     map_and_details(store, frame, filters, role, metric=metric, scheme=scheme, points=points, tiles=tiles,
-                    comuni=load_comuni(db, version))
+                    comuni=load_comuni(db, version), report_text=reports.readable_comuni(current_user()))
 
     shown = metrics.sort_for_role(frame[maps.drawable(frame)], metrics.METRICS[metric].column, role)
     st.subheader("Tabella dei dati della mappa")

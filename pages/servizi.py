@@ -24,7 +24,7 @@ from geo.opening_hours import DAY_LABELS, MONTH_LABELS
 from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
 from geo.schemas import SERVICE_TYPES
 from geo.storage import open_store
-from pages.common import current_role, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, current_user, demo_notice, get_store, month_label, sidebar_filters
 
 LEAFLET_URL = "../../app/static/vendor/leaflet"
 #: Session key of the ISTAT codes the current user is bound to (role ``comune``).
@@ -132,6 +132,12 @@ def services_map(store, filters, role, user_comuni, service_type, near_gaps, til
     )
 
 
+def _user_name() -> str | None:
+    """The logged-in user's name, recorded with every change (audit log, census log)."""
+    user = current_user()
+    return user.username if user else None
+
+
 def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.DataFrame, comuni: pd.DataFrame
                  ) -> None:
     """Add / edit / close forms, shown only to roles that manage some comune; every submit goes
@@ -158,7 +164,7 @@ def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.Da
             record = _service_fields("add", {"lat": lat0, "lon": lon0, "public": True})
             submitted = st.form_submit_button("Aggiungi il servizio", type="primary", key="servizi_aggiungi_ok")
         if submitted:
-            _submit(lambda: hl.add_service(store, record, role=role, user_comuni=user_comuni),
+            _submit(lambda: hl.add_service(store, record, role=role, user_comuni=user_comuni, user_name=_user_name()),
                     lambda sid: f"Servizio {sid} aggiunto al censimento.")
     with tab_edit:
         if own.empty:
@@ -172,7 +178,8 @@ def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.Da
                 submitted = st.form_submit_button("Salva le modifiche", type="primary",
                                                   key=f"servizi_modifica_ok_{sid}")
             if submitted:
-                _submit(lambda: hl.edit_service(store, sid, record, role=role, user_comuni=user_comuni),
+                _submit(lambda: hl.edit_service(store, sid, record, role=role, user_comuni=user_comuni,
+                                                user_name=_user_name()),
                         lambda _row: f"Servizio {sid} modificato.")
     with tab_close:
         if own.empty:
@@ -189,7 +196,8 @@ def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.Da
                 if not confirm:
                     st.error("Confermare la chiusura.")
                 else:
-                    _submit(lambda: hl.close_service(store, sid, role=role, user_comuni=user_comuni, reason=reason),
+                    _submit(lambda: hl.close_service(store, sid, role=role, user_comuni=user_comuni, reason=reason,
+                                                     user_name=_user_name()),
                             lambda _none: f"Servizio {sid} chiuso.")
     with tab_log:
         log = store.service_changes(pro_com_t=None if role == "prefettura" else allowed)

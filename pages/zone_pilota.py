@@ -289,7 +289,8 @@ k4.metric("Delitti nel 5 % della superficie", format_percent(summary["incidents_
           help="Quota dei delitti del periodo negli esagoni più densi che coprono il 5 % del territorio.")
 
 tab_map, tab_cards, tab_rob, tab_hot, tab_method = st.tabs(
-    [":material/map: Mappa e classifica", ":material/style: Schede delle zone", ":material/casino: Robustezza", ":material/local_fire_department: Punti caldi e tendenze", ":material/functions: Metodo"]
+    [":material/map: Mappa e classifica", ":material/style: Schede delle zone", ":material/casino: Robustezza",
+     ":material/local_fire_department: Punti caldi e tendenze", ":material/functions: Metodo"]
 )
 
 with tab_map:
@@ -320,7 +321,8 @@ with tab_map:
     d1.download_button(":material/download: Classifica CSV", data=zone_report.ranking_csv(result, role=role),
                        file_name="zone_pilota.csv", mime="text/csv", key="zp_csv",
                        help="UTF-8 con BOM, separatore ';' e virgola decimale (Excel in italiano).")
-    d2.download_button(":material/download: Zone GeoJSON", data=zone_report.ranking_geojson(result, role=role).encode("utf-8"),
+    d2.download_button(":material/download: Zone GeoJSON",
+                       data=zone_report.ranking_geojson(result, role=role).encode("utf-8"),
                        file_name="zone_pilota.geojson", mime="application/geo+json", key="zp_geojson")
     d3.download_button(":material/print: Riepilogo stampabile (HTML)",
                        data=zone_report.summary_html(result, role=role).encode("utf-8"),

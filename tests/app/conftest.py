@@ -15,13 +15,21 @@ writable_db
     A fresh copy for one test, with ``LANTERNA_DB`` pointing at it for that test only.
 app
     ``app()`` returns a new :class:`AppTest` of ``dashboard.py`` (60 s timeout).
+
+Helpers
+-------
+login_as
+    ``login_as(at, role, comuni=None)`` logs an :class:`AppTest` in before its first run, as
+    the demo account of ``role`` (the demo database has one per role) or, with ``comuni``, as a
+    test Comune account bound to those ISTAT codes (created on first use). Without it the
+    dashboard shows only the login page.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -29,6 +37,42 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = str(ROOT / "dashboard.py")
+#: Demo account of each role (``geo.auth.demo_accounts``; all with the demo password).
+DEMO_USERS = {"prefettura": "prefettura", "forze_polizia": "polizia", "regione": "regione",
+              "osservatore": "osservatore", "comune": "comune-massa"}
+
+
+def login_as(at: AppTest, role: str | None, *, comuni: Sequence[str] | None = None,
+             username: str | None = None) -> str | None:
+    """Put a logged-in session for ``role`` (or for the account ``username``) into ``at``.
+
+    The session is the one ``pages/login.py`` creates after a successful login
+    (:func:`pages.common.start_session`); the dashboard reloads the account from the database
+    (``LANTERNA_DB``) on every run, so the account must exist: demo accounts do, test Comune
+    accounts for ``comuni`` are created here. ``role=None`` leaves ``at`` logged out.
+    """
+    from geo import auth
+    from geo.audit import utcnow
+    from geo.permissions import SYSTEM, normalise_comuni
+    from geo.storage import open_store
+    from pages.common import SESSION_KEY
+
+    if role is None and username is None:
+        return None
+    if username is None:
+        if comuni:
+            codes = normalise_comuni(comuni)
+            username = f"test-{role}-{'-'.join(codes)}"[:40]
+            store = open_store(os.environ["LANTERNA_DB"])
+            if auth.get_user(store, username) is None:
+                auth.add_user(store, SYSTEM, username=username, password=None, role=role, comuni=codes,
+                              display_name=f"Test {role} {', '.join(codes)}")
+        else:
+            username = DEMO_USERS[role]
+    now = utcnow()
+    at.session_state[SESSION_KEY] = {"username": username, "method": "test", "provider": None, "login_at": now,
+                                     "seen_at": now}
+    return username
 
 
 @pytest.fixture(scope="session")

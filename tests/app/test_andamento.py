@@ -13,13 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.app.conftest import login_as
+
 PAGE = "pages/andamento.py"
 
 
 def _open(app, role: str | None = None):
     at = app()
-    if role:
-        at.session_state["role"] = role
+    login_as(at, role or "osservatore")
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]

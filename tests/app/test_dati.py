@@ -14,6 +14,7 @@ from pathlib import Path
 import geo.importers
 from geo.sources import CATALOGUE_TABLES
 from geo.storage import open_store
+from tests.app.conftest import login_as
 
 PAGE = "pages/dati.py"
 #: Row 3 has no coordinates, row 4 an unknown category; rows 2 and 5 are valid.
@@ -36,8 +37,9 @@ LIGHTS_GEOJSON = json.dumps({
 }).encode()
 
 
-def _open(app):
+def _open(app, role: str = "prefettura"):
     at = app()
+    login_as(at, role)
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -97,7 +99,7 @@ def test_upload_section_and_role_note(app):
     assert at.button(key="imp_go").disabled  # nothing uploaded yet
     assert at.file_uploader(key="imp_file").allowed_type == [".csv", ".geojson", ".json", ".gpkg", ".zip",
                                                              ".parquet"]
-    assert any("Ruolo corrente: **Osservatore**" in i.value and "consentito a tutti" in i.value for i in at.info)
+    assert any("Profilo: **Prefettura**" in i.value and "Ogni importazione è registrata" in i.value for i in at.info)
     crs = at.selectbox(key="imp_crs")
     assert None in crs.options or "Automatico" in crs.options[0]
     assert any("EPSG:3003" in str(o) for o in crs.options)
@@ -142,7 +144,7 @@ def test_partial_import_keeps_valid_rows_and_offers_the_rejected_ones(app, writa
     # The page reads the store again: the catalogue and the history show the import.
     assert _table(at, "Livello").set_index("Livello").loc["Delitti (aggregati)", "Importati"] == 2
     history = _table(at, "N.")
-    assert history.iloc[0]["File"] == "delitti_errati.csv" and history.iloc[0]["Utente"] == "osservatore"
+    assert history.iloc[0]["File"] == "delitti_errati.csv" and history.iloc[0]["Utente"] == "prefettura"
 
 
 def test_same_file_twice_is_not_imported_again(app, writable_db):

@@ -16,14 +16,14 @@ from geo import maps, metrics
 from geo.filters import Filters
 from geo.privacy import COUNT_LABEL
 from geo.storage import open_store
+from tests.app.conftest import login_as
 
 PAGE = "pages/mappa.py"
 
 
 def _open(app, role: str | None = None, **state):
     at = app()
-    if role:
-        at.session_state["role"] = role
+    login_as(at, role or "osservatore")
     for key, value in state.items():
         at.session_state[key] = value
     at.run()

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.priority import PRESETS
+from tests.app.conftest import login_as
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")
 PAGE = "pages/zone_pilota.py"
@@ -17,8 +18,7 @@ PAGE = "pages/zone_pilota.py"
 def page(demo_db):  # noqa: ARG001 - the fixture points LANTERNA_DB at the demo database
     def _open(role: str | None = None) -> AppTest:
         at = AppTest.from_file(DASHBOARD, default_timeout=90)
-        if role:
-            at.session_state["role"] = role
+        login_as(at, role or "osservatore")
         at.run()
         at.switch_page(PAGE).run()
         assert not at.exception, [e.value for e in at.exception]

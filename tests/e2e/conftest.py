@@ -10,6 +10,9 @@ page
     A fresh Playwright page (1400x900) on that browser.
 shot
     ``shot(page, name)`` saves a PNG under ``test-artifacts/e2e/`` (kept as CI artifacts).
+
+Helpers: ``wait_app_idle``, ``login(page, app_url, username)`` (the demo accounts, see the
+README) and ``go_to(page, title, url_path)`` (sidebar navigation, which keeps the session).
 """
 
 from __future__ import annotations
@@ -49,6 +52,31 @@ def _free_port() -> int:
 def wait_app_idle(page, timeout: float = 30_000) -> None:
     """Wait until Streamlit has finished running the script (Streamlit's own e2e idiom)."""
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+#: Password of the demo accounts (``geo.auth.DEMO_PASSWORD``; documented in the README).
+DEMO_PASSWORD = "lanterna-demo"
+
+
+def login(page, app_url: str, username: str = "osservatore", password: str = DEMO_PASSWORD) -> None:
+    """Open the dashboard and log in through the login form; the map is then on screen.
+
+    A reload starts a new Streamlit session (logged out): after this, move with the sidebar.
+    """
+    page.goto(app_url)
+    wait_app_idle(page, timeout=90_000)
+    page.get_by_label("Nome utente").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Accedi").click()
+    page.get_by_text("Utente:").first.wait_for(timeout=90_000)
+    wait_app_idle(page, timeout=90_000)
+
+
+def go_to(page, title: str, url_path: str) -> None:
+    """Follow a sidebar link (no reload: the login session stays)."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text=title).click()
+    page.wait_for_url(f"**/{url_path}")
+    wait_app_idle(page, timeout=90_000)
 
 
 @pytest.fixture(scope="session")

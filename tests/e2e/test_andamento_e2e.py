@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import wait_app_idle
+from tests.e2e.conftest import login, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -12,8 +12,7 @@ CHART = "[data-testid='stVegaLiteChart']"
 
 
 def test_andamento_draws_charts(page, app_url, shot):
-    page.goto(app_url)
-    wait_app_idle(page, timeout=90_000)
+    login(page, app_url, "osservatore")
     page.locator("[data-testid='stSidebarNav'] a", has_text="Andamento").click()
     page.wait_for_url("**/andamento")
     wait_app_idle(page, timeout=90_000)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import wait_app_idle
+from tests.e2e.conftest import login, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -42,10 +42,9 @@ def _counts(db: Path, workdir: Path) -> dict[str, int]:
 
 
 def _open_dati(page, app_url: str) -> None:
-    # Start from the router: a first request straight to /dati could be served by Streamlit's
-    # legacy pages/ discovery instead of st.navigation.
-    page.goto(app_url)
-    wait_app_idle(page, timeout=90_000)
+    # Start from the router (a first request straight to /dati could be served by Streamlit's
+    # legacy pages/ discovery instead of st.navigation) and log in as a role that imports.
+    login(page, app_url, "prefettura")
     page.locator("[data-testid='stSidebarNav'] a", has_text="Dati e fonti").click()
     page.wait_for_url("**/dati")
     wait_app_idle(page, timeout=90_000)

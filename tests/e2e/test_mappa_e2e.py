@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import wait_app_idle
+from tests.e2e.conftest import login, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +31,7 @@ POINTS_ON_MAP_JS = """() => {
 
 
 def _open_map(page, app_url):
-    page.goto(app_url)  # Mappa integrata is the default page
-    wait_app_idle(page, timeout=60_000)
+    login(page, app_url, "osservatore")  # Mappa integrata is the default page
     frame_locator = page.frame_locator(MAP_IFRAME)
     frame_locator.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)
     frame_locator.locator(".leaflet-control-layers-overlays").wait_for(timeout=30_000)

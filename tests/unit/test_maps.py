@@ -16,7 +16,7 @@ from geo import hexgrid, maps, metrics
 from geo.classify import HIDDEN
 from geo.filters import Filters
 from geo.privacy import COUNT_LABEL
-from tests.unit.tiny_store import CELL_A, CELL_B, PERIOD_2024, SCRIPT, build_tiny_store
+from tests.unit.tiny_store import CELL_A, CELL_B, CELL_C, PERIOD_2024, SCRIPT, build_tiny_store
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +206,12 @@ def test_geojson_export_nulls_hidden_values(frame):
     assert set(b["valori_riservati"]) == {"delitti", "delitti_1000_residenti_anno", "delitti_km2_anno",
                                           "quota_notturna_pct"}
     assert "1 a 2" in seen["lanterna"]["riservatezza"]
+    # A (10 incidents, 5 at night) shares Massa with B: with Massa's total published (Andamento),
+    # showing A would give B away, so A is hidden too (secondary suppression); C (Carrara) is not.
     a = props[hexgrid.to_str([CELL_A])[0]]
-    assert a["delitti"] == 10 and a["quota_notturna_pct"] == 50 and a["valori_riservati"] == []
+    assert a["delitti"] is None and a["quota_notturna_pct"] is None and "delitti" in a["valori_riservati"]
+    c = props[hexgrid.to_str([CELL_C])[0]]
+    assert c["delitti"] == 3 and c["valori_riservati"] == []
     police = json.loads(maps.cells_geojson(frame, role="forze_polizia"))
     assert {f["properties"]["h3"]: f["properties"]["delitti"] for f in police["features"]}[
         hexgrid.to_str([CELL_B])[0]] == 2

@@ -118,8 +118,15 @@ def test_cell_details_and_monthly_series(store, filters):
     assert police["shown"].tolist()[:3] == ["5", "3", "2"]
     seen = metrics.details_series(d, "osservatore")
     # March (2) is hidden, and February too: with the total (10) published, March = 10 - 5 - 3.
-    assert seen["shown"].tolist()[:3] == ["5", DERIVED_LABEL, COUNT_LABEL]
-    assert seen["incidents"].isna().tolist()[:3] == [False, True, True]
+    # January as well: hexagon B (2 incidents, hidden) shares Massa with A, whose comune total is
+    # published, so A's total is hidden to protect B (secondary suppression) and its months,
+    # which add up to it, follow.
+    assert seen["shown"].tolist()[:3] == [DERIVED_LABEL, DERIVED_LABEL, COUNT_LABEL]
+    assert seen["incidents"].isna().tolist()[:3] == [True, True, True]
+    without_b = metrics.hex_metrics(store, filters).query("cell != @CELL_B")
+    alone = metrics.cell_details(store, CELL_A, filters, frame=without_b)
+    assert alone.figures["cell"] == CELL_A and len(alone.context) == 2
+    assert metrics.details_series(alone, "osservatore")["shown"].tolist()[:3] == ["5", DERIVED_LABEL, COUNT_LABEL]
     assert metrics.cell_details(store, 0x88283082803FFFF, filters) is None
 
 
