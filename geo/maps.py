@@ -439,6 +439,17 @@ def use_assets(m: folium.Map, assets_url: str | None) -> folium.Map:
     return m
 
 
+def use_draw_assets(draw, assets_url: str | None):
+    """Load Leaflet.draw (``folium.plugins.Draw``) from the local copy beside ``assets_url``
+    (``…/vendor/leaflet`` → ``…/vendor/leaflet-draw``) instead of the CDN, so that drawing an area
+    works offline too. Without ``assets_url`` folium's CDN defaults stay."""
+    if assets_url:
+        base = assets_url.rstrip("/").rsplit("/", 1)[0] + "/leaflet-draw"
+        draw.default_js = [("leaflet_draw_js", f"{base}/leaflet.draw.js")]
+        draw.default_css = [("leaflet_draw_css", f"{base}/leaflet.draw.css")]
+    return draw
+
+
 def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Sequence[float] = (44.1, 10.1),
              zoom_start: int = 10) -> folium.Map:
     """An empty Lanterna map: canvas renderer, scale bar, Leaflet from ``assets_url``

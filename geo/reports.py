@@ -876,8 +876,8 @@ def reports_map(
     """The map where an officer places a report: the comuni boundaries (``comuni`` from
     :meth:`geo.storage.Store.comuni_geometries`, the officer's own), the open reports of
     ``points`` (escaped popups, see :func:`geo.maps.point_features`) and, with ``draw``, the
-    Leaflet.draw toolbar for polygons and rectangles (its script comes from a CDN: drawing needs
-    a connection, clicking does not).
+    Leaflet.draw toolbar for polygons and rectangles (served from the local copy beside
+    ``assets_url``, :func:`geo.maps.use_draw_assets`, so drawing works offline too).
 
     The draft point or area and the selected report are added by the page with
     :func:`draft_layer` (``st_folium(feature_group_to_add=...)``), so that the map itself does
@@ -899,12 +899,13 @@ def reports_map(
     maps.PointsLayer(data, name=f"Segnalazioni aperte ({len(data['features'])})", labels=maps.POPUP_LABELS["reports"],
                      color=maps.POINT_LAYERS["reports"].color, show=True, bounds=None).add_to(m)
     if draw:
-        folium.plugins.Draw(
+        draw_plugin = folium.plugins.Draw(
             export=False, position="topleft",
             draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
                           "polygon": {"allowIntersection": False, "showArea": True}, "rectangle": True},
             edit_options={"edit": False, "remove": False},
-        ).add_to(m)
+        )
+        maps.use_draw_assets(draw_plugin, assets_url).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
         m.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]

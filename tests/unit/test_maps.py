@@ -216,3 +216,20 @@ def test_geojson_export_nulls_hidden_values(frame):
     assert {f["properties"]["h3"]: f["properties"]["delitti"] for f in police["features"]}[
         hexgrid.to_str([CELL_B])[0]] == 2
     assert COUNT_LABEL not in json.dumps(police)
+
+
+def test_draw_plugin_served_locally():
+    import folium.plugins
+
+    from geo import maps
+
+    draw = maps.use_draw_assets(folium.plugins.Draw(), "app/static/vendor/leaflet")
+    m = maps.base_map(assets_url="app/static/vendor/leaflet")
+    draw.add_to(m)
+    html = m.get_root().render()
+    assert "app/static/vendor/leaflet-draw/leaflet.draw.js" in html
+    assert "cdnjs.cloudflare.com" not in html and "cdn.jsdelivr.net" not in html
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parents[2] / "static" / "vendor"
+    assert (static / "leaflet-draw" / "leaflet.draw.js").exists() and (static / "leaflet" / "leaflet.js").exists()
