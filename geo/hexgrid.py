@@ -49,6 +49,11 @@ def _index_slice(bounds: tuple[int, int]) -> np.ndarray:
     return _index_into(lat[start:stop], lon[start:stop], res, np.empty(stop - start, dtype=np.int64))
 
 
+def _fork_is_safe() -> bool:
+    """Forking copies only the calling thread: safe when it is the only one (CLI, scripts)."""
+    return threading.active_count() == 1 and sys.platform != "win32"
+
+
 def points_to_cells(lat: np.ndarray, lon: np.ndarray, res: int, *, workers: int | None = None) -> np.ndarray:
     """H3 cell (int64) of each point, WGS84 degrees.
 
@@ -64,7 +69,7 @@ def points_to_cells(lat: np.ndarray, lon: np.ndarray, res: int, *, workers: int 
     n = lat.size
     out = np.empty(n, dtype=np.int64)
     workers = workers or os.cpu_count() or 1
-    if n < PARALLEL_MIN_POINTS or workers < 2 or threading.active_count() > 1 or sys.platform == "win32":
+    if n < PARALLEL_MIN_POINTS or workers < 2 or not _fork_is_safe():
         return _index_into(lat, lon, res, out)
     edges = np.linspace(0, n, workers * 4 + 1, dtype=np.int64)
     _SHARED = (lat, lon, res)

@@ -84,6 +84,7 @@ def test_parallel_indexing_equals_serial(monkeypatch, points):
     lat, lon = (np.tile(a, 20) for a in points)
     monkeypatch.setattr(hexgrid, "PARALLEL_MIN_POINTS", 1000)
     monkeypatch.setattr(hexgrid, "CHUNK_POINTS", 777)
+    monkeypatch.setattr(hexgrid, "_fork_is_safe", lambda: True)  # other tests may leave threads running
     pools = []
     real_pool = hexgrid.ProcessPoolExecutor
     monkeypatch.setattr(hexgrid, "ProcessPoolExecutor", lambda **kw: pools.append(kw) or real_pool(**kw))
@@ -92,3 +93,11 @@ def test_parallel_indexing_equals_serial(monkeypatch, points):
     serial = hexgrid.points_to_cells(lat, lon, 10, workers=1)
     np.testing.assert_array_equal(parallel, serial)
     assert parallel[0] == h3n.latlng_to_cell(lat[0], lon[0], 10)
+
+
+def test_no_fork_inside_a_threaded_process(monkeypatch, points):
+    monkeypatch.setattr(hexgrid, "PARALLEL_MIN_POINTS", 10)
+    monkeypatch.setattr(hexgrid, "_fork_is_safe", lambda: False)
+    monkeypatch.setattr(hexgrid, "ProcessPoolExecutor", lambda **_: pytest.fail("forked in a threaded process"))
+    np.testing.assert_array_equal(hexgrid.points_to_cells(*points, 10, workers=2),
+                                  hexgrid.points_to_cells(*points, 10, workers=1))
