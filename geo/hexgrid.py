@@ -31,7 +31,7 @@ _latlng_to_cell = np.frompyfunc(h3n.latlng_to_cell, 3, 1)
 #: Points indexed per ufunc call: bounds the temporary array of Python integers (~36 bytes each).
 CHUNK_POINTS = 500_000
 #: Below this many points a process pool costs more than it saves.
-PARALLEL_MIN_POINTS = 2_000_000
+PARALLEL_MIN_POINTS = 500_000
 
 _SHARED: tuple[np.ndarray, np.ndarray, int] | None = None
 
