@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import date
 from pathlib import Path
 
 from geo import config
+from geo.cli_args import parse_month, resolve_comuni
 from geo.lighting import NeedParams, UnderlitRule
 from geo.lighting_costs import CostParams, EnergyParams
 from geo.lighting_effects import EffectModel
@@ -156,31 +156,6 @@ def _ids(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i.strip() for v in values for i in v.split(",") if i.strip()))
 
 
-def _month(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        year, month = (int(part) for part in text.strip().split("-")[:2])
-        return date(year, month, 1)
-    except (ValueError, TypeError):
-        raise ValueError(f"{option}: mese non valido '{text}', usare AAAA-MM (per esempio 2024-06).") from None
-
-
-def _comuni(store, wanted: list[str]) -> tuple[str, ...]:
-    if not wanted:
-        return ()
-    table = store.comuni()
-    by_code = set(table["pro_com_t"])
-    by_name = {n.casefold(): c for c, n in zip(table["pro_com_t"], table["nome"], strict=True)}
-    out = []
-    for w in wanted:
-        code = w.strip().zfill(6) if w.strip().isdigit() else by_name.get(w.strip().casefold())
-        if code not in by_code:
-            raise ValueError(f"Comune sconosciuto '{w}'. Comuni del territorio: {', '.join(sorted(table['nome']))}")
-        out.append(code)
-    return tuple(dict.fromkeys(out))
-
-
 def cmd_lighting(args) -> int:
     """Compute the optimal plan and write it; returns the exit code."""
     from geo import lighting_report
@@ -204,11 +179,11 @@ def cmd_lighting(args) -> int:
         min_share=parse_shares(args.min_share, "--quota-min"), max_share=parse_shares(args.max_share, "--quota-max"),
         force_in=_ids(args.force_in), force_out=_ids(args.force_out), outskirts_only=args.outskirts_only,
     )
-    start, end = _month(args.inizio, "--inizio"), _month(args.fine, "--fine")
+    start, end = parse_month(args.inizio, "--inizio"), parse_month(args.fine, "--fine")
     if start and end and start > end:
         raise ValueError("--inizio è successivo a --fine.")
     with Store(db, read_only=True) as store:
-        comuni = _comuni(store, args.comune)
+        comuni = resolve_comuni(store, args.comune)
         need = lighting_need(store, res=args.res, comuni=comuni, start=start, end=end, params=need_params)
         names = lighting_report.comune_names(store.comuni())
         demo = store.get_meta("demo") == "true"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 from geo import config
+from geo.cli_args import parse_month, resolve_comuni
 from geo.filters import Filters
 from geo.priority import DEFAULT_PRESET, PRESETS, normalise_weights, parse_weights, preset_weights
 from geo.privacy import ROLES
@@ -76,32 +76,6 @@ def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentPar
     return p
 
 
-def _month(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        year, month = (int(part) for part in text.strip().split("-")[:2])
-        return date(year, month, 1)
-    except (ValueError, TypeError):
-        raise ValueError(f"{option}: mese non valido '{text}', usare AAAA-MM (per esempio 2024-06).") from None
-
-
-def _comuni(store, wanted: list[str]) -> tuple[str, ...]:
-    if not wanted:
-        return ()
-    table = store.comuni()
-    by_code = set(table["pro_com_t"])
-    by_name = {n.casefold(): c for c, n in zip(table["pro_com_t"], table["nome"], strict=True)}
-    out = []
-    for w in wanted:
-        code = w.strip().zfill(6) if w.strip().isdigit() else by_name.get(w.strip().casefold())
-        if code not in by_code:
-            valid = ", ".join(sorted(table["nome"]))
-            raise ValueError(f"Comune sconosciuto '{w}'. Comuni del territorio: {valid}")
-        out.append(code)
-    return tuple(dict.fromkeys(out))
-
-
 def cmd_zones(args) -> int:
     """Compute the ranking and write it; returns the exit code."""
     from geo import zone_report, zones
@@ -116,11 +90,11 @@ def cmd_zones(args) -> int:
     if args.top < 0 or args.draws < 1:
         raise ValueError("--top deve essere ≥ 0 e --simulazioni ≥ 1.")
     weights = normalise_weights(parse_weights(args.weights)) if args.weights else preset_weights(args.preset)
-    start, end = _month(args.inizio, "--inizio"), _month(args.fine, "--fine")
+    start, end = parse_month(args.inizio, "--inizio"), parse_month(args.fine, "--fine")
     if start and end and start > end:
         raise ValueError("--inizio è successivo a --fine.")
     with Store(db, read_only=True) as store:
-        filters = Filters(res=args.res, comuni=_comuni(store, args.comune), start=start, end=end)
+        filters = Filters(res=args.res, comuni=resolve_comuni(store, args.comune), start=start, end=end)
         prep = zones.prepare(store, filters)
     result = zones.rank_zones(
         prep, weights, min_km2=args.min_km2, max_km2=args.max_km2, candidate_share=args.candidate_share,

@@ -45,3 +45,24 @@ def make_territory(folder: Path, *, with_localities: bool = True) -> Path:
 @pytest.fixture
 def tiny_territory_dir(tmp_path) -> Path:
     return make_territory(tmp_path / "prova")
+
+
+@pytest.fixture(scope="session")
+def mc_places():
+    """Massa-Carrara as the demo generators see it: territory, cells with dasymetric residents,
+    localities, comuni populations and the shared place context (built once per session)."""
+    from types import SimpleNamespace
+
+    from geo import population
+    from geo.loader import territory_cells
+    from geo.synth._places import PlaceContext, localities_frame
+    from geo.territory import load_territory
+
+    ter = load_territory("massa-carrara")
+    cells = territory_cells(ter)
+    cells["residents"] = population.dasymetric_population(
+        cells, ter.population, ter.localities, metric_crs=ter.metric_crs)
+    loc = localities_frame(ter.localities)
+    comuni = ter.population[["pro_com_t", "nome", "residenti"]]
+    places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
+    return SimpleNamespace(ter=ter, cells=cells, loc=loc, comuni=comuni, places=places)

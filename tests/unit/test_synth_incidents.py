@@ -8,27 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import population
-from geo.loader import territory_cells
 from geo.schemas import INCIDENT_CATEGORIES
 from geo.synth import child_rng
 from geo.synth import incidents as inc
-from geo.synth._places import PlaceContext, localities_frame
-from geo.territory import load_territory
 
 CATS = list(INCIDENT_CATEGORIES)
 
 
 @pytest.fixture(scope="module")
-def real():
+def real(mc_places):
     """Massa-Carrara cells with residents, its localities and 2019-2024 incidents (seed 1)."""
-    ter = load_territory("massa-carrara")
-    cells = territory_cells(ter)
-    cells["residents"] = population.dasymetric_population(
-        cells, ter.population, ter.localities, metric_crs=ter.metric_crs)
-    loc = localities_frame(ter.localities)
-    comuni = ter.population[["pro_com_t", "nome", "residenti"]]
-    places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
+    ter, cells, loc, comuni, places = mc_places.ter, mc_places.cells, mc_places.loc, mc_places.comuni, mc_places.places
     targets = inc.yearly_targets(ter.official_crime, inc.load_national_categories())
     hotspots = inc.choose_hotspots(cells, loc, comuni, rng=child_rng(1, "hotspots"), places=places)
     frame = inc.generate_incidents(cells, loc, comuni, targets, rng=child_rng(1, "incidents"), hotspots=hotspots,

@@ -8,24 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import config, population
-from geo.loader import territory_cells
+from geo import config
 from geo.schemas import LAMP_TECHNOLOGIES, LIGHT_STATUS
 from geo.synth import child_rng
 from geo.synth import lighting as lit
-from geo.synth._places import PlaceContext, localities_frame
-from geo.territory import load_territory
 
 
 @pytest.fixture(scope="module")
-def real():
-    ter = load_territory("massa-carrara")
-    cells = territory_cells(ter)
-    cells["residents"] = population.dasymetric_population(
-        cells, ter.population, ter.localities, metric_crs=ter.metric_crs)
-    loc = localities_frame(ter.localities)
-    comuni = ter.population[["pro_com_t", "nome", "residenti"]]
-    places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
+def real(mc_places):
+    cells, loc, comuni, places = mc_places.cells, mc_places.loc, mc_places.comuni, mc_places.places
     frame = lit.generate_lighting(cells, loc, comuni, rng=child_rng(1, "lighting"), places=places)
     frame["r"] = places.peripherality[places.index_of(frame["cell"].to_numpy())]
     return SimpleNamespace(cells=cells, loc=loc, comuni=comuni, places=places, frame=frame)

@@ -10,28 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import config, population
-from geo.loader import territory_cells
+from geo import config
 from geo.schemas import REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
 from geo.synth import child_rng
 from geo.synth import incidents as inc
 from geo.synth import lighting as lit
 from geo.synth import reports as rep
-from geo.synth._places import PlaceContext, localities_frame
-from geo.territory import load_territory
 
 ALESSANDRIA = config.NATIONAL_DIR / "segnalazioni_alessandria_municipium.csv"
 
 
 @pytest.fixture(scope="module")
-def real():
-    ter = load_territory("massa-carrara")
-    cells = territory_cells(ter)
-    cells["residents"] = population.dasymetric_population(
-        cells, ter.population, ter.localities, metric_crs=ter.metric_crs)
-    loc = localities_frame(ter.localities)
-    comuni = ter.population[["pro_com_t", "nome", "residenti"]]
-    places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
+def real(mc_places):
+    cells, loc, comuni, places = mc_places.cells, mc_places.loc, mc_places.comuni, mc_places.places
     lights = lit.generate_lighting(cells, loc, comuni, rng=child_rng(1, "lighting"), places=places)
     hotspots = inc.choose_hotspots(cells, loc, comuni, rng=child_rng(1, "hotspots"), places=places)
     cal = rep.calibrate(rep.load_alessandria())

@@ -8,24 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import population
-from geo.loader import territory_cells
 from geo.schemas import SCHOOL_LEVELS
 from geo.synth import child_rng
 from geo.synth import schools as sch
-from geo.synth._places import PlaceContext, localities_frame
-from geo.territory import load_territory
 
 
 @pytest.fixture(scope="module")
-def real():
-    ter = load_territory("massa-carrara")
-    cells = territory_cells(ter)
-    cells["residents"] = population.dasymetric_population(
-        cells, ter.population, ter.localities, metric_crs=ter.metric_crs)
-    loc = localities_frame(ter.localities)
-    comuni = ter.population[["pro_com_t", "nome", "residenti"]]
-    places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
+def real(mc_places):
+    ter, cells, loc, comuni, places = mc_places.ter, mc_places.cells, mc_places.loc, mc_places.comuni, mc_places.places
     frame = sch.generate_schools(cells, loc, comuni, rng=child_rng(1, "schools"), sigla=ter.manifest["sigla"],
                                  places=places)
     return SimpleNamespace(ter=ter, cells=cells, loc=loc, comuni=comuni, places=places, frame=frame)

@@ -8,14 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from geo import population
-from geo.loader import territory_cells
 from geo.opening_hours import parse_opening_hours
 from geo.schemas import SERVICE_TYPES
 from geo.synth import child_rng
 from geo.synth import services as srv
-from geo.synth._places import PlaceContext, localities_frame
-from geo.territory import load_territory
 
 #: A small subset of OSM opening_hours: "24/7", or optional month range then day ranges and
 #: time ranges separated by "; ".
@@ -27,14 +23,8 @@ OPENING_HOURS = re.compile(rf"24/7|{_RULE}(?:[;,] {_RULE})*")
 
 
 @pytest.fixture(scope="module")
-def real():
-    ter = load_territory("massa-carrara")
-    cells = territory_cells(ter)
-    cells["residents"] = population.dasymetric_population(
-        cells, ter.population, ter.localities, metric_crs=ter.metric_crs)
-    loc = localities_frame(ter.localities)
-    comuni = ter.population[["pro_com_t", "nome", "residenti"]]
-    places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
+def real(mc_places):
+    ter, cells, loc, comuni, places = mc_places.ter, mc_places.cells, mc_places.loc, mc_places.comuni, mc_places.places
     frame = srv.generate_services(cells, loc, comuni, rng=child_rng(1, "services"), places=places)
     return SimpleNamespace(ter=ter, cells=cells, loc=loc, comuni=comuni, places=places, frame=frame)
 
