@@ -18,7 +18,7 @@ from geo.permissions import OWN, PermissionDenied, User, import_action, importab
 from geo.schemas import LAYERS
 from geo.storage import Store
 from geo.territory import Territory, TerritoryError, load_territory
-from pages.common import current_user, demo_notice, get_store, month_label
+from pages.common import current_user, demo_notice, get_store, month_label, require_page
 
 UPLOAD_TYPES = ["csv", "geojson", "json", "gpkg", "zip", "parquet"]
 NOTHING_CHANGED = "Nessun dato è stato modificato."
@@ -151,6 +151,7 @@ def catalogue_view(catalogue: pd.DataFrame) -> pd.DataFrame:
 # Page
 # --------------------------------------------------------------------------------------------
 
+require_page("view_data")  # the page's own check, besides the navigation
 store = get_store()
 st.title("Dati e fonti")
 demo_notice(store)

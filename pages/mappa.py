@@ -18,7 +18,7 @@ from geo.classify import SCHEMES
 from geo.filters import Filters
 from geo.privacy import ROLES, can_see_exact, format_int
 from geo.storage import open_store
-from pages.common import current_role, current_user, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, current_user, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (``server.enableStaticServing``), relative
 #: to the map's iframe ``<base>/component/streamlit_folium.st_folium/index.html``: works offline
@@ -130,6 +130,7 @@ def map_and_details(store, frame: pd.DataFrame, filters: Filters, role: str, *, 
 
 
 def main() -> None:
+    require_page("view_map")  # the page's own check, besides the navigation
     store = get_store()
     st.title("Mappa integrata")
     demo_notice(store)

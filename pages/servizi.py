@@ -24,7 +24,7 @@ from geo.opening_hours import DAY_LABELS, MONTH_LABELS
 from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
 from geo.schemas import SERVICE_TYPES
 from geo.storage import open_store
-from pages.common import current_role, current_user, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, current_user, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 LEAFLET_URL = "../../app/static/vendor/leaflet"
 #: Session key of the ISTAT codes the current user is bound to (role ``comune``).
@@ -262,6 +262,7 @@ def _submit(action, success) -> None:
 
 
 def main() -> None:
+    require_page("view_services")  # the page's own check, besides the navigation
     store = get_store()
     st.title("Servizi per persone senza dimora")
     st.caption(

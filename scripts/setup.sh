@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Create .venv and install the pinned Python dependencies. Used by run.sh and test.sh.
+# On Debian/Ubuntu the venv module comes with the python3-venv package: installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
 if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
