@@ -3,7 +3,10 @@ exports, and a printable HTML summary (ranking, zone cards, method).
 
 Privacy follows :mod:`geo.privacy`: for roles without clearance an incident count from 1 to
 ``SUPPRESSION_THRESHOLD - 1`` is shown as "< 3", and values derived from it (rates, night
-share) as "riservato"; names of homeless services whose address is not public are left out.
+share) as "riservato". A zone's total is also "riservato" (with the values derived from it) when
+one of its hexagons, at any resolution of the Mappa, has a suppressed count: the total minus the
+hexagons visible on the map would give it back (``small_cells``, :mod:`geo.zones`). Homeless
+services whose address is not public are neither named, counted nor used for distances.
 Every text written into HTML is escaped; text cells of the CSV that a spreadsheet would run as
 a formula are prefixed with an apostrophe.
 """
@@ -45,12 +48,27 @@ def incidents_shown(count: int, *, role: str | None) -> str:
     return COUNT_LABEL if suppressed_mask([count], role)[0] else format_int(count)
 
 
+def total_reserved(row: Mapping, role: str | None) -> bool:
+    """True when the zone's exact incident total must be hidden from ``role`` although it is not
+    small itself: one of the zone's hexagons has a suppressed count (a missing ``small_cells``
+    counts as one: fail closed)."""
+    return not can_see_exact(role) and int(row.get("small_cells", 1)) > 0
+
+
+def zone_incidents(row: Mapping, role: str | None) -> str:
+    """The zone's incident total as shown to ``role``: "< 3" when small, "riservato" when one of
+    its hexagons has a suppressed count (:func:`total_reserved`), the number otherwise."""
+    shown = incidents_shown(int(row["incidents"]), role=role)
+    return DERIVED_LABEL if shown != COUNT_LABEL and total_reserved(row, role) else shown
+
+
 def derived_hidden(row: Mapping, role: str | None) -> bool:
     """True when values derived from the zone's incident counts (rates, night share) must be
-    hidden: the total, the night or the day count is small (:mod:`geo.privacy`)."""
+    hidden: the total, the night or the day count is small (:mod:`geo.privacy`), or the total is
+    reserved (:func:`total_reserved`)."""
     night = row.get("night", 0)
     counts = [row["incidents"], night, row["incidents"] - night]
-    return bool(suppressed_mask(counts, role).any())
+    return bool(suppressed_mask(counts, role).any()) or total_reserved(row, role)
 
 
 def drivers_label(keys: Sequence[str]) -> str:
@@ -68,20 +86,23 @@ def trend_text(row: Mapping) -> str:
 
 
 def services_text(row: Mapping, role: str | None) -> str:
-    """Homeless services of a zone and the nearest one, without reserved names for roles
-    without clearance."""
+    """Homeless services of a zone and the nearest one. Roles without clearance see only the
+    services with a public address: not the names, the number or the distance of the others."""
     names = list(row["service_names"])
-    reserved = list(row["service_names_reserved"])
     if can_see_exact(role):
-        names += [f"{n} (indirizzo riservato)" for n in reserved]
-    elif reserved:
-        names.append(f"{len(reserved)} con indirizzo riservato")
-    inside = f"{row['services']} nella zona" + (f" ({'; '.join(names)})" if names else "")
-    if not row["nearest_service"]:
+        names += [f"{n} (indirizzo riservato)" for n in row["service_names_reserved"]]
+        count, nearest, km = row["services"], row["nearest_service"], row["nearest_service_km"]
+    else:
+        count, nearest, km = row["services_public"], row["nearest_public_service"], row["nearest_public_service_km"]
+    inside = f"{count} nella zona" + (f" ({'; '.join(names)})" if names else "")
+    if not nearest:
         return f"{inside}; nessun servizio censito nel territorio"
-    nearest = row["nearest_service"] if (row["nearest_service_public"] or can_see_exact(role)) else \
-        "servizio con indirizzo riservato"
-    return f"{inside}; il più vicino: {nearest} a {format_decimal(row['nearest_service_km'], 1)} km"
+    return f"{inside}; il più vicino: {nearest} a {format_decimal(km, 1)} km"
+
+
+def service_km(row: Mapping, role: str | None) -> float:
+    """Distance (km) from the zone's centre to the nearest homeless service ``role`` may see."""
+    return row["nearest_service_km"] if can_see_exact(role) else row["nearest_public_service_km"]
 
 
 def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:
@@ -99,7 +120,7 @@ def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:
         "lighting_deficit": (format_percent(row["lighting_deficit"]), "dei punti luce attesi", False),
         "schools": (format_int(row["schools"]), "scuole nella zona", False),
         "homeless": (format_int(row["homeless_reports"]), "segnalazioni di bivacco o marginalità", False),
-        "service_distance": (format_decimal(row["nearest_service_km"], 1), "km dal servizio più vicino", False),
+        "service_distance": (format_decimal(service_km(row, role), 1), "km dal servizio più vicino", False),
         "confiscated": (format_int(row["confiscated"]), "beni riutilizzabili nella zona", False),
         "population": (format_int(row["residents"]), "residenti", False),
     }
@@ -134,13 +155,13 @@ def export_table(result: ZoneResult, *, role: str | None) -> pd.DataFrame:
         "Fattori principali": z["drivers"].map(drivers_label),
         "Superficie (km²)": z["area_km2"].round(3),
         "Residenti": z["residents"].round(0).astype("int64"),
-        "Delitti nel periodo": [incidents_shown(int(n), role=role) for n in z["incidents"]],
+        "Delitti nel periodo": [zone_incidents(r, role) for r in z.to_dict("records")],
         "Quota notturna (%)": pd.Series(night, dtype="object"),
         "Esagoni punto caldo (Gi*)": z["hot_cells"],
         "Tendenza (EHSA)": z["trend_class"],
         "Andamento dei delitti": [trend_text(r) for r in z.to_dict("records")],
         "Scuole": z["schools"],
-        "Servizi senza dimora nella zona": z["services"],
+        "Servizi senza dimora nella zona": z["services"] if can_see_exact(role) else z["services_public"],
         "Segnalazioni aperte": z["reports_open"],
         "Punti luce": z["lights"],
         "Punti luce guasti (%)": (z["lights_broken_share"] * 100).round(1),
@@ -269,7 +290,7 @@ def card_html(row: Mapping, *, role: str | None, top: int) -> str:
 {e(format_decimal(row['priority'], 1))}</h3>
 <p><b>Comuni:</b> {e(', '.join(row['comuni']))} · <b>Superficie:</b> {e(format_decimal(row['area_km2'], 2))} km² ·
 <b>Residenti:</b> {e(format_int(row['residents']))} · <b>Delitti nel periodo:</b>
-{e(incidents_shown(int(row['incidents']), role=role))} (notte {e(night)}; danno {e(rate)} punti per 1.000
+{e(zone_incidents(row, role))} (notte {e(night)}; danno {e(rate)} punti per 1.000
 residenti all'anno)</p>
 <p><b>Fattori principali:</b> {e(drivers) or '–'}</p>
 <p><b>Tendenza:</b> {e(row['trend_class'])}; delitti {e(trend_text(row))}</p>
@@ -365,7 +386,8 @@ km² · {len(result.zones)} zone individuate · seme {p['seed']}</p>
 <h2>Metodo</h2>{method_html(result)}
 <p class="muted">Generato da Lanterna. Aggregati anonimi (Patto, art. 3): per i ruoli senza abilitazione i
 conteggi da 1 a {config.SUPPRESSION_THRESHOLD - 1} sono mostrati come «{e(COUNT_LABEL)}» e i valori che ne derivano
-come «{e(DERIVED_LABEL)}».</p>
+come «{e(DERIVED_LABEL)}»; il totale di una zona è «{e(DERIVED_LABEL)}» anche quando uno dei suoi esagoni
+ha un conteggio nascosto sulla mappa.</p>
 </body></html>"""
 
 

@@ -419,6 +419,12 @@ class Prepared:
     confiscated: pd.DataFrame
     period: tuple[date | None, date | None]
     demo: bool = False
+    #: Per cell of ``cells``: how many of its resolution-10 descendants have a suppressed incident
+    #: count (1 to ``SUPPRESSION_THRESHOLD - 1``) with the filters. The Mappa shows suppressed
+    #: counts at resolutions 7-10 and a hexagon with a suppressed count always has such a
+    #: descendant, so a zone total is safe to show only where this is 0 for all its cells
+    #: (None: unknown, every zone total is reserved).
+    small_counts: np.ndarray | None = None
 
     @property
     def adj(self) -> sp.csr_matrix:
@@ -457,12 +463,17 @@ def prepare(store: Store, filters: Filters, *, freq: str = "Q") -> Prepared:
     start = filters.start or (period[0] if period else None)
     end = filters.end or (period[1] if period else None)
     lat, lon = hexgrid.cell_centers(cells)
+    fine = store.incidents_by_cell(config.STORE_RES, **filters.query_kwargs())
+    fine = fine[(fine["incidents"] >= 1) & (fine["incidents"] < config.SUPPRESSION_THRESHOLD)]
+    small = hexgrid.cell_to_parent(fine["cell"].to_numpy(dtype=np.int64), res) if len(fine) else np.zeros(0, np.int64)
+    small_counts = pd.Series(1, index=small).groupby(level=0).sum().reindex(cells, fill_value=0).to_numpy(
+        dtype=np.int64)
     return Prepared(
         filters=filters, cells=cells, lat=lat, lon=lon, table=table, hot=hot, ehsa=ehsa, months=months,
         history=history, adj_rows=rows, adj_cols=cols, xy=planar_km(cells),
         comuni=dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True)),
         schools=schools, services=services, reports=reports, confiscated=conf, period=(start, end),
-        demo=store.get_meta("demo") == "true",
+        demo=store.get_meta("demo") == "true", small_counts=small_counts,
     )
 
 
@@ -590,7 +601,10 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     _public)``, ``homeless_reports``, ``reports_open``, ``reports_severity``,
     ``report_categories`` (top 3), lighting (``lights``, ``lights_broken_share``,
     ``lights_old_share``, ``lighting_deficit``, ``lights_per_1000``), ``confiscated``
-    (reusable) and ``confiscated_all``, and ``cells``."""
+    (reusable) and ``confiscated_all``, ``cells``, ``small_cells`` (resolution-10 hexagons of the
+    zone with a suppressed incident count, see :attr:`Prepared.small_counts`: the zone total is
+    then reserved for roles without clearance), ``services_public`` and
+    ``nearest_public_service(_km)`` (what roles without clearance are shown)."""
     if zscores.empty:
         return pd.DataFrame()
     base = prep.table.base
@@ -662,6 +676,11 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     out["nearest_service_km"] = nearest["km"].to_numpy()
     out["nearest_service"] = nearest["name"].to_numpy()
     out["nearest_service_public"] = nearest["public"].to_numpy()
+    out["services_public"] = srv_z[public].value_counts().reindex(ranks, fill_value=0).to_numpy()
+    all_public = prep.services["public"].map(_true).to_numpy(dtype=bool)
+    nearest_public = _nearest_services(prep, labels, ranks, services=prep.services[all_public])
+    out["nearest_public_service_km"] = nearest_public["km"].to_numpy()
+    out["nearest_public_service"] = nearest_public["name"].to_numpy()
     out["homeless_reports"] = sums["homeless_reports"].astype("int64")
     rep, rep_z = in_zones(prep.reports)
     out["reports_open"] = rep_z.value_counts().reindex(ranks, fill_value=0).to_numpy()
@@ -684,6 +703,10 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     out["confiscated_all"] = conf_z.value_counts().reindex(ranks, fill_value=0).to_numpy()
     cells_of = pd.Series(prep.cells[in_zone]).groupby(zone).agg(lambda v: [int(c) for c in v])
     out["cells"] = cells_of.reindex(ranks).to_numpy()
+    # unknown (a Prepared built by hand): fail closed, every zone total reserved
+    small = prep.small_counts if prep.small_counts is not None else np.ones(len(prep.cells), dtype=np.int64)
+    out["small_cells"] = pd.Series(small[in_zone]).groupby(zone).sum().reindex(ranks, fill_value=0).to_numpy(
+        dtype=np.int64)
     return out.reset_index(drop=True)
 
 
@@ -691,10 +714,12 @@ def _true(value: object) -> bool:
     return value is True or (isinstance(value, (int, np.integer, np.bool_)) and bool(value))
 
 
-def _nearest_services(prep: Prepared, labels: np.ndarray, ranks: np.ndarray) -> pd.DataFrame:
+def _nearest_services(prep: Prepared, labels: np.ndarray, ranks: np.ndarray,
+                      services: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per zone: great-circle distance (km) from the zone's centre (mean of its hexagon centres)
-    to the nearest homeless service, the service's name and whether its address is public."""
-    srv = prep.services
+    to the nearest homeless service (of ``services``, default all), the service's name and
+    whether its address is public."""
+    srv = prep.services if services is None else services
     in_zone = labels > 0
     centre = pd.DataFrame({"lat": prep.lat[in_zone], "lon": prep.lon[in_zone], "zone": labels[in_zone]}).groupby(
         "zone").mean().reindex(ranks)

@@ -174,7 +174,7 @@ def zone_card(row: dict, *, role: str, top: int) -> None:
     c1.metric("Priorità", format_decimal(row["priority"], 1), help="Punti da 0 a 100: somma dei contributi.")
     c2.metric("Superficie", f"{format_decimal(row['area_km2'], 2)} km²")
     c3.metric("Residenti", format_int(row["residents"]))
-    c4.metric("Delitti nel periodo", zone_report.incidents_shown(int(row["incidents"]), role=role))
+    c4.metric("Delitti nel periodo", zone_report.zone_incidents(row, role))
     drivers = " · ".join(f"**{md(INDICATORS[k].label)}** {format_decimal(row[f'c_{k}'], 1)} punti"
                          for k in row["drivers"])
     st.markdown(f"**Comuni:** {md(', '.join(row['comuni']))}  \n**Fattori principali:** {drivers or '–'}")

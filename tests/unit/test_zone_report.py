@@ -61,9 +61,72 @@ def test_indicator_rows_of_a_card(result):
 def test_reserved_service_names_only_for_cleared_roles(result):
     row = zone_of(result, CELL_B)
     assert "Rifugio riservato" not in zone_report.services_text(row, "comune")
-    assert "1 con indirizzo riservato" in zone_report.services_text(row, "comune")
+    assert "indirizzo riservato" not in zone_report.services_text(row, "comune")  # not even counted
+    assert zone_report.services_text(row, "comune").startswith("1 nella zona (Mensa aperta)")
+    assert zone_report.services_text(row, "prefettura").startswith("2 nella zona")
     assert "Rifugio riservato" in zone_report.services_text(row, "prefettura")
     assert "Mensa aperta" in zone_report.services_text(row, "comune")
+    assert row["nearest_public_service"] == "Mensa aperta"
+    assert zone_report.export_table(result, role="osservatore").set_index("Zona").loc[
+        row["zone"], "Servizi senza dimora nella zona"] == 1
+
+
+def test_nearest_service_for_uncleared_roles_is_a_public_one(result):
+    row = dict(zone_of(result, CELL_A), nearest_service="Rifugio riservato", nearest_service_km=0.1,
+               nearest_service_public=False, nearest_public_service="Mensa aperta", nearest_public_service_km=0.9)
+    public, police = zone_report.services_text(row, "osservatore"), zone_report.services_text(row, "forze_polizia")
+    assert "Mensa aperta a 0,9 km" in public and "riservat" not in public and "0,1" not in public
+    assert "Rifugio riservato a 0,1 km" in police
+    values = zone_report.indicator_rows(row, "osservatore").set_index("Indicatore")["Valore della zona"]
+    assert values.str.startswith("0,9 km").any() and not values.str.startswith("0,1 km").any()
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory) -> zones.ZoneResult:
+    """One zone of the three hexagons: 10 + 2 + 3 = 15 incidents, 6 at night; B's 2 are hidden
+    on the map, so 15 minus the visible 10 and 3 would give them back."""
+    store = build_tiny_store(tmp_path_factory.mktemp("tiny-merged") / "tiny.duckdb")
+    prep = zones.prepare(store, Filters(res=8, start=PERIOD_2024[0], end=PERIOD_2024[1]))
+    store.close()
+    return zones.rank_zones(prep, WEIGHTS, min_km2=0.3, max_km2=2.5, candidate_share=1.0, top=1, draws=20)
+
+
+def test_total_of_a_zone_with_a_hidden_hexagon_is_reserved_without_clearance(merged):
+    assert len(merged.zones) == 1
+    row = merged.zones.iloc[0].to_dict()
+    assert (row["incidents"], row["night"], row["small_cells"]) == (15, 6, 1)
+    for role, total, night in (("osservatore", "riservato", "riservato"), ("forze_polizia", "15", 40.0)):
+        table = zone_report.export_table(merged, role=role)
+        assert table.loc[0, "Delitti nel periodo"] == total and table.loc[0, "Quota notturna (%)"] == night
+        csv_row = next(csv.DictReader(io.StringIO(zone_report.ranking_csv(merged, role=role).decode("utf-8-sig")),
+                                      delimiter=";"))
+        assert csv_row["Delitti nel periodo"] == total
+        props = json.loads(zone_report.ranking_geojson(merged, role=role))["features"][0]["properties"]
+        assert props["Delitti nel periodo"] == total and props["Quota notturna (%)"] == night
+        page = zone_report.summary_html(merged, role=role)
+        card = zone_report.card_html(row, role=role, top=1)
+        cells = zone_report.indicator_rows(row, role).set_index("Indicatore")["Valore della zona"]
+        if role == "osservatore":
+            for text in (page, card):
+                assert "Delitti nel periodo:</b>\nriservato (notte riservato; danno riservato" in text
+                assert "<td>15</td>" not in text and "40 %" not in text
+            assert "<td>riservato</td>" in page
+            assert cells["Quota notturna dei delitti"] == cells["Danno da delitti per residenti"] == "riservato"
+        else:
+            for text in (page, card):
+                assert "Delitti nel periodo:</b>\n15 (notte 40 %" in text
+            assert "<td>15</td>" in page
+            assert cells["Quota notturna dei delitti"] == "40 % dei delitti"
+    # the zone's scores and rank stay: percentile-based, not counts
+    assert zone_report.export_table(merged, role="osservatore")["Rango"].tolist() == [1]
+
+
+def test_zone_total_reserved_without_hexagon_information():
+    row = {"incidents": 15, "night": 6}  # no small_cells: fail closed
+    assert zone_report.zone_incidents(row, "osservatore") == "riservato"
+    assert zone_report.zone_incidents(row, "prefettura") == "15"
+    assert zone_report.zone_incidents({**row, "small_cells": 0}, "osservatore") == "15"
+    assert zone_report.zone_incidents({"incidents": 2, "night": 1, "small_cells": 1}, "osservatore") == "< 3"
 
 
 def test_csv_for_italian_spreadsheets(result):
