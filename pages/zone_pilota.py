@@ -21,7 +21,7 @@ from geo.indicators import INDICATOR_KEYS, INDICATORS
 from geo.priority import DEFAULT_PRESET, PRESETS, normalise_weights
 from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
 from geo.storage import open_store
-from pages.common import current_role, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving, relative to the map's iframe (as on the
 #: map page): the map works offline.
@@ -218,6 +218,7 @@ def zone_card(row: dict, *, role: str, top: int) -> None:
 # Page
 # --------------------------------------------------------------------------------------------
 
+require_page("view_zones")  # the page's own check, besides the navigation
 store = get_store()
 st.title("Zone pilota")
 st.caption(
