@@ -190,13 +190,15 @@ def cmd_lighting(args) -> int:
         period = store.period()
     candidates = build_candidates(need, costs=costs, effects=effects, energy=energy, lot_size=args.lot_size or None)
     plan = optimise(candidates, options)
+    # totals that include a suppressed hexagon would give its count back (pact art. 3)
+    hidden = lighting_report.totals_hidden(plan, args.ruolo)
     if args.format == "csv":
         data = lighting_report.plan_csv(plan, names, role=args.ruolo)
     elif args.format == "geojson":
         meta = lighting_report.options_metadata(options, {
             "risoluzione_h3": args.res, "costi_unitari_eur": costs.key(), "effetto_basso_centrale_alto": effects.range,
-            "delitti_evitati_anno": [plan.totals["prevented_low"], plan.totals["prevented_central"],
-                                     plan.totals["prevented_high"]],
+            "delitti_evitati_anno": lighting_report.DERIVED_LABEL if hidden else [
+                plan.totals["prevented_low"], plan.totals["prevented_central"], plan.totals["prevented_high"]],
             "costo_piano_eur": plan.totals["cost_eur"], "dati_dimostrativi": demo,
         })
         data = lighting_report.plan_geojson(plan, names, role=args.ruolo, metadata=meta).encode("utf-8")
@@ -217,7 +219,7 @@ def cmd_lighting(args) -> int:
     t = plan.totals
     print(f"Piano ottimo: {t['interventions']} interventi, {format_int(t['cost_eur'])} € su "
           f"{format_int(options.budget)} € di budget ({len(candidates)} interventi possibili).", file=sys.stderr)
-    print(lighting_report.effect_sentence(t), file=sys.stderr)
+    print(lighting_report.effect_sentence(t, hidden=hidden), file=sys.stderr)
     print(lighting_report.energy_sentence(t), file=sys.stderr)
     for note in plan.warnings:
         print(f"Nota: {note}", file=sys.stderr)

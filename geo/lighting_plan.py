@@ -74,7 +74,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo import hexgrid
+from geo import config, hexgrid
+from geo.lighting import neighbour_sum
 from geo.lighting_costs import CostParams, EnergyParams, payback_years
 from geo.lighting_effects import EffectModel, effect_shares, prevented
 
@@ -93,7 +94,7 @@ CANDIDATE_COLUMNS = [
     "id", "cell", "h3", "pro_com_t", "kind", "lot", "points", "cost_eur", "share", "exposed_year",
     "prevented_low", "prevented_central", "prevented_high", "perceived", "kwh_saved", "eur_saved",
     "co2_saved_kg", "outskirts", "under_lit", "distance_km", "night_outdoor", "night_outdoor_year",
-    "demand_points",
+    "demand_points", "neighbour_small",
 ]
 
 
@@ -161,7 +162,9 @@ def build_candidates(
         :data:`CANDIDATE_COLUMNS`; ``id`` is ``<h3>-R``, ``<h3>-L`` or ``<h3>-N<lot>``;
         ``prevented_*`` are night-time outdoor incidents per year; ``perceived`` are demand
         points; ``kwh_saved``/``eur_saved``/``co2_saved_kg`` are per year (negative: more
-        consumption, for repairs and new points).
+        consumption, for repairs and new points). ``neighbour_small`` is True when diffusion is on
+        and a ring-1 neighbour has a small incident count (1 to ``SUPPRESSION_THRESHOLD - 1``):
+        the candidate's prevented incidents then reveal it (pact art. 3, see :func:`small_rows`).
     """
     costs = costs or CostParams()
     effects = effects or EffectModel()
@@ -181,6 +184,12 @@ def build_candidates(
     exposed = n["night_outdoor_year"].to_numpy(dtype=float) + effects.diffusion * n[
         "neighbour_night_outdoor_year"].to_numpy(dtype=float) / 6.0
     hexes = np.asarray(hexgrid.to_str(n["cell"].to_numpy()), dtype=object)
+    if effects.diffusion > 0:
+        counts_all = n["night_outdoor"].to_numpy(dtype=float)
+        small = ((counts_all >= 1) & (counts_all < config.SUPPRESSION_THRESHOLD)).astype(float)
+        neighbour_small = neighbour_sum(n["cell"].to_numpy(), small) > 0
+    else:
+        neighbour_small = np.zeros(len(n), dtype=bool)
     kwh = {
         "riparazione": -energy.kwh_per_year(n["modern_broken_power_w"].to_numpy(dtype=float)),
         "led": energy.kwh_per_year(n["old_power_w"].to_numpy(dtype=float)) * (1.0 - energy.led_power_ratio),
@@ -236,6 +245,7 @@ def build_candidates(
             "night_outdoor": n["night_outdoor"].to_numpy()[rows_rep],
             "night_outdoor_year": n["night_outdoor_year"].to_numpy()[rows_rep],
             "demand_points": n["demand_points"].to_numpy()[rows_rep],
+            "neighbour_small": neighbour_small[rows_rep],
         }))
     if not frames:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
@@ -815,6 +825,21 @@ def plan_totals(selected: pd.DataFrame) -> dict:
     }
 
 
+def small_rows(selected: pd.DataFrame) -> np.ndarray:
+    """True for candidates whose prevented incidents derive from a small incident count (1 to
+    ``SUPPRESSION_THRESHOLD - 1``): their hexagon's own, or a ring-1 neighbour's through the
+    diffusion (``neighbour_small``). Totals containing any of them are hidden from roles without
+    clearance (pact art. 3; :mod:`geo.lighting_report`)."""
+    if selected.empty:
+        return np.zeros(0, dtype=bool)
+    counts = pd.to_numeric(selected["night_outdoor"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        own = (counts >= 1) & (counts < config.SUPPRESSION_THRESHOLD)
+    if "neighbour_small" in selected.columns:
+        own = own | selected["neighbour_small"].fillna(False).to_numpy(dtype=bool)
+    return own
+
+
 # --------------------------------------------------------------------------------------------
 # Efficient frontier
 # --------------------------------------------------------------------------------------------
@@ -839,8 +864,10 @@ def frontier(candidates: pd.DataFrame, options: PlanOptions, budgets: Iterable[f
     -------
     pandas.DataFrame
         ``budget_eur``, ``cost_eur``, ``objective``, ``prevented_low/central/high``, ``perceived``,
-        ``interventions`` and ``marginal_central`` (extra prevented incidents per year bought by
-        the step from the previous budget). Non-decreasing in ``objective`` (shares are shares
+        ``interventions``, ``small_rows`` (interventions whose values derive from a small incident
+        count, :func:`small_rows`: the row's prevented incidents are hidden from roles without
+        clearance when it is above 0) and ``marginal_central`` (extra prevented incidents per year
+        bought by the step from the previous budget). Non-decreasing in ``objective`` (shares are shares
         of the plan's own cost, so feasible plans stay feasible as the budget grows).
     """
     rows = []
@@ -856,8 +883,9 @@ def frontier(candidates: pd.DataFrame, options: PlanOptions, budgets: Iterable[f
         rows.append({"budget_eur": float(b), "cost_eur": t["cost_eur"], "objective": t["objective"],
                      "prevented_low": t["prevented_low"], "prevented_central": t["prevented_central"],
                      "prevented_high": t["prevented_high"], "perceived": t["perceived"],
-                     "interventions": t["interventions"]})
+                     "interventions": t["interventions"],
+                     "small_rows": int(small_rows(plan.selected).sum()) if "night_outdoor" in plan.selected else 0})
     out = pd.DataFrame(rows, columns=["budget_eur", "cost_eur", "objective", "prevented_low", "prevented_central",
-                                      "prevented_high", "perceived", "interventions"])
+                                      "prevented_high", "perceived", "interventions", "small_rows"])
     out["marginal_central"] = out["prevented_central"].diff().fillna(out["prevented_central"])
     return out

@@ -3,9 +3,13 @@ GeoJSON exports, the parameter sheet with sources, and a printable HTML summary.
 
 Privacy follows :mod:`geo.privacy`: for roles without clearance a hexagon's night-time outdoor
 incident count from 1 to ``SUPPRESSION_THRESHOLD - 1`` is shown as "< 3", and the prevented
-incidents of its interventions (which multiply back into the count) as "riservato". Plan totals
-are sums over many hexagons and are shown. Every text written into HTML is escaped; CSV text
-cells that a spreadsheet would run as a formula are prefixed with an apostrophe.
+incidents of its interventions (which multiply back into the count) as "riservato", as are those
+of hexagons whose values take, through the diffusion, a neighbour's small count. Every total of
+prevented incidents (the plan's, a comune's, a frontier point's) that includes such a row is
+"riservato" too: a total minus the visible rows would give the hidden row back. Costs, energy and
+numbers of interventions do not derive from incidents and stay visible. Every text written into
+HTML is escaped; CSV text cells that a spreadsheet would run as a formula are prefixed with an
+apostrophe.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from geo import config
 from geo.lighting import BASIS_LABELS, NeedParams
 from geo.lighting_costs import CostParams, EnergyParams
 from geo.lighting_effects import STUDIES, EffectModel
-from geo.lighting_plan import KINDS, Plan, PlanOptions
+from geo.lighting_plan import KINDS, Plan, PlanOptions, small_rows
 from geo.privacy import COUNT_LABEL, DERIVED_LABEL, can_see_exact, format_decimal, format_int, suppressed_mask
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -54,6 +58,9 @@ PLAN_HEADERS: dict[str, str] = {
     "distance_km": "Distanza dal centro (km)",
 }
 PREVENTED = ("prevented_low", "prevented_central", "prevented_high")
+#: Why a total of prevented incidents is not shown (Italian UI text).
+HIDDEN_TOTAL_NOTE = (f"il piano include esagoni con {config.SUPPRESSION_THRESHOLD - 1} o meno delitti notturni "
+                     "all'aperto (o vicini di tali esagoni): il totale ne rivelerebbe il valore (Patto, art. 3)")
 
 
 def _neutralise(value: object) -> object:
@@ -64,10 +71,62 @@ def _neutralise(value: object) -> object:
 
 
 def hidden_rows(selected: pd.DataFrame, role: str | None) -> np.ndarray:
-    """True for plan rows whose hexagon's incident count must be hidden from ``role``."""
-    if selected.empty:
-        return np.zeros(0, dtype=bool)
-    return suppressed_mask(selected["night_outdoor"], role)
+    """True for plan rows whose prevented incidents must be hidden from ``role``: a small count
+    in the hexagon or, with diffusion, in a ring-1 neighbour (:func:`geo.lighting_plan.small_rows`)."""
+    if selected.empty or can_see_exact(role):
+        return np.zeros(len(selected), dtype=bool)
+    return small_rows(selected)
+
+
+def totals_hidden(plan: Plan, role: str | None) -> bool:
+    """True when the plan's totals of prevented incidents must be hidden from ``role`` (the plan
+    has a hidden row: the total minus the visible rows would give it back)."""
+    return bool(hidden_rows(plan.selected, role).any())
+
+
+def hidden_comuni(plan: Plan, role: str | None) -> set[str]:
+    """Comuni (``pro_com_t``) whose prevented incidents must be hidden from ``role``."""
+    sel = plan.selected
+    hide = hidden_rows(sel, role)
+    return set(sel.loc[hide, "pro_com_t"].astype(str)) if hide.any() else set()
+
+
+def public_by_comune(plan: Plan, role: str | None) -> pd.DataFrame:
+    """``plan.by_comune`` with ``prevented_central`` as an object column: ``"riservato"`` for the
+    comuni with a hidden row (see :func:`hidden_comuni`), the number otherwise."""
+    by = plan.by_comune.copy()
+    hidden = hidden_comuni(plan, role)
+    if hidden:
+        by["prevented_central"] = [DERIVED_LABEL if str(c) in hidden else round(float(v), 2)
+                                   for c, v in zip(by["pro_com_t"], by["prevented_central"], strict=True)]
+    return by
+
+
+def public_totals(plan: Plan, role: str | None) -> dict:
+    """The plan's totals as ``role`` may see them: ``prevented_*`` and ``objective`` are None
+    when :func:`totals_hidden` (``objective`` includes the prevented incidents)."""
+    t = dict(plan.totals)
+    if totals_hidden(plan, role):
+        for k in (*PREVENTED, "objective"):
+            t[k] = None
+    return t
+
+
+def public_frontier(front: pd.DataFrame, role: str | None) -> pd.DataFrame:
+    """The frontier as ``role`` may see it: prevented incidents and objective NaN for the budgets
+    whose plan has hidden rows (``small_rows > 0``), the marginal gain NaN also after such a budget
+    (the difference would reveal the hidden total)."""
+    if can_see_exact(role) or front.empty:
+        return front
+    out = front.copy()
+    # without the column nothing is known to be safe: everything is hidden
+    hide = out["small_rows"].to_numpy() > 0 if "small_rows" in out.columns else np.ones(len(out), dtype=bool)
+    cols = [c for c in (*PREVENTED, "objective") if c in out.columns]
+    out.loc[hide, cols] = np.nan
+    if "marginal_central" in out.columns:
+        prev_hidden = np.concatenate([[False], hide[:-1]])
+        out.loc[hide | prev_hidden, "marginal_central"] = np.nan
+    return out
 
 
 def plan_table(plan: Plan, names: Mapping[str, str], *, role: str | None) -> pd.DataFrame:
@@ -106,8 +165,9 @@ def plan_table(plan: Plan, names: Mapping[str, str], *, role: str | None) -> pd.
     out["kwh_saved"] = sel["kwh_saved"].round(0).to_numpy()
     out["eur_saved"] = sel["eur_saved"].round(0).to_numpy()
     out["co2_saved_kg"] = sel["co2_saved_kg"].round(0).to_numpy()
-    if hide.any():
-        out["night_outdoor"] = [COUNT_LABEL if h else format_int(v) for h, v in zip(hide, sel["night_outdoor"],
+    small = suppressed_mask(sel["night_outdoor"], role)  # the count itself (hide: also its neighbours')
+    if small.any():
+        out["night_outdoor"] = [COUNT_LABEL if h else format_int(v) for h, v in zip(small, sel["night_outdoor"],
                                                                                    strict=True)]
     else:
         out["night_outdoor"] = sel["night_outdoor"].astype(int).to_numpy()
@@ -233,8 +293,11 @@ def _range(t: Mapping[str, float], decimals: int = 1) -> str:
             f"{format_decimal(t['prevented_low'], decimals)}–{format_decimal(t['prevented_high'], decimals)})")
 
 
-def effect_sentence(totals: Mapping[str, float]) -> str:
-    """The plan's expected effect in one Italian sentence, always with its range."""
+def effect_sentence(totals: Mapping[str, float], *, hidden: bool = False) -> str:
+    """The plan's expected effect in one Italian sentence, always with its range (``hidden``:
+    the totals are "riservato", see :func:`totals_hidden`)."""
+    if hidden or totals.get("prevented_central") is None:
+        return f"Delitti notturni all'aperto evitati all'anno: {DERIVED_LABEL} ({HIDDEN_TOTAL_NOTE})."
     return (f"Delitti notturni all'aperto evitati all'anno: {_range(totals)}. Il valore centrale è un'attesa, "
             "non una promessa: l'intervallo riflette le prove disponibili.")
 
@@ -272,6 +335,7 @@ def summary_html(
     effect with the range, energy, the frontier, every parameter with its source, the citations."""
     e = html.escape
     t = plan.totals
+    t_hidden = totals_hidden(plan, role)
     ctx = dict(context or {})
     table = plan_table(plan, names, role=role).head(top)
     cols = [PLAN_HEADERS[k] for k in ("rank", "comune", "h3", "kind_label", "points", "cost_eur", "cumulative_cost_eur",
@@ -279,21 +343,23 @@ def summary_html(
                                       "outskirts", "under_lit")]
     body = "".join("<tr>" + "".join(f"<td>{e(_text(r[c]))}</td>" for c in cols) + "</tr>"
                    for r in table.to_dict("records"))
-    by = plan.by_comune.copy()
+    by = public_by_comune(plan, role)
     comuni_rows = "".join(
         f"<tr><td>{e(names.get(r['pro_com_t'], r['pro_com_t']))}</td><td>{e(_eur(r['cost_eur']))}</td>"
         f"<td>{e(format_decimal(r['share'] * 100, 1))} %</td><td>{r['interventions']}</td>"
-        f"<td>{e(format_decimal(r['prevented_central'], 2))}</td></tr>" for r in by.to_dict("records"))
+        f"<td>{e(_decimal_or_label(r['prevented_central'], 2))}</td></tr>" for r in by.to_dict("records"))
     kinds = "".join(f"<tr><td>{e(KINDS[k])}</td><td>{format_int(t['points'][k])}</td>"
                     f"<td>{e(_eur(t['cost_by_kind'][k]))}</td></tr>" for k in KINDS)
     params = "".join(f"<tr><td>{e(r['Gruppo'])}</td><td>{e(r['Parametro'])}</td><td>{e(str(r['Valore']))}</td>"
                      f"<td>{e(r['Fonte'])}</td></tr>" for r in parameters.to_dict("records"))
     front = ""
     if frontier is not None and len(frontier):
+        shown = public_frontier(frontier, role)
         front_rows = "".join(
-            f"<tr><td>{e(_eur(r['budget_eur']))}</td><td>{e(format_decimal(r['prevented_low'], 1))}</td>"
-            f"<td>{e(format_decimal(r['prevented_central'], 1))}</td><td>{e(format_decimal(r['prevented_high'], 1))}"
-            f"</td><td>{e(format_decimal(r['marginal_central'], 2))}</td></tr>" for r in frontier.to_dict("records"))
+            f"<tr><td>{e(_eur(r['budget_eur']))}</td><td>{e(_decimal_or_label(r['prevented_low'], 1))}</td>"
+            f"<td>{e(_decimal_or_label(r['prevented_central'], 1))}</td>"
+            f"<td>{e(_decimal_or_label(r['prevented_high'], 1))}</td>"
+            f"<td>{e(_decimal_or_label(r['marginal_central'], 2))}</td></tr>" for r in shown.to_dict("records"))
         front = ("<h2>Frontiera efficiente</h2><p>Delitti evitati all'anno con il piano ottimo per ogni budget; "
                  "l'ultima colonna è quanto aggiunge ogni passo di budget.</p><table><tr><th>Budget</th><th>Basso</th>"
                  f"<th>Centrale</th><th>Alto</th><th>In più rispetto al passo precedente</th></tr>{front_rows}</table>")
@@ -327,7 +393,7 @@ td,th{{border:1px solid #bbb;padding:3px 5px;vertical-align:top}} th{{background
 <p>{e(str(ctx.get('territory', '')))} · Comuni: <b>{e(str(ctx.get('comuni', 'tutto il territorio')))}</b> · periodo dei
 delitti {e(str(ctx.get('period', '')))} · esagoni H3 di risoluzione {e(str(ctx.get('res', '')))}</p>
 <p class="key"><b>Budget {e(_eur(options.budget))}</b> · piano ottimo: <b>{e(_eur(t['cost_eur']))}</b> in
-{t['interventions']} interventi.<br>{e(effect_sentence(t))}</p>
+{t['interventions']} interventi.<br>{e(effect_sentence(t, hidden=t_hidden))}</p>
 <p>{e(energy_sentence(t))}</p>
 <p>Vincoli: {e('; '.join(constraints)) if constraints else 'nessuno oltre al budget'}.
 Ottimo esatto (programmazione lineare intera, HiGHS).</p>
@@ -351,6 +417,15 @@ ed è risolto in modo esatto.</p>
 1 a {config.SUPPRESSION_THRESHOLD - 1} sono mostrati come «{e(COUNT_LABEL)}» e i valori che ne derivano come
 «{e(DERIVED_LABEL)}».</p>
 </body></html>"""
+
+
+def _decimal_or_label(value: object, decimals: int) -> str:
+    """A number with ``decimals`` decimals; a hidden value (a label, None or NaN) as "riservato"."""
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return DERIVED_LABEL
+    return format_decimal(float(value), decimals)
 
 
 def _share_text(value: float | Mapping[str, float]) -> str:

@@ -26,6 +26,7 @@ from geo.lighting_costs import CostParams, EnergyParams
 from geo.lighting_effects import STUDIES, EffectModel
 from geo.lighting_plan import KINDS, PlanError, PlanOptions, build_candidates, frontier, frontier_budgets, optimise
 from geo.lighting_report import (
+    HIDDEN_TOTAL_NOTE,
     citations_html,
     comune_names,
     effect_sentence,
@@ -36,7 +37,11 @@ from geo.lighting_report import (
     plan_csv,
     plan_geojson,
     plan_table,
+    public_by_comune,
+    public_frontier,
+    public_totals,
     summary_html,
+    totals_hidden,
 )
 from geo.privacy import COUNT_LABEL, DERIVED_LABEL, ROLES, can_see_exact, format_decimal, format_int, suppressed_mask
 from geo.storage import open_store
@@ -132,11 +137,16 @@ def need_layer_data(cand_key: tuple, metric: str, cleared: bool, names_key: tupl
     hidden_count = suppressed_mask(frame["night_outdoor"], role)
     label, worse = NEED_METRICS[metric]
     derived = metric in ("potential", "night_outdoor_year")
-    classes = classify(frame[metric], k=5, hidden=hidden_count if derived else None, higher_is_worse=worse,
+    hidden_value = hidden_count
+    if metric == "potential" and not cleared and len(candidates):
+        # with diffusion the potential also derives from the neighbours' counts (pact art. 3)
+        near_small = candidates.groupby("cell")["neighbour_small"].any()
+        hidden_value = hidden_count | frame["cell"].map(near_small).fillna(False).to_numpy(dtype=bool)
+    classes = classify(frame[metric], k=5, hidden=hidden_value if derived else None, higher_is_worse=worse,
                        integer=False, fmt=_legend_format(metric))
     texts = []
-    for row, hide in zip(frame.to_dict("records"), hidden_count, strict=True):
-        value = DERIVED_LABEL if (hide and derived) else _metric_text(metric, row[metric])
+    for row, hide, hide_value in zip(frame.to_dict("records"), hidden_count, hidden_value, strict=True):
+        value = DERIVED_LABEL if (hide_value and derived) else _metric_text(metric, row[metric])
         texts.append([
             html.escape(f"{names.get(row['pro_com_t'], row['pro_com_t'])} · {row['h3']}"),
             format_int(row["residents"]),
@@ -263,8 +273,10 @@ def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str) -> folium.Map:
 
 
 def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt.LayerChart:
-    """Prevented incidents per year (band low-high, line central) against the budget."""
-    data = front.assign(budget_k=front["budget_eur"] / 1000)
+    """Prevented incidents per year (band low-high, line central) against the budget. ``front``
+    and ``plan_totals`` as the role may see them (hidden values NaN / None: no point drawn)."""
+    data = front.drop(columns=["objective", "small_rows"], errors="ignore").assign(
+        budget_k=front["budget_eur"] / 1000)
     base = alt.Chart(data).encode(x=alt.X("budget_k:Q", title="Budget (migliaia di €)"))
     band = base.mark_area(opacity=0.25, color="#0066CC").encode(
         y=alt.Y("prevented_low:Q", title="Delitti notturni all'aperto evitati/anno"), y2="prevented_high:Q")
@@ -274,8 +286,11 @@ def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt
                alt.Tooltip("prevented_high:Q", title="Alto", format=".2f"),
                alt.Tooltip("marginal_central:Q", title="In più rispetto al passo precedente", format=".2f")]
     line = base.mark_line(point=True, color="#0066CC").encode(y="prevented_central:Q", tooltip=tooltip)
-    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [plan_totals["prevented_central"]]})
+    central = plan_totals["prevented_central"]
+    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [central]})
     rule = alt.Chart(here).mark_rule(color="#B3261E", strokeDash=[5, 4]).encode(x="budget_k:Q")
+    if central is None:  # riservato: the budget line without the plan's value
+        return (band + line + rule).properties(height=320)
     point = alt.Chart(here).mark_point(color="#B3261E", size=90, filled=True).encode(
         x="budget_k:Q", y="prevented_central:Q",
         tooltip=[alt.Tooltip("budget_k:Q", title="Budget scelto (k€)", format=",.0f"),
@@ -469,6 +484,8 @@ except PlanError as exc:
     st.error(str(exc))
     st.stop()
 totals = plan.totals
+hide_totals = totals_hidden(plan, role)  # a hidden row in the plan: its totals would give it back
+shown_totals = public_totals(plan, role)
 attrs = need.attrs
 
 start, end = filters.start, filters.end
@@ -483,11 +500,15 @@ st.caption(
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Costo del piano", f"{format_int(totals['cost_eur'])} €",
           help=f"{totals['interventions']} interventi su un budget di {format_int(budget)} €.", border=True)
-low_high = f"{format_decimal(totals['prevented_low'], 1)}–{format_decimal(totals['prevented_high'], 1)}"
-k2.metric("Delitti evitati all'anno", f"{format_decimal(totals['prevented_central'], 1)}",
-          delta=f"intervallo {low_high}", delta_color="off", delta_arrow="off", border=True,
-          help="Valore centrale (Welsh & Farrington 2008) con l'intervallo basso (ipotesi prudente) – alto (Chalfin "
-               "et al. 2022). Mai il valore centrale senza il suo intervallo.")
+if hide_totals:
+    k2.metric("Delitti evitati all'anno", DERIVED_LABEL, border=True,
+              help=f"Non mostrato: {HIDDEN_TOTAL_NOTE}. Costi, energia e numero di interventi restano visibili.")
+else:
+    low_high = f"{format_decimal(totals['prevented_low'], 1)}–{format_decimal(totals['prevented_high'], 1)}"
+    k2.metric("Delitti evitati all'anno", f"{format_decimal(totals['prevented_central'], 1)}",
+              delta=f"intervallo {low_high}", delta_color="off", delta_arrow="off", border=True,
+              help="Valore centrale (Welsh & Farrington 2008) con l'intervallo basso (ipotesi prudente) – alto "
+                   "(Chalfin et al. 2022). Mai il valore centrale senza il suo intervallo.")
 k3.metric("Energia risparmiata all'anno", f"{format_decimal(totals['net_kwh_saved'] / 1000, 1)} MWh",
           delta=f"{format_int(totals['net_eur_saved'])} €/anno · "
                 f"{format_decimal(totals['net_co2_saved_kg'] / 1000, 1)} t CO₂", delta_color="off", delta_arrow="off",
@@ -496,7 +517,8 @@ k3.metric("Energia risparmiata all'anno", f"{format_decimal(totals['net_kwh_save
 payback = totals["led_payback_years"]
 k4.metric("Ritorno LED", "–" if not math.isfinite(payback) else f"{format_decimal(payback, 1)} anni",
           help="Costo delle sostituzioni LED diviso il risparmio annuo in bolletta (ritorno semplice).", border=True)
-st.markdown(f"**Effetto atteso.** {effect_sentence(totals)}  \n**Energia.** {energy_sentence(totals)}")
+st.markdown(f"**Effetto atteso.** {effect_sentence(totals, hidden=hide_totals)}  \n"
+            f"**Energia.** {energy_sentence(totals)}")
 for note in plan.warnings:
     st.warning(note)
 if plan.selected.empty:
@@ -532,10 +554,14 @@ with tab_plan:
     st.dataframe(table, hide_index=True, width="stretch", key="il_table", height=420,
                  column_config={"Costo (€)": st.column_config.NumberColumn(format="localized"),
                                 "Costo cumulato (€)": st.column_config.NumberColumn(format="localized")})
-    by = plan.by_comune.assign(Comune=lambda d: d["pro_com_t"].map(lambda c: names.get(c, c)))
+    by = public_by_comune(plan, role).assign(Comune=lambda d: d["pro_com_t"].map(lambda c: names.get(c, c)))
     if len(by):
         st.markdown("**Ripartizione per comune**")
-        by = by.assign(prevented_central=by["prevented_central"].round(2))
+        prevented = by["prevented_central"]
+        if prevented.dtype == object:  # some comuni riservato: text for the whole column
+            by = by.assign(prevented_central=[v if isinstance(v, str) else format_decimal(v, 2) for v in prevented])
+        else:
+            by = by.assign(prevented_central=prevented.round(2))
         st.dataframe(by[["Comune", "cost_eur", "share", "interventions", "prevented_central"]].rename(columns={
             "cost_eur": "Costo (€)", "share": "Quota del piano", "interventions": "Interventi",
             "prevented_central": "Delitti evitati/anno (centrale)"}), hide_index=True, key="il_by_comune",
@@ -547,8 +573,9 @@ with tab_plan:
                "comuni": ", ".join(names.get(c, c) for c in filters.comuni) or "tutto il territorio",
                "period": period_text, "demo": store.get_meta("demo") == "true"}
     meta = options_metadata(options, {"risoluzione_h3": plan_res, "periodo": period_text,
-                                      "delitti_evitati_anno": [totals["prevented_low"], totals["prevented_central"],
-                                                               totals["prevented_high"]],
+                                      "delitti_evitati_anno": DERIVED_LABEL if hide_totals else [
+                                          totals["prevented_low"], totals["prevented_central"],
+                                          totals["prevented_high"]],
                                       "costo_piano_eur": totals["cost_eur"]})
 
 with tab_front:
@@ -561,17 +588,24 @@ with tab_front:
     if front.empty:
         st.info("Nessun piano possibile per i budget della frontiera.")
     else:
-        st.altair_chart(frontier_chart(front, budget, totals), width="stretch")
+        front_shown = public_frontier(front, role)  # budgets whose plan has hidden rows: riservato
+        st.altair_chart(frontier_chart(front_shown, budget, shown_totals), width="stretch")
         step = front["budget_eur"].diff().dropna()
         step_text = format_int(step.iloc[0]) if len(step) else "–"
         st.caption(f"Banda: intervallo basso–alto; linea: valore centrale; linea rossa: budget scelto. Ogni punto è un "
                    f"piano ottimo (passi di {step_text} €) con gli stessi vincoli.")
-        show = front.assign(**{
-            "Budget (€)": front["budget_eur"], "Delitti evitati/anno (basso)": front["prevented_low"].round(2),
-            "Delitti evitati/anno (centrale)": front["prevented_central"].round(2),
-            "Delitti evitati/anno (alto)": front["prevented_high"].round(2),
-            "In più rispetto al passo precedente (centrale)": front["marginal_central"].round(2),
-            "Interventi": front["interventions"]})
+        shown_cols = ["prevented_low", "prevented_central", "prevented_high", "marginal_central"]
+        if front_shown[shown_cols].isna().to_numpy().any():  # text for the whole column, as in the plan table
+            values = {c: [DERIVED_LABEL if pd.isna(v) else format_decimal(v, 2) for v in front_shown[c]]
+                      for c in shown_cols}
+        else:
+            values = {c: front_shown[c].round(2) for c in shown_cols}
+        show = front_shown.assign(**{
+            "Budget (€)": front_shown["budget_eur"], "Delitti evitati/anno (basso)": values["prevented_low"],
+            "Delitti evitati/anno (centrale)": values["prevented_central"],
+            "Delitti evitati/anno (alto)": values["prevented_high"],
+            "In più rispetto al passo precedente (centrale)": values["marginal_central"],
+            "Interventi": front_shown["interventions"]})
         st.dataframe(show[["Budget (€)", "Delitti evitati/anno (basso)", "Delitti evitati/anno (centrale)",
                            "Delitti evitati/anno (alto)", "In più rispetto al passo precedente (centrale)",
                            "Interventi"]], hide_index=True, key="il_front_table",

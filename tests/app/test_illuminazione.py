@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from geo.lighting import lighting_need
 from geo.lighting_plan import PlanOptions, build_candidates, optimise
-from geo.privacy import COUNT_LABEL, format_decimal, format_int
+from geo.lighting_report import totals_hidden
+from geo.privacy import COUNT_LABEL, DERIVED_LABEL, format_decimal, format_int
 from geo.storage import open_store
 from tests.app.conftest import login_as
 
@@ -64,8 +65,13 @@ def default_page(demo_db):  # noqa: ARG001 - the fixture sets LANTERNA_DB
     return _open()
 
 
-def test_page_shows_the_optimal_plan_with_its_range(default_page, demo_db):
-    at = default_page
+@pytest.fixture(scope="module")
+def cleared_page(demo_db):  # noqa: ARG001 - the fixture sets LANTERNA_DB
+    return _open(role="forze_polizia")
+
+
+def test_page_shows_the_optimal_plan_with_its_range(cleared_page, demo_db):
+    at = cleared_page
     assert at.title[0].value == "Illuminazione – piano di investimento"
     expected = _expected_plan(at, demo_db, 1_000_000.0)
     t = expected.totals
@@ -85,6 +91,23 @@ def test_page_shows_the_optimal_plan_with_its_range(default_page, demo_db):
     assert any("intervallo" in md.value for md in at.markdown)
 
 
+def test_plan_totals_with_small_counts_are_reserved_without_clearance(default_page, demo_db):
+    """Pact art. 3: the default plan has hexagons with 1-2 incidents; for the Regione its totals of
+    prevented incidents would give them back, so they are «riservato» (costs stay visible)."""
+    at = default_page
+    expected = _expected_plan(at, demo_db, 1_000_000.0)
+    assert totals_hidden(expected, "regione")
+    m = _metrics(at)
+    assert m["Delitti evitati all'anno"].value == DERIVED_LABEL
+    assert m["Costo del piano"].value == f"{format_int(expected.totals['cost_eur'])} €"
+    effect = next(md.value for md in at.markdown if "Effetto atteso" in md.value)
+    assert DERIVED_LABEL in effect and format_decimal(expected.totals["prevented_central"], 1) not in effect
+    by = next(d.value for d in at.dataframe if "Quota del piano" in d.value.columns)
+    assert (by["Delitti evitati/anno (centrale)"] == DERIVED_LABEL).any()
+    front = next(d.value for d in at.dataframe if "Budget (€)" in d.value.columns)
+    assert (front["Delitti evitati/anno (centrale)"] == DERIVED_LABEL).any()
+
+
 def test_budget_change_recomputes_the_plan(demo_db):
     at = _open(il_budget=300_000.0)
     expected = _expected_plan(at, demo_db, 300_000.0)
@@ -100,8 +123,8 @@ def test_outskirts_only_keeps_the_plan_in_the_outskirts():
     assert len(table) and (table["Periferia"] == "sì").all()
 
 
-def test_frontier_is_shown_and_non_decreasing(default_page):
-    front = next(d.value for d in default_page.dataframe if "Budget (€)" in d.value.columns)
+def test_frontier_is_shown_and_non_decreasing(cleared_page):
+    front = next(d.value for d in cleared_page.dataframe if "Budget (€)" in d.value.columns)
     central = front["Delitti evitati/anno (centrale)"].to_numpy()
     assert len(front) >= 10 and (np.diff(central) >= -1e-9).all()
     assert (front["Delitti evitati/anno (basso)"] <= front["Delitti evitati/anno (alto)"]).all()

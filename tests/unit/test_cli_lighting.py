@@ -150,3 +150,14 @@ def test_help_is_italian_through_the_real_entry_point():
     missing = subprocess.run([sys.executable, "-m", "geo", "rank", "lighting"], cwd=ROOT, capture_output=True,
                              text=True, timeout=120)
     assert missing.returncode == 2 and "mancano gli argomenti obbligatori" in missing.stderr
+
+
+def test_hidden_totals_stay_hidden_in_cli_outputs(db, tmp_path, capsys, monkeypatch):
+    # a plan that includes a suppressed hexagon (the rule itself: test_lighting_report_privacy.py)
+    from geo import lighting_report
+
+    monkeypatch.setattr(lighting_report, "totals_hidden", lambda plan, role: True)
+    gj = tmp_path / "piano.geojson"
+    assert run(db, "--budget", "100000", "--format", "geojson", "-o", str(gj)) == 0
+    assert json.loads(gj.read_text(encoding="utf-8"))["lanterna"]["delitti_evitati_anno"] == "riservato"
+    assert "evitati all'anno: riservato" in capsys.readouterr().err
