@@ -95,6 +95,7 @@ from geo.privacy import (
     format_decimal,
     format_int,
     format_percent,
+    suppressed_mask,
 )
 from geo.schemas import INCIDENT_CATEGORIES, OPEN_REPORT_STATUS, SCHOOL_LEVELS
 from geo.storage import Store
@@ -630,6 +631,19 @@ def suppressed(exposure: Exposure, role: str | None) -> tuple[pd.DataFrame, pd.D
     formats |= {"focus_school_est": lambda v: format_decimal(v, 1), "focus_outside_est": lambda v: format_decimal(v, 1),
                 "focus_per_km2_year": lambda v: format_decimal(v, 1)}
     return apply_suppression(exposure.schools, COUNT_COLUMNS, derived, role, formats=formats)
+
+
+def reference_hidden(row: Mapping[str, object], role: str | None, *, basis: str = "tutte") -> dict[str, bool]:
+    """Ratios whose reference-area count O2 is small (1-2) for ``role``.
+
+    RR = (O1 / E1) / (O2 / E2): with O1, E1 (hexagons of the area) and E2 (hexagons of the
+    reference) published, a ratio gives O2 back, so it (and E1, E2) must be hidden when O2 is
+    small. Keys ``rr``, ``rr_spaccio``, ``rr_violenza``; always False for cleared roles.
+    """
+    suffix = "all" if basis == "tutte" else "scuola"
+    refs = {"rr": "ref_focus", **{f"rr_{g}": f"ref_{g}_{suffix}" for g in FOCUS_GROUPS}}
+    values = [row.get(col, 0) for col in refs.values()]
+    return dict(zip(refs, (bool(x) for x in suppressed_mask(values, role)), strict=True))
 
 
 def reasons(row: Mapping[str, object], shown: Mapping[str, str], hidden: Mapping[str, bool], *,

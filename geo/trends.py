@@ -9,8 +9,9 @@ clearance (:func:`geo.privacy.can_see_exact`) a published count between 1 and
 :func:`geo.privacy.suppressed_mask`). Because totals are published as well (the period total of
 each line, the monthly total readable from the other breakdown, the yearly view), a single hidden
 value in a group whose total is known could be recovered by subtraction; the smallest other
-value of that group (a positive one when there is one) is then hidden too and shown as
-"riservato" (*complementary* suppression), repeated until no group has exactly one hidden value.
+values of that group are then hidden too and shown as "riservato" (*complementary* suppression,
+:func:`geo.privacy.complementary_suppression`: several small values summing to a known total are
+protected as well), repeated until no group has exactly one hidden value.
 """
 
 from __future__ import annotations
@@ -126,16 +127,32 @@ def suppress(
     DataFrame
         A copy with ``value`` as float (NaN where hidden), ``suppressed`` (``None``,
         ``"primario"`` or ``"complementare"``) and ``shown`` (the text to display).
+        ``attrs["unprotected"]`` lists ``(columns, values)`` of the groups whose hidden values no
+        visible cell can protect (e.g. ``[1, 3]``: the total 4 gives the 1 away): the caller must
+        hide their published total.
     """
     out = frame.copy()
     counts = out[value].astype("int64").to_numpy()
     primary = privacy.suppressed_mask(counts, role, threshold=threshold)
     hidden = primary.copy()
-    if hidden.any():
+    unprotected: list[tuple[tuple[str, ...], object]] = []
+    if hidden.any() and groups:
+        # 1. Every hidden small count must keep at least two possible values given the total of
+        #    each group and the labels (several small values can sum to a recoverable total:
+        #    [1, 1, 10] with total 12 are both 1), see privacy.complementary_suppression.
+        labels = [_group_labels(out, cols) for cols in groups]
+        extra, left = privacy.complementary_suppression(counts, labels, role, threshold=threshold)
+        hidden |= extra
+        unprotected = [
+            (tuple(groups[k]), tuple(out[list(groups[k])].to_numpy()[np.flatnonzero(labels[k] == lab)[0]]))
+            for k, lab in left
+        ]
+        # 2. No group may keep a single hidden value (a complementary one recovered by
+        #    subtraction would then give the small count away through another group).
         for _ in range(len(out)):  # each pass hides at least one more value or stops
             changed = False
-            for cols in groups:
-                for _, idx in out.groupby(list(cols), sort=False).indices.items():
+            for lab in labels:
+                for idx in pd.Series(range(len(out))).groupby(lab, sort=False).indices.values():
                     if hidden[idx].sum() != 1:
                         continue
                     # The smallest other value; a zero only when no positive value is left (a
@@ -146,6 +163,8 @@ def suppress(
                         changed = True
             if not changed:
                 break
+    #: Groups whose hidden values no published cell can protect: their total must be hidden too.
+    out.attrs["unprotected"] = unprotected
     out[value] = np.where(hidden, np.nan, counts.astype(float))
     out["suppressed"] = np.where(primary, "primario", np.where(hidden, "complementare", None))
     out["shown"] = [
@@ -153,6 +172,11 @@ def suppress(
         for p, h, c in zip(primary, hidden, counts, strict=True)
     ]
     return out
+
+
+def _group_labels(frame: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    """One integer label per row, the same for rows sharing the values of ``cols``."""
+    return frame.groupby(list(cols), sort=False, dropna=False).ngroup().to_numpy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,11 +307,13 @@ def period_change(
 
     cur = suppress(frame.assign(n=frame["current"].astype("int64")), value="n", groups=[["group"]],
                    role=role)
+    _hide_unprotected_total(cur)
     frame["current"] = cur["n"]
     frame["current_shown"] = cur["shown"]
     if covered:
         prev = suppress(frame.assign(n=frame["previous"].astype("int64")), value="n", groups=[["group"]],
                         role=role)
+        _hide_unprotected_total(prev)
         frame["previous"] = prev["n"]
         frame["previous_shown"] = prev["shown"]
     else:
@@ -299,6 +325,15 @@ def period_change(
     return frame.drop(columns="group")[
         ["key", "label", "current", "previous", "delta", "delta_pct", "current_shown", "previous_shown"]
     ]
+
+
+def _hide_unprotected_total(table: pd.DataFrame) -> None:
+    """Hide the "Totale" row when the hidden categories cannot be protected otherwise."""
+    if (("group",), ("voci",)) in table.attrs.get("unprotected", []):
+        total = (table["group"] == "totale").to_numpy() & table["suppressed"].isna().to_numpy()
+        table.loc[total, "n"] = np.nan
+        table.loc[total, "suppressed"] = "complementare"
+        table.loc[total, "shown"] = COMPLEMENT_LABEL
 
 
 def trend_arrow(delta: float, delta_pct: float | None = None, *, tolerance_pct: float = 1.0) -> str:
@@ -439,3 +474,46 @@ def official_vs_dataset(store: Store) -> pd.DataFrame:
     merged["_o"] = merged["categoria"].map(order).fillna(len(order))
     return merged.sort_values(["anno", "_o"]).drop(columns="_o")[cols].reset_index(drop=True)
 
+
+
+def suppress_official(official: pd.DataFrame, role: str | None = None) -> pd.DataFrame:
+    """:func:`official_vs_dataset` made safe to show to ``role``.
+
+    The yearly counts of a category can be small. ``dataset`` is suppressed per year with the
+    category rows as a group whose total (the ``"totale"`` row) is published, the total being
+    hidden too when the categories cannot be protected otherwise; ``ufficiali`` gets primary
+    suppression. Hidden values become NaN (so charts drop them), ``ufficiali_shown`` and
+    ``dataset_shown`` hold the text to display, and ``scarto_pct`` is NaN when either side is
+    hidden (it would give the hidden value back).
+    """
+    out = official.copy().reset_index(drop=True)
+    out["ufficiali_shown"] = [privacy.format_int(x) for x in out["ufficiali"]]
+    out["dataset_shown"] = [privacy.format_int(x) for x in out["dataset"]]
+    if out.empty or privacy.can_see_exact(role):
+        return out
+    hidden = np.zeros(len(out), dtype=bool)
+    has_off = out["ufficiali"].notna().to_numpy()
+    if has_off.any():
+        off = suppress(out.loc[has_off].assign(n=out.loc[has_off, "ufficiali"].astype("int64")), value="n",
+                       role=role)
+        out.loc[has_off, "ufficiali_shown"] = off["shown"].to_numpy()
+        out.loc[has_off, "ufficiali"] = off["n"].to_numpy()
+        hidden[has_off] |= off["suppressed"].notna().to_numpy()
+    has_ds = out["dataset"].notna().to_numpy()
+    if has_ds.any():
+        part = out.loc[has_ds].assign(
+            n=out.loc[has_ds, "dataset"].astype("int64"),
+            group=np.where(out.loc[has_ds, "categoria"] == "totale", "totale", "voci"),
+        )
+        ds = suppress(part, value="n", groups=[["anno", "group"]], role=role)
+        for (_, values) in ds.attrs.get("unprotected", []):
+            year = values[0]
+            total = ((ds["anno"] == year) & (ds["group"] == "totale") & ds["suppressed"].isna()).to_numpy()
+            ds.loc[total, "n"] = np.nan
+            ds.loc[total, "suppressed"] = "complementare"
+            ds.loc[total, "shown"] = COMPLEMENT_LABEL
+        out.loc[has_ds, "dataset_shown"] = ds["shown"].to_numpy()
+        out.loc[has_ds, "dataset"] = ds["n"].to_numpy()
+        hidden[has_ds] |= ds["suppressed"].notna().to_numpy()
+    out.loc[hidden, "scarto_pct"] = np.nan
+    return out

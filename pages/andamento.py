@@ -8,7 +8,7 @@ import streamlit as st
 
 from geo import config, privacy, trends
 from geo.territory import TerritoryError, load_territory
-from pages.common import current_role, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: d3 locale for the charts: Italian decimal comma, thousands dot and month names.
 VEGA_LOCALE = {
@@ -182,6 +182,16 @@ def calibration_chart(official: pd.DataFrame) -> alt.Chart:
     )
 
 
+def _scarto(rows: pd.DataFrame) -> list[str]:
+    """Gap in percent; "riservato" when a count it compares is hidden (it would give it back)."""
+    hidden = {privacy.COUNT_LABEL, privacy.DERIVED_LABEL}
+    return [
+        privacy.DERIVED_LABEL if u in hidden or d in hidden
+        else fmt_dec(x, 1, sign=True) + " %" if not pd.isna(x) else "–"
+        for x, u, d in zip(rows["scarto_pct"], rows["ufficiali_shown"], rows["dataset_shown"], strict=True)
+    ]
+
+
 def _js(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
@@ -247,6 +257,8 @@ def series_table(series: pd.DataFrame, *, freq: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Page
 # --------------------------------------------------------------------------------------------
+
+require_page("view_trends")  # the page's own check, besides the navigation
 
 store = get_store()
 st.title("Andamento dei delitti")
@@ -369,7 +381,7 @@ st.subheader("Totali ufficiali e dati del dataset")
 st.caption("I totali ufficiali sono reali (ISTAT; Ministero dell'Interno per categoria). Il dataset della dashboard "
            "è generato e calibrato su di essi quando è dimostrativo: il confronto mostra la calibrazione. Tutta la "
            "provincia, tutte le categorie: non dipende dai filtri.")
-official = trends.official_vs_dataset(store)
+official = trends.suppress_official(trends.official_vs_dataset(store), role)
 if official.empty:
     st.info("Nessun totale ufficiale per questo territorio.")
 else:
@@ -378,26 +390,26 @@ else:
     st.dataframe(
         pd.DataFrame({
             "Anno": totals["anno"].astype(str),
-            "Delitti denunciati (ufficiali)": [fmt_int(x) for x in totals["ufficiali"]],
-            "Delitti nel dataset": [fmt_int(x) for x in totals["dataset"]],
+            "Delitti denunciati (ufficiali)": totals["ufficiali_shown"],
+            "Delitti nel dataset": totals["dataset_shown"],
             "Mesi nel dataset": totals["mesi"],
-            "Scarto %": [fmt_dec(x, 1, sign=True) + " %" if not pd.isna(x) else "–" for x in totals["scarto_pct"]],
+            "Scarto %": _scarto(totals),
             "Fonte ufficiale": totals["fonte"].fillna("–"),
         }),
         hide_index=True,
         height=table_height(len(totals)),
     )
-    both = official[(official["categoria"] != "totale") & official["ufficiali"].notna() & official["dataset"].notna()]
+    both = official[(official["categoria"] != "totale") & (official["ufficiali_shown"] != privacy.MISSING_LABEL)
+                    & (official["dataset_shown"] != privacy.MISSING_LABEL)]
     if not both.empty:
         with st.expander("Per categoria (anni con dati ufficiali per categoria)"):
             st.dataframe(
                 pd.DataFrame({
                     "Anno": both["anno"].astype(str),
                     "Categoria": both["label"],
-                    "Ufficiali": [fmt_int(x) for x in both["ufficiali"]],
-                    "Dataset": [fmt_int(x) for x in both["dataset"]],
-                    "Scarto %": [fmt_dec(x, 1, sign=True) + " %" if not pd.isna(x) else "–"
-                                 for x in both["scarto_pct"]],
+                    "Ufficiali": both["ufficiali_shown"],
+                    "Dataset": both["dataset_shown"],
+                    "Scarto %": _scarto(both),
                     "Fonte": both["fonte"],
                 }),
                 hide_index=True,

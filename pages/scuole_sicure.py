@@ -8,6 +8,7 @@ cached on plain keys (database path, data version, distance, period, comuni, lev
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import altair as alt
@@ -16,10 +17,18 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import exposure, metrics
-from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
+from geo.privacy import (
+    DERIVED_LABEL,
+    ROLES,
+    apply_suppression,
+    can_see_exact,
+    format_decimal,
+    format_int,
+    format_percent,
+)
 from geo.schemas import SCHOOL_LEVELS
 from geo.storage import open_store
-from pages.common import current_role, demo_notice, get_store, month_label, sidebar_filters
+from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (see pages/mappa.py).
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -73,25 +82,41 @@ def level_chart(schools: pd.DataFrame) -> alt.Chart:
     ).properties(height=alt.Step(24))
 
 
+#: Characters with a meaning in Streamlit Markdown (CommonMark, LaTeX ``$``, ``:emoji:``/``:color[]``).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^&])")
+
+
+def md_escape(text: object) -> str:
+    """``text`` shown literally by ``st.markdown``: special characters backslash-escaped, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def school_details(result: exposure.Exposure, code: str, role: str) -> None:
     """Reasons and figures of the selected school."""
     shown, mask = exposure.suppressed(result, role)
     pos = int(result.schools.index[result.schools["code"] == code][0])
     rec = result.schools.loc[pos]
     s, h = shown.loc[pos].to_dict(), mask.loc[pos].to_dict()
-    st.markdown(f"**{int(rec['rank'])}. {rec['name']}** · {SCHOOL_LEVELS.get(rec['level'], rec['level'])} · "
-                f"{rec['comune']}")
+    # A ratio with E1 and E2 gives the reference count O2 back: hide them when O2 is 1-2.
+    ref_small = exposure.reference_hidden(rec.to_dict(), role, basis=result.params["basis"])
+    for key, small in ref_small.items():
+        if small:
+            for col in (key, f"{key}_low", f"{key}_high"):
+                h[col], s[col] = True, DERIVED_LABEL
+    hide_cells = any(ref_small.values())
+    st.markdown(f"**{int(rec['rank'])}. {md_escape(rec['name'])}** · "
+                f"{md_escape(SCHOOL_LEVELS.get(rec['level'], rec['level']))} · {md_escape(rec['comune'])}")
     why = exposure.reasons(rec.to_dict(), s, h, basis=result.params["basis"])
     if why:
-        st.markdown("\n".join(f"- {w}" for w in why))
+        st.markdown("\n".join(f"- {md_escape(w)}" for w in why))
     else:
         st.caption("Nessun elemento sopra la media delle aree simili.")
     ref = {"simili": "aree di densità simile", "vicine": f"aree di densità vicina ({rec['ref_classes']})",
            "comune": "tutto il comune abitato", "nessuno": "nessun riferimento"}[rec["reference"]]
     rows = [
-        ("Esagoni nell'area (ris. 10)", format_int(rec["n_cells"])),
+        ("Esagoni nell'area (ris. 10)", DERIVED_LABEL if hide_cells else format_int(rec["n_cells"])),
         ("Densità del quartiere", exposure.DENSITY_CLASSES[int(rec["density_class"])][1]),
-        ("Confronto con", f"{ref}: {format_int(rec['ref_cells'])} esagoni"),
+        ("Confronto con", f"{ref}: {DERIVED_LABEL if hide_cells else format_int(rec['ref_cells'])} esagoni"),
         ("Spaccio (delitti nel periodo)", s["spaccio_all"]),
         ("Violenza (delitti nel periodo)", s["violenza_all"]),
         ("Di cui in orario scolastico (stima)", s["focus_school_est"]),
@@ -104,7 +129,19 @@ def school_details(result: exposure.Exposure, code: str, role: str) -> None:
     st.table(pd.DataFrame(rows, columns=["Voce", "Valore"]).set_index("Voce"))
 
 
+def near_share_text(near: int, total: int, role: str | None) -> str:
+    """Share of the focus incidents near the schools, hidden (as in the table per comune) when
+    either count is 1-2 for ``role``."""
+    frame = pd.DataFrame({"focus_near": [near], "focus_total": [total],
+                          "focus_share": [near / total if total else None]})
+    display, _ = apply_suppression(frame, ("focus_near", "focus_total"),
+                                   {"focus_share": ("focus_near", "focus_total")}, role,
+                                   formats={"focus_share": lambda v: format_percent(v, 0)})
+    return display["focus_share"].iloc[0]
+
+
 def main() -> None:
+    require_page("view_schools")  # the page's own check, besides the navigation
     store = get_store()
     st.title("Scuole sicure")
     st.caption(
@@ -163,7 +200,7 @@ def main() -> None:
     k2.metric("A esposizione alta", format_int(len(alta)), border=True,
               help="Rapporto con le aree simili significativamente sopra 1 (limite inferiore dell'IC 95 % > 1)."
                    + ("" if cleared else " Non conta le scuole con esposizione riservata (meno di 3 delitti)."))
-    k3.metric(f"Spaccio e violenza entro {format_int(walk_m)} m", format_percent(near / total if total else None),
+    k3.metric(f"Spaccio e violenza entro {format_int(walk_m)} m", near_share_text(near, total, role),
               border=True, help="Quota dei delitti di spaccio e violenza dei comuni scelti avvenuti nelle aree "
                                 "delle scuole (ogni esagono contato una volta).")
     students = pd.to_numeric(alta["students"], errors="coerce").sum()

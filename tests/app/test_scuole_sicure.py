@@ -124,6 +124,65 @@ def test_selected_school_details(open_page, demo_db):
     second = result.schools.iloc[1]
     at.selectbox(key="scuole_scelta").set_value(second["code"]).run()
     assert not at.exception
-    assert any(m.value.startswith(f"**2. {second['name']}**") for m in at.markdown)
+    md_escape = page_functions()["md_escape"]
+    assert any(m.value.startswith(f"**2. {md_escape(second['name'])}**") for m in at.markdown)
     details = at.table[0].value
     assert details.loc["Esagoni nell'area (ris. 10)", "Valore"] == str(int(second["n_cells"]))
+
+
+def page_functions() -> dict:
+    """The page's pure helpers, without running the page (it calls ``main()`` on import)."""
+    import ast
+    import re
+
+    from geo import privacy
+
+    tree = ast.parse((ROOT / PAGE).read_text(encoding="utf-8"))
+    wanted = {"_MD_SPECIAL", "md_escape", "near_share_text"}
+    nodes = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name in wanted)
+             or (isinstance(n, ast.Assign) and any(getattr(t, "id", "") in wanted for t in n.targets))]
+    namespace = {"re": re, "pd": pd, **{k: getattr(privacy, k) for k in dir(privacy) if not k.startswith("__")}}
+    exec(compile(ast.Module(body=nodes, type_ignores=[]), PAGE, "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_school_names_are_escaped_in_markdown():
+    md_escape = page_functions()["md_escape"]
+    assert md_escape("![](http://x/t)") == r"\!\[\]\(http\://x/t\)"
+    assert md_escape("Scuola *A* <img src=x> $x$ :red[y]\nriga") == (
+        r"Scuola \*A\* \<img src\=x\> \$x\$ \:red\[y\] riga")
+    assert md_escape("Liceo Galilei") == "Liceo Galilei"
+
+
+def test_near_share_kpi_follows_the_suppression_rule():
+    near_share_text = page_functions()["near_share_text"]
+    assert near_share_text(2, 50, "osservatore") == "riservato"
+    assert near_share_text(10, 40, "osservatore") == "25 %"
+    assert near_share_text(2, 50, "prefettura") == "4 %"
+    assert near_share_text(0, 0, "osservatore") == "–"
+
+
+def test_details_hide_ratio_and_hexagons_when_the_reference_count_is_small(open_page, monkeypatch):
+    # Force every reference count to 2 for the page's computation.
+    original = exposure.compute_exposure
+
+    def small_reference(*args, **kw):
+        result = original(*args, **kw)
+        result.schools["ref_focus"] = 2
+        return result
+
+    import streamlit as st
+
+    monkeypatch.setattr(exposure, "compute_exposure", small_reference)
+    st.cache_data.clear()
+    request_cleanup = st.cache_data.clear  # the patched result must not stay in the cache
+    try:
+        at = open_page(scuole_distanza=350)
+        details = at.table[0].value
+        police = open_page("prefettura", scuole_distanza=350).table[0].value
+    finally:
+        request_cleanup()
+    assert details.loc["Esagoni nell'area (ris. 10)", "Valore"] == "riservato"
+    assert details.loc["Confronto con", "Valore"].endswith("riservato esagoni")
+    assert details.loc["Rapporto con aree simili (IC 95 %)", "Valore"] == "riservato"
+    assert police.loc["Esagoni nell'area (ris. 10)", "Valore"] != "riservato"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import login, wait_app_idle
 
@@ -22,8 +23,8 @@ def test_andamento_draws_charts(page, app_url, shot):
     page.locator(f"{CHART} canvas, {CHART} svg").first.wait_for(timeout=30_000)
     assert page.locator(CHART).count() >= 5
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_text("33° su 106").is_visible()
-    assert page.get_by_text("6.912").first.is_visible()  # 2024 total, equal to the ISTAT figure
+    expect(page.get_by_text("33° su 106")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("6.912").first).to_be_visible(timeout=30_000)  # 2024 total, equal to the ISTAT figure
     shot(page, "andamento")
 
     page.get_by_text("Annuale", exact=True).click()

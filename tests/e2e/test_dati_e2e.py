@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import login, wait_app_idle
 
@@ -54,7 +55,7 @@ def _open_dati(page, app_url: str) -> None:
 def test_bad_csv_is_refused_with_a_report_and_changes_nothing(page, app_url, demo_db, shot, tmp_path):
     _open_dati(page, app_url)
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_role("link", name="© OpenStreetMap contributors").is_visible()
+    expect(page.get_by_role("link", name="© OpenStreetMap contributors")).to_be_visible(timeout=30_000)
     before = _counts(demo_db, tmp_path / "before")
 
     uploader = page.locator("[data-testid='stFileUploader'] input[type='file']")
@@ -65,12 +66,12 @@ def test_bad_csv_is_refused_with_a_report_and_changes_nothing(page, app_url, dem
     page.get_by_text("Importazione non riuscita: delitti_errati.csv").wait_for(timeout=60_000)
     wait_app_idle(page)
 
-    assert page.get_by_text("2 righe su 3 hanno errori", exact=False).first.is_visible()
-    assert page.get_by_text("Nessun dato è stato modificato.", exact=False).first.is_visible()
-    assert page.get_by_text("Errori riga per riga").is_visible()
+    expect(page.get_by_text("2 righe su 3 hanno errori", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Nessun dato è stato modificato.", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Errori riga per riga")).to_be_visible(timeout=30_000)
     download = page.get_by_role("button", name="Scarica il rapporto degli errori (CSV)")
     download.scroll_into_view_if_needed()
-    assert download.is_visible()
+    expect(download).to_be_visible(timeout=30_000)
     shot(page, "dati_import_rifiutato")
 
     with page.expect_download() as info:

@@ -10,6 +10,7 @@ from pathlib import Path
 import h3
 import pytest
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import go_to, login, wait_app_idle
 
@@ -94,7 +95,7 @@ def _click_map_at(page, frame, lat: float, lon: float) -> None:
 def test_officer_files_a_report_and_another_comune_cannot_touch_it(page, app_url, demo_db, shot, tmp_path):
     lat, lon = _free_spot(demo_db, tmp_path / "db")
     login(page, app_url, "comune-massa")
-    assert page.get_by_text("Utente: Comune di Massa").first.is_visible()
+    expect(page.get_by_text("Utente: Comune di Massa").first).to_be_visible(timeout=30_000)
     go_to(page, "Segnalazioni", "segnalazioni")
     page.get_by_role("heading", name="Nuova segnalazione").wait_for()
     frame_locator, frame = _map_frame(page)
@@ -126,8 +127,8 @@ def test_officer_files_a_report_and_another_comune_cannot_touch_it(page, app_url
     frame_locator, frame = _map_frame(page)
     assert _report_on_map(page, code)
     frame_locator.locator(f".lanterna-segnalazione[title='{code}']").wait_for(state="attached", timeout=30_000)
-    assert page.get_by_role("button", name="Aggiorna lo stato").is_visible()
-    assert page.get_by_text("<b>ogni sabato</b>", exact=False).first.is_visible()  # text, not markup
+    expect(page.get_by_role("button", name="Aggiorna lo stato")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("<b>ogni sabato</b>", exact=False).first).to_be_visible(timeout=30_000)  # text, not markup
     assert page.get_by_label("Latitudine").input_value() == ""  # the form is ready for the next one
     shot(page, "segnalazioni_inviata")
 

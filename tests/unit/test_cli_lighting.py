@@ -156,7 +156,7 @@ def test_hidden_totals_stay_hidden_in_cli_outputs(db, tmp_path, capsys, monkeypa
     # a plan that includes a suppressed hexagon (the rule itself: test_lighting_report_privacy.py)
     from geo import lighting_report
 
-    monkeypatch.setattr(lighting_report, "totals_hidden", lambda plan, role: True)
+    monkeypatch.setattr(lighting_report, "totals_hidden", lambda *_: True)
     gj = tmp_path / "piano.geojson"
     assert run(db, "--budget", "100000", "--format", "geojson", "-o", str(gj)) == 0
     assert json.loads(gj.read_text(encoding="utf-8"))["lanterna"]["delitti_evitati_anno"] == "riservato"

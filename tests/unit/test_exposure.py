@@ -331,3 +331,13 @@ def test_no_schools_gives_empty_tables(tiny):
     assert result.schools.empty and result.by_comune.empty
     assert ex.ranked_table(result, "osservatore").empty
     assert json.loads(ex.schools_geojson(result, "osservatore"))["features"] == []
+
+
+def test_reference_count_hides_ratio_and_hexagon_counts():
+    row = {"ref_focus": 2, "ref_spaccio_all": 0, "ref_violenza_all": 2,
+           "ref_spaccio_scuola": 0, "ref_violenza_scuola": 5}
+    assert ex.reference_hidden(row, "osservatore") == {"rr": True, "rr_spaccio": False, "rr_violenza": True}
+    assert ex.reference_hidden(row, "osservatore", basis="scuola") == {
+        "rr": True, "rr_spaccio": False, "rr_violenza": False}
+    assert not any(ex.reference_hidden(row, "prefettura").values())
+    assert not any(ex.reference_hidden({**row, "ref_focus": 30, "ref_violenza_all": 3}, "comune").values())

@@ -324,3 +324,44 @@ def test_official_vs_dataset_gap_for_complete_years(store):
     o = trends.official_vs_dataset(store).set_index(["anno", "categoria"])
     assert o.loc[(2023, "totale"), ["dataset", "mesi"]].tolist() == [60, 12]
     assert o.loc[(2023, "totale"), "scarto_pct"] == pytest.approx(50.0)  # 60 against 40
+
+
+def test_suppress_protects_several_small_values_against_a_published_total():
+    # Months [1, 1, 10] with their total 12 on the total chart: hiding only the two 1s would give
+    # them away (12 - 10 = 2 = 1 + 1), so the 10 is hidden too.
+    frame = pd.DataFrame({"period": [1, 2, 3], "key": "furti", "incidents": [1, 1, 10]})
+    out = trends.suppress(frame, groups=[["key"]], role=VIEWER)
+    assert list(out["shown"]) == ["< 3", "< 3", "riservato"]
+    assert list(out["suppressed"]) == ["primario", "primario", "complementare"]
+    assert out["incidents"].isna().all()
+    assert out.attrs["unprotected"] == []
+    assert list(trends.suppress(frame, groups=[["key"]], role=POLICE)["shown"]) == ["1", "1", "10"]
+    # [1, 3]: no visible value can protect the 1 (the 3 shown as "riservato" could only be 3):
+    # the group is reported so that its total is hidden.
+    lone = trends.suppress(pd.DataFrame({"g": "a", "incidents": [1, 3]}), groups=[["g"]], role=VIEWER)
+    assert lone.attrs["unprotected"] == [(("g",), ("a",))]
+
+
+def test_period_change_hides_the_total_when_the_categories_cannot_be_protected():
+    frame = pd.DataFrame({"key": ["a", "b", "totale"], "n": [1, 3, 4],
+                          "group": ["voci", "voci", "totale"]})
+    out = trends.suppress(frame, value="n", groups=[["group"]], role=VIEWER)
+    trends._hide_unprotected_total(out)
+    assert out.loc[2, "shown"] == "riservato" and np.isnan(out.loc[2, "n"])
+
+
+def test_official_vs_dataset_is_suppressed_for_roles_without_clearance():
+    official = pd.DataFrame({
+        "anno": [2023, 2023, 2023, 2023], "categoria": ["totale", "furti_altri", "rapine", "truffe_frodi"],
+        "label": ["Totale", "Altri furti", "Rapine", "Truffe"], "ufficiali": [20.0, 15.0, 2.0, 3.0],
+        "fonte": "x", "dataset": [12.0, 10.0, 1.0, 1.0], "mesi": 12, "scarto_pct": [-40.0, -33.3, -50.0, -66.7],
+    })
+    out = trends.suppress_official(official, VIEWER).set_index("categoria")
+    assert out.loc["rapine", "dataset_shown"] == "< 3" and out.loc["truffe_frodi", "dataset_shown"] == "< 3"
+    assert out.loc["furti_altri", "dataset_shown"] == "riservato"  # 12 - 10 would give 1 + 1 away
+    assert out.loc["rapine", "ufficiali_shown"] == "< 3" and out.loc["truffe_frodi", "ufficiali_shown"] == "3"
+    assert out.loc[["rapine", "truffe_frodi", "furti_altri"], "scarto_pct"].isna().all()
+    assert out.loc["totale", "dataset_shown"] == "12" and out.loc["totale", "scarto_pct"] == -40.0
+    assert out[["dataset", "ufficiali"]].stack().isin([1.0, 2.0]).sum() == 0
+    cleared = trends.suppress_official(official, POLICE).set_index("categoria")
+    assert cleared.loc["rapine", "dataset_shown"] == "1" and cleared.loc["rapine", "scarto_pct"] == -50.0
