@@ -31,3 +31,23 @@ def resolve_comuni(store, wanted: list[str]) -> tuple[str, ...]:
             raise ValueError(f"Comune sconosciuto '{w}'. Comuni del territorio: {valid}")
         out.append(code)
     return tuple(dict.fromkeys(out))
+
+
+def add_data_and_output_options(group, formats: tuple[str, ...]) -> None:
+    """The options every ranking command shares: comuni, months, role for suppression, output."""
+    from pathlib import Path
+
+    from geo.privacy import ROLES
+
+    group.add_argument("--comune", action="append", default=[], metavar="COMUNE",
+                       help="limita a un comune (codice ISTAT o nome); ripetibile")
+    group.add_argument("--inizio", default=None, metavar="AAAA-MM",
+                       help="primo mese dei delitti (predefinito: il primo disponibile)")
+    group.add_argument("--fine", default=None, metavar="AAAA-MM",
+                       help="ultimo mese dei delitti (predefinito: l'ultimo disponibile)")
+    group.add_argument("--ruolo", choices=list(ROLES), default="osservatore",
+                       help="ruolo per la riservatezza dei conteggi piccoli (predefinito: %(default)s)")
+    group.add_argument("--format", "--formato", dest="format", choices=formats, default="csv",
+                       help="formato di uscita (predefinito: %(default)s)")
+    group.add_argument("--output", "-o", type=Path, default=None, metavar="FILE",
+                       help="file di uscita (predefinito: lo standard output)")

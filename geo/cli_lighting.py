@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from geo import config
-from geo.cli_args import parse_month, resolve_comuni
+from geo.cli_args import add_data_and_output_options, parse_month, resolve_comuni
 from geo.lighting import NeedParams, UnderlitRule
 from geo.lighting_costs import CostParams, EnergyParams
 from geo.lighting_effects import EffectModel
-from geo.privacy import ROLES, format_decimal, format_int
+from geo.privacy import format_decimal, format_int
 
 FORMATS = ("csv", "geojson", "html")
 DEFAULT_RES = 9
@@ -99,18 +99,7 @@ def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentPar
                    help="nuovi punti luce per intervento al massimo (predefinito: %(default)s; 0 = un solo "
                         "intervento per esagono)")
     g = p.add_argument_group("dati e uscita")
-    g.add_argument("--comune", action="append", default=[], metavar="COMUNE",
-                   help="limita a un comune (codice ISTAT o nome); ripetibile")
-    g.add_argument("--inizio", default=None, metavar="AAAA-MM",
-                   help="primo mese dei delitti (predefinito: il primo disponibile)")
-    g.add_argument("--fine", default=None, metavar="AAAA-MM",
-                   help="ultimo mese dei delitti (predefinito: l'ultimo disponibile)")
-    g.add_argument("--ruolo", choices=list(ROLES), default="osservatore",
-                   help="ruolo per la riservatezza dei conteggi piccoli (predefinito: %(default)s)")
-    g.add_argument("--format", "--formato", dest="format", choices=FORMATS, default="csv",
-                   help="formato di uscita (predefinito: %(default)s)")
-    g.add_argument("--output", "-o", type=Path, default=None, metavar="FILE",
-                   help="file di uscita (predefinito: lo standard output)")
+    add_data_and_output_options(g, FORMATS)
     p.set_defaults(func=cmd_lighting)
     return p
 

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 from geo import config
-from geo.cli_args import parse_month, resolve_comuni
+from geo.cli_args import add_data_and_output_options, parse_month, resolve_comuni
 from geo.filters import Filters
 from geo.priority import DEFAULT_PRESET, PRESETS, normalise_weights, parse_weights, preset_weights
-from geo.privacy import ROLES
 from geo.zones import (
     DEFAULT_CANDIDATE_SHARE,
     DEFAULT_DRAWS,
@@ -60,18 +59,7 @@ def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentPar
                    help="seme delle simulazioni Monte Carlo (predefinito: %(default)s)")
     p.add_argument("--simulazioni", dest="draws", type=int, default=DEFAULT_DRAWS, metavar="N",
                    help="simulazioni Monte Carlo sui pesi (predefinite: %(default)s)")
-    p.add_argument("--comune", action="append", default=[], metavar="COMUNE",
-                   help="limita a un comune (codice ISTAT o nome); ripetibile")
-    p.add_argument("--inizio", default=None, metavar="AAAA-MM",
-                   help="primo mese dei delitti (predefinito: il primo disponibile)")
-    p.add_argument("--fine", default=None, metavar="AAAA-MM",
-                   help="ultimo mese dei delitti (predefinito: l'ultimo disponibile)")
-    p.add_argument("--ruolo", choices=list(ROLES), default="osservatore",
-                   help="ruolo per la riservatezza dei conteggi piccoli (predefinito: %(default)s)")
-    p.add_argument("--format", "--formato", dest="format", choices=FORMATS, default="csv",
-                   help="formato di uscita (predefinito: %(default)s)")
-    p.add_argument("--output", "-o", type=Path, default=None, metavar="FILE",
-                   help="file di uscita (predefinito: lo standard output)")
+    add_data_and_output_options(p, FORMATS)
     p.set_defaults(func=cmd_zones)
     return p
 
