@@ -16,7 +16,7 @@ protected as well), repeated until no group has exactly one hidden value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -249,7 +249,27 @@ def incident_series(
         groups = [["key"], ["key", "year"]] if freq == "M" else [["key"]]
     table = suppress(table, groups=groups, role=role)
     table["label"] = table["key"].map(labels)
-    return table[columns].reset_index(drop=True)
+    result = table[columns].reset_index(drop=True)
+    # periods whose breakdown cannot be protected: their published total would reveal it
+    result.attrs["unprotected_periods"] = sorted(
+        v[0] if isinstance(v, tuple) else v
+        for cols, v in table.attrs.get("unprotected", []) if tuple(cols) == ("period",))
+    return result
+
+
+def hide_periods(series: pd.DataFrame, periods: Iterable[date]) -> pd.DataFrame:
+    """``series`` (from :func:`incident_series`) with the values of ``periods`` reserved.
+
+    Used for the total line when a breakdown of the same periods could not be protected by
+    complementary suppression (e.g. categories [1, 3]: the published total 4 would give both back).
+    """
+    out = series.copy()
+    mask = out["period"].isin(set(periods)) & out["incidents"].notna()
+    out["incidents"] = out["incidents"].astype(float)
+    out.loc[mask, "incidents"] = np.nan
+    out.loc[mask, "suppressed"] = "complementare"
+    out.loc[mask, "shown"] = COMPLEMENT_LABEL
+    return out
 
 
 # --------------------------------------------------------------------------------------------

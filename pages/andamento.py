@@ -314,13 +314,17 @@ else:
     if freq == "Y":
         c2.caption("Con l'aggregazione annuale gli anni incompleti nel periodo scelto sommano solo i mesi "
                    "presenti (colonna «Mesi» nei valori del grafico).")
+    by_breakdown = {by: trends.incident_series(store, filters, by=by, freq=freq, role=role)
+                    for by in ("category", "pro_com_t")}
     total_series = trends.incident_series(store, filters, freq=freq, role=role)
+    unprotected = {p for s in by_breakdown.values() for p in s.attrs.get("unprotected_periods", [])}
+    total_series = trends.hide_periods(total_series, unprotected)
     st.altair_chart(total_chart(total_series, freq=freq), width="stretch")
     tab_cat, tab_com = st.tabs(["Per categoria", "Per comune"])
     breakdowns = ((tab_cat, "category", "Delitti per categoria"), (tab_com, "pro_com_t", "Delitti per comune"))
     for tab, by, title in breakdowns:
         with tab:
-            series = trends.incident_series(store, filters, by=by, freq=freq, role=role)
+            series = by_breakdown[by]
             st.altair_chart(series_chart(series, freq=freq, title=title), width="stretch")
             hidden = int(series["suppressed"].notna().sum())
             if hidden:

@@ -365,3 +365,27 @@ def test_official_vs_dataset_is_suppressed_for_roles_without_clearance():
     assert out[["dataset", "ufficiali"]].stack().isin([1.0, 2.0]).sum() == 0
     cleared = trends.suppress_official(official, POLICE).set_index("categoria")
     assert cleared.loc["rapine", "dataset_shown"] == "1" and cleared.loc["rapine", "scarto_pct"] == -50.0
+
+
+def test_total_line_hides_months_whose_breakdown_cannot_be_protected(monkeypatch):
+    # January: categories 1 and 3 (no complementary choice protects them against the total 4);
+    # February: 5 and 6 (nothing small)
+    from types import SimpleNamespace
+
+    raw = pd.DataFrame({"month": [date(2024, 1, 1), date(2024, 1, 1), date(2024, 2, 1), date(2024, 2, 1)],
+                        "category": ["rapine", "furti_altri", "rapine", "furti_altri"],
+                        "incidents": [1, 3, 5, 6]})
+    fake = SimpleNamespace(incidents_series=lambda by=(), **_: raw if by else raw.groupby("month", as_index=False)[
+        "incidents"].sum())
+    monkeypatch.setattr(trends, "comparison_window",
+                        lambda *_: SimpleNamespace(start=date(2024, 1, 1), end=date(2024, 2, 1)))
+    monkeypatch.setattr(trends, "breakdown_labels", lambda *_: {"rapine": "Rapine", "furti_altri": "Altri furti"})
+    by_cat = trends.incident_series(fake, Filters(), by="category", role=VIEWER)
+    assert by_cat.attrs["unprotected_periods"] == [date(2024, 1, 1)]
+    total = trends.incident_series(fake, Filters(), role=VIEWER)
+    safe = trends.hide_periods(total, by_cat.attrs["unprotected_periods"]).set_index("period")
+    assert safe.loc[date(2024, 1, 1), "shown"] == "riservato" and pd.isna(safe.loc[date(2024, 1, 1), "incidents"])
+    assert safe.loc[date(2024, 2, 1), "incidents"] == 11
+    # a cleared role sees everything, and nothing is unprotected
+    assert trends.incident_series(fake, Filters(), by="category", role="forze_polizia").attrs[
+        "unprotected_periods"] == []
