@@ -207,7 +207,8 @@ def main() -> None:
     k4.metric("Alunni nelle scuole a esposizione alta", format_int(students), border=True)
 
     tab_map, tab_cat, tab_comuni, tab_charts, tab_method = st.tabs(
-        ["🗺️ Mappa e classifica", "📊 Delitti per categoria", "🏛️ Per comune", "📈 Grafici", "📐 Metodo"])
+        [":material/map: Mappa e classifica", ":material/bar_chart: Delitti per categoria",
+         ":material/account_balance: Per comune", ":material/trending_up: Grafici", ":material/functions: Metodo"])
     table = exposure.ranked_table(result, role)
     with tab_map:
         labels = dict(zip(schools["code"], [f"{r}. {n} ({c})" for r, n, c in

@@ -157,7 +157,9 @@ def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.Da
     if message:
         st.success(message)
     own = services[services["pro_com_t"].isin(allowed)]
-    tab_add, tab_edit, tab_close, tab_log = st.tabs(["➕ Aggiungi", "✏️ Modifica", "⛔ Chiudi", "🧾 Registro"])
+    tab_add, tab_edit, tab_close, tab_log = st.tabs(
+        [":material/add: Aggiungi", ":material/edit: Modifica", ":material/block: Chiudi",
+         ":material/receipt_long: Registro"])
     with tab_add:
         lat0, lon0 = _centre(store, allowed[0])
         with st.form("servizi_aggiungi"):
@@ -324,8 +326,9 @@ def main() -> None:
               help=f"Di cui nel capoluogo: {int(area_gaps.areas['capoluogo'].sum())}.")
 
     tab_map, tab_cov, tab_hours, tab_gaps, tab_census, tab_method = st.tabs(
-        ["🗺️ Mappa e copertura", "🏛️ Copertura per comune", "🕒 Orari", "📍 Aree prioritarie", "📋 Censimento",
-         "📐 Metodo"])
+        [":material/map: Mappa e copertura", ":material/account_balance: Copertura per comune",
+         ":material/schedule: Orari", ":material/location_on: Aree prioritarie", ":material/list: Censimento",
+         ":material/functions: Metodo"])
     with tab_map:
         tiles = st.radio("Sfondo", options=["osm", "none"], format_func={"osm": "OpenStreetMap",
                                                                           "none": "Nessuno"}.get,
