@@ -301,3 +301,13 @@ def _month_range(first: date, last: date) -> list[date]:
         out.append(date(y, m, 1))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+def role_caption(role: str | None) -> None:
+    """The sidebar line saying who is looking and whether small incident counts are masked."""
+    from geo.privacy import ROLES, can_see_exact
+
+    st.sidebar.caption(
+        f"Profilo: **{ROLES.get(role, role)}**"
+        + ("" if can_see_exact(role) else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
+    )

@@ -16,9 +16,18 @@ from streamlit_folium import st_folium
 from geo import maps, metrics, reports
 from geo.classify import SCHEMES
 from geo.filters import Filters
-from geo.privacy import ROLES, can_see_exact, format_int
+from geo.privacy import can_see_exact, format_int
 from geo.storage import open_store
-from pages.common import current_role, current_user, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import (
+    current_role,
+    current_user,
+    demo_notice,
+    get_store,
+    month_label,
+    require_page,
+    role_caption,
+    sidebar_filters,
+)
 
 #: Leaflet served by Streamlit's static file serving (``server.enableStaticServing``), relative
 #: to the map's iframe ``<base>/component/streamlit_folium.st_folium/index.html``: works offline
@@ -137,10 +146,7 @@ def main() -> None:
     filters = sidebar_filters(store)
     role = current_role()
     cleared = can_see_exact(role)
-    st.sidebar.caption(
-        f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if cleared else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
-    )
+    role_caption(role)
     db, version = str(store.path), metrics.data_version(store)
     frame = load_frame(db, version, filters, cleared)
     kpi_strip(load_kpis(db, version, filters, cleared), role)

@@ -19,7 +19,6 @@ from streamlit_folium import st_folium
 from geo import exposure, metrics
 from geo.privacy import (
     DERIVED_LABEL,
-    ROLES,
     apply_suppression,
     can_see_exact,
     format_decimal,
@@ -28,7 +27,7 @@ from geo.privacy import (
 )
 from geo.schemas import SCHOOL_LEVELS
 from geo.storage import open_store
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import current_role, demo_notice, get_store, month_label, require_page, role_caption, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (see pages/mappa.py).
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -153,10 +152,7 @@ def main() -> None:
     filters = sidebar_filters(store)
     role = current_role()
     cleared = can_see_exact(role)
-    st.sidebar.caption(
-        f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if cleared else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
-    )
+    role_caption(role)
     db, version = str(store.path), metrics.data_version(store)
 
     c1, c2, c3, c4 = st.columns([2, 2, 3, 1.6])

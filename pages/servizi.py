@@ -21,10 +21,19 @@ from streamlit_folium import st_folium
 from geo import config, hexgrid, metrics
 from geo import homeless as hl
 from geo.opening_hours import DAY_LABELS, MONTH_LABELS
-from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
+from geo.privacy import format_decimal, format_int, format_percent
 from geo.schemas import SERVICE_TYPES
 from geo.storage import open_store
-from pages.common import current_role, current_user, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import (
+    current_role,
+    current_user,
+    demo_notice,
+    get_store,
+    month_label,
+    require_page,
+    role_caption,
+    sidebar_filters,
+)
 
 LEAFLET_URL = "../../app/static/vendor/leaflet"
 #: Session key of the ISTAT codes the current user is bound to (role ``comune``).
@@ -276,10 +285,7 @@ def main() -> None:
     filters = sidebar_filters(store)
     role = current_role()
     user_comuni = tuple(st.session_state.get(USER_COMUNI_KEY) or ())
-    st.sidebar.caption(
-        f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role) else " · conteggi inferiori a 3 mascherati (art. 3 del Patto).")
-    )
+    role_caption(role)
     db, version = str(store.path), metrics.data_version(store)
     services = store.points("services")
     comuni = store.comuni()

@@ -154,3 +154,17 @@ def shot():
         return path
 
     return _shot
+
+
+def snapshot_store(db: Path, workdir: Path):
+    """A read-only Store on a copy of the live database (the running server holds the file's lock);
+    the caller closes it."""
+    from geo.storage import Store
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    copy = workdir / db.name
+    shutil.copyfile(db, copy)
+    wal = db.with_name(db.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+    return Store(copy, read_only=True)

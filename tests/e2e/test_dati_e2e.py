@@ -7,13 +7,12 @@ after the upload.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login, wait_app_idle
+from tests.e2e.conftest import login, snapshot_store, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +26,7 @@ BAD_CSV = (
 
 def _counts(db: Path, workdir: Path) -> dict[str, int]:
     """Row counts of a copy of the live database."""
-    from geo.storage import Store
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    copy = workdir / db.name
-    shutil.copyfile(db, copy)
-    wal = db.with_name(db.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-    store = Store(copy, read_only=True)
+    store = snapshot_store(db, workdir)
     try:
         return {t: store.count(t) for t in ("incidents", "imports", "lighting", "reports")}
     finally:

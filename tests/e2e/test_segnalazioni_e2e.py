@@ -3,7 +3,6 @@ the officer of another Comune logs in and cannot see the report nor any control 
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import go_to, login, wait_app_idle
+from tests.e2e.conftest import go_to, login, snapshot_store, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +32,7 @@ HAS_REPORT_JS = """(code) => {
 def _free_spot(db: Path, workdir: Path) -> tuple[float, float]:
     """A point in Massa with no report within about 130 m (read from a copy: the server holds the file)."""
     from geo.reports import likely_duplicates
-    from geo.storage import Store
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    copy = workdir / db.name
-    shutil.copyfile(db, copy)
-    wal = db.with_name(db.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-    store = Store(copy, read_only=True)
+    store = snapshot_store(db, workdir)
     try:
         cells = store.query("SELECT cell FROM cells WHERE pro_com_t = ? AND residents > 20 ORDER BY residents DESC",
                             [MASSA])["cell"].tolist()
