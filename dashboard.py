@@ -4,7 +4,7 @@ Run with ``streamlit run dashboard.py``. Pages live in ``pages/`` and stay thin;
 in the ``geo`` library.
 
 Without a login only the login page exists. After it, the navigation holds the pages the user's
-role may open (:data:`geo.permissions.PAGE_ACTIONS`): a page absent from the navigation cannot be
+role may open (:data:`geo.access.permissions.PAGE_ACTIONS`): a page absent from the navigation cannot be
 reached, not even by its URL. Each page checks its permission again, and every write checks it
 in ``geo``.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo.permissions import allowed_pages, role_label
+from geo.access.permissions import allowed_pages, role_label
 from pages.common import NAV_KEY, ROUTED_KEY, current_user, end_session, routing_token
 
 st.set_page_config(

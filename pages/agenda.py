@@ -1,6 +1,6 @@
 """Agenda CPOSP: the reports brought to the provincial committee and the interventions decided.
 
-A thin view over :func:`geo.reports.agenda`: what is to be discussed (``in_agenda_cposp``) and the
+A thin view over :func:`geo.reports.workflow.agenda`: what is to be discussed (``in_agenda_cposp``) and the
 intervention pipeline (``intervento_programmato``), exportable as CSV and as a printable page.
 A Comune sees the items of its own territory; status changes are made on the *Segnalazioni* page.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geo import reports
-from geo.permissions import allows
-from geo.privacy import format_int
+from geo.access.permissions import allows
+from geo.access.privacy import format_int
+from geo.reports import workflow as reports
 from pages.common import demo_notice, get_store, require_page
 
 

@@ -6,8 +6,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from geo import config, privacy, trends
-from geo.territory import TerritoryError, load_territory
+from geo import config
+from geo.access import privacy
+from geo.data.territory import TerritoryError, load_territory
+from geo.overview import trends
 from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: d3 locale for the charts: Italian decimal comma, thousands dot and month names.

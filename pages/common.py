@@ -5,7 +5,7 @@ Pages stay thin: they call these helpers and the ``geo`` library, never SQL.
 
 Session
 -------
-A successful login (:mod:`geo.auth`, from ``pages/login.py``) stores only the username, the
+A successful login (:mod:`geo.access.auth`, from ``pages/login.py``) stores only the username, the
 method and two times under :data:`SESSION_KEY` in ``st.session_state`` (server-side, never sent
 to the browser). Every run reloads the account from the database (:func:`current_user`): a
 disabled account or a changed role takes effect at the next interaction, and a session idle for
@@ -19,12 +19,14 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from geo import auth, config, hexgrid
-from geo.audit import utcnow
-from geo.filters import Filters
-from geo.permissions import PermissionDenied, User, require
-from geo.schemas import INCIDENT_CATEGORIES, TIME_BANDS
-from geo.storage import StorageError, StorageInUseError, Store, open_store
+from geo import config
+from geo.access import auth
+from geo.access.audit import utcnow
+from geo.access.permissions import PermissionDenied, User, require
+from geo.data import hexgrid
+from geo.data.filters import Filters
+from geo.data.schemas import INCIDENT_CATEGORIES, TIME_BANDS
+from geo.data.storage import StorageError, StorageInUseError, Store, open_store
 
 #: Role used for what is drawn before anybody is logged in (the login page only): no police
 #: clearance, so nothing under the threshold could show.
@@ -114,7 +116,7 @@ def _built(path) -> bool:
 
 
 def _build_with_progress() -> None:
-    from geo.demo import build_demo
+    from geo.demo.build import build_demo
 
     bar = st.progress(0.0, text="Preparazione dei dati dimostrativi al primo avvio…")
 
@@ -122,7 +124,7 @@ def _build_with_progress() -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
     _open.clear()
-    from geo.storage import close_all
+    from geo.data.storage import close_all
 
     close_all()
     build_demo(progress=progress, force=True)
@@ -305,7 +307,7 @@ def _month_range(first: date, last: date) -> list[date]:
 
 def role_caption(role: str | None) -> None:
     """The sidebar line saying who is looking and whether small incident counts are masked."""
-    from geo.privacy import ROLES, can_see_exact
+    from geo.access.privacy import ROLES, can_see_exact
 
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"

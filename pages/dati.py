@@ -10,14 +10,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import config, privacy, sources
-from geo.audit import csv_bytes
-from geo.importers import import_file
-from geo.io import SUPPORTED_CRS, ImportFailed
-from geo.permissions import OWN, PermissionDenied, User, import_action, importable_layers, role_label, scope
-from geo.schemas import LAYERS
-from geo.storage import Store
-from geo.territory import Territory, TerritoryError, load_territory
+from geo import config
+from geo.access import privacy
+from geo.access.audit import csv_bytes
+from geo.access.permissions import OWN, PermissionDenied, User, import_action, importable_layers, role_label, scope
+from geo.data import sources
+from geo.data.io import SUPPORTED_CRS, ImportFailed
+from geo.data.schemas import LAYERS
+from geo.data.storage import Store
+from geo.data.territory import Territory, TerritoryError, load_territory
+from geo.ingest.importers import import_file
 from pages.common import current_user, demo_notice, get_store, month_label, require_page
 
 UPLOAD_TYPES = ["csv", "geojson", "json", "gpkg", "zip", "parquet"]

@@ -1,7 +1,7 @@
 """Illuminazione: the lighting investment planner for the Regione (pact art. 5).
 
-A thin view over :mod:`geo.lighting` (need per hexagon), :mod:`geo.lighting_plan` (candidates,
-exact optimal plan, frontier) and :mod:`geo.lighting_report` (table, exports, summary). Need,
+A thin view over :mod:`geo.lighting.need` (need per hexagon), :mod:`geo.lighting.plan` (candidates,
+exact optimal plan, frontier) and :mod:`geo.lighting.report` (table, exports, summary). Need,
 candidates, frontier and the need layer of the map are cached on plain keys (database path,
 data version, filter fields, parameter tuples), so a budget change only re-solves the plan
 (one HiGHS run) and redraws the plan layer.
@@ -19,13 +19,22 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import hexgrid, maps, metrics
-from geo.classify import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
-from geo.lighting import BASIS_LABELS, NeedParams, UnderlitRule, lighting_need
-from geo.lighting_costs import CostParams, EnergyParams
-from geo.lighting_effects import STUDIES, EffectModel
-from geo.lighting_plan import KINDS, PlanError, PlanOptions, build_candidates, frontier, frontier_budgets, optimise
-from geo.lighting_report import (
+from geo.access.privacy import (
+    COUNT_LABEL,
+    DERIVED_LABEL,
+    ROLES,
+    can_see_exact,
+    format_decimal,
+    format_int,
+    suppressed_mask,
+)
+from geo.data import hexgrid
+from geo.data.storage import open_store
+from geo.lighting.costs import CostParams, EnergyParams
+from geo.lighting.effects import STUDIES, EffectModel
+from geo.lighting.need import BASIS_LABELS, NeedParams, UnderlitRule, lighting_need
+from geo.lighting.plan import KINDS, PlanError, PlanOptions, build_candidates, frontier, frontier_budgets, optimise
+from geo.lighting.report import (
     HIDDEN_TOTAL_NOTE,
     citations_html,
     comune_names,
@@ -43,8 +52,9 @@ from geo.lighting_report import (
     summary_html,
     totals_hidden,
 )
-from geo.privacy import COUNT_LABEL, DERIVED_LABEL, ROLES, can_see_exact, format_decimal, format_int, suppressed_mask
-from geo.storage import open_store
+from geo.maps import layers as maps
+from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
+from geo.overview import metrics
 from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (as on the map page): the map works offline.
@@ -311,7 +321,7 @@ def number(label: str, value: float, key: str, *, source: str, step: float, fmt:
 # Page
 # --------------------------------------------------------------------------------------------
 
-require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.permissions)
+require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.access.permissions)
 store = get_store()
 st.title("Illuminazione – piano di investimento")
 st.caption(

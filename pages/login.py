@@ -1,17 +1,17 @@
 """Accesso: the only page before login.
 
-Local accounts sign in with name and password (:func:`geo.auth.authenticate`: argon2id,
+Local accounts sign in with name and password (:func:`geo.access.auth.authenticate`: argon2id,
 lockout with backoff). When ``.streamlit/secrets.toml`` configures an OpenID Connect provider
 (``[auth]``, see ``docs/AUTH.md``), a button starts Streamlit's ``st.login`` and the identity
-that comes back is mapped to a Lanterna account by e-mail (:func:`geo.auth.user_for_identity`).
+that comes back is mapped to a Lanterna account by e-mail (:func:`geo.access.auth.user_for_identity`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from geo import auth
-from geo.permissions import role_label
+from geo.access import auth
+from geo.access.permissions import role_label
 from pages.common import ENDED_KEY, ensure_routed, get_store, start_session
 
 

@@ -1,7 +1,7 @@
 """Mappa integrata: incidents, lighting, reports, schools and services on H3 hexagons.
 
-A thin view: figures come from :mod:`geo.metrics`, the map from :mod:`geo.maps`, what a role may
-see from :mod:`geo.privacy`. Heavy results are cached on plain keys (database path, data
+A thin view: figures come from :mod:`geo.overview.metrics`, the map from :mod:`geo.maps.layers`, what a role may
+see from :mod:`geo.access.privacy`. Heavy results are cached on plain keys (database path, data
 version, filters, clearance), never on GeoDataFrames.
 """
 
@@ -13,11 +13,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import maps, metrics, reports
-from geo.classify import SCHEMES
-from geo.filters import Filters
-from geo.privacy import can_see_exact, format_int
-from geo.storage import open_store
+from geo.access.privacy import can_see_exact, format_int
+from geo.data.filters import Filters
+from geo.data.storage import open_store
+from geo.maps import layers as maps
+from geo.maps.classes import SCHEMES
+from geo.overview import metrics
+from geo.reports import workflow as reports
 from pages.common import (
     current_role,
     current_user,

@@ -1,6 +1,6 @@
 """Registro delle modifiche: the audit log of every write, for the Prefettura (pact art. 19).
 
-A thin view over :mod:`geo.audit`: filters, the integrity check of the hash chain, the entries
+A thin view over :mod:`geo.access.audit`: filters, the integrity check of the hash chain, the entries
 (shown as text) and a CSV export that neutralises spreadsheet formulas and is itself recorded.
 """
 
@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from geo import audit
-from geo.privacy import format_int
+from geo.access import audit
+from geo.access.privacy import format_int
 from pages.common import get_store, require_page
 
 

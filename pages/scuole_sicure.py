@@ -1,8 +1,8 @@
 """Scuole sicure (pact art. 11): exposure around each school, ranked with the reasons.
 
-A thin view on :mod:`geo.exposure`: the page picks the walking distance, the comparison basis and
+A thin view on :mod:`geo.services.schools`: the page picks the walking distance, the comparison basis and
 the school levels, and shows the map, the ranked list, the figures per category and per comune,
-charts and exports, as the viewer's role may see them (:mod:`geo.privacy`). Heavy results are
+charts and exports, as the viewer's role may see them (:mod:`geo.access.privacy`). Heavy results are
 cached on plain keys (database path, data version, distance, period, comuni, levels, basis).
 """
 
@@ -16,8 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import exposure, metrics
-from geo.privacy import (
+from geo.access.privacy import (
     DERIVED_LABEL,
     apply_suppression,
     can_see_exact,
@@ -25,8 +24,10 @@ from geo.privacy import (
     format_int,
     format_percent,
 )
-from geo.schemas import SCHOOL_LEVELS
-from geo.storage import open_store
+from geo.data.schemas import SCHOOL_LEVELS
+from geo.data.storage import open_store
+from geo.overview import metrics
+from geo.services import schools as exposure
 from pages.common import current_role, demo_notice, get_store, month_label, require_page, role_caption, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (see pages/mappa.py).

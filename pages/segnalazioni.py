@@ -1,6 +1,6 @@
 """Segnalazioni: a Comune officer flags degraded areas and follows them (pact artt. 4, 8).
 
-A thin view over :mod:`geo.reports`: the officer clicks the map (or draws an area, or types the
+A thin view over :mod:`geo.reports.workflow`: the officer clicks the map (or draws an area, or types the
 coordinates), fills category, severity, description and photos, sees likely duplicates before
 saving, and manages the reports of its comune (status changes, comments, corrections). Only the
 controls the role allows are shown, and every write is checked again in ``geo``.
@@ -15,12 +15,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import maps, reports
-from geo.io import ImportFailed
-from geo.permissions import PermissionDenied, allows, import_action, scope
-from geo.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
-from geo.storage import open_store
-from geo.territory import TerritoryError, load_territory
+from geo.access.permissions import PermissionDenied, allows, import_action, scope
+from geo.data.io import ImportFailed
+from geo.data.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
+from geo.data.storage import open_store
+from geo.data.territory import TerritoryError, load_territory
+from geo.maps import layers as maps
+from geo.reports import workflow as reports
 from pages.common import demo_notice, get_store, require_page
 
 LEAFLET_URL = "../../app/static/vendor/leaflet"

@@ -2,8 +2,8 @@
 any open service, the areas with signs of marginality far from every service, and the census
 forms for the roles that maintain it.
 
-A thin view on :mod:`geo.homeless`. Who sees a non-public service and who may change the census is
-decided there (:func:`geo.homeless.can_see_service`, :func:`geo.homeless.can_manage_services`),
+A thin view on :mod:`geo.services.homeless`. Who sees a non-public service and who may change the census is
+decided there (:func:`geo.services.homeless.can_see_service`, :func:`geo.services.homeless.can_manage_services`),
 and every write checks the role again on the server side. The ISTAT codes a Comune user is bound
 to are read from ``st.session_state["user_comuni"]`` (set by the login, issue 6).
 """
@@ -18,12 +18,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import config, hexgrid, metrics
-from geo import homeless as hl
-from geo.opening_hours import DAY_LABELS, MONTH_LABELS
-from geo.privacy import format_decimal, format_int, format_percent
-from geo.schemas import SERVICE_TYPES
-from geo.storage import open_store
+from geo import config
+from geo.access.privacy import format_decimal, format_int, format_percent
+from geo.data import hexgrid
+from geo.data.schemas import SERVICE_TYPES
+from geo.data.storage import open_store
+from geo.overview import metrics
+from geo.services import homeless as hl
+from geo.services.opening_hours import DAY_LABELS, MONTH_LABELS
 from pages.common import (
     current_role,
     current_user,
@@ -150,7 +152,7 @@ def _user_name() -> str | None:
 def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.DataFrame, comuni: pd.DataFrame
                  ) -> None:
     """Add / edit / close forms, shown only to roles that manage some comune; every submit goes
-    through :mod:`geo.homeless`, which checks the role again."""
+    through :mod:`geo.services.homeless`, which checks the role again."""
     allowed = hl.manageable_comuni(role, user_comuni, comuni["pro_com_t"])
     if not allowed:
         st.caption("Il censimento è aggiornato dalla Prefettura e dai Comuni per il proprio territorio.")

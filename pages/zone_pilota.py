@@ -1,8 +1,8 @@
 """Zone pilota: contiguous pilot zones for the CPOSP (pact art. 4), ranked, explained, stress-tested.
 
-The page only draws: indicators, hot spots, zones and robustness come from :mod:`geo.zones`
+The page only draws: indicators, hot spots, zones and robustness come from :mod:`geo.zones.pilot`
 (cached on plain keys: database path, data version, filters, weights, bounds, seed), exports
-and the map from :mod:`geo.zone_report`.
+and the map from :mod:`geo.zones.report`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import hotspots, metrics, zone_report, zones
-from geo.filters import Filters
-from geo.indicators import INDICATOR_KEYS, INDICATORS
-from geo.priority import DEFAULT_PRESET, PRESETS, normalise_weights
-from geo.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
-from geo.storage import open_store
+from geo.access.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
+from geo.data.filters import Filters
+from geo.data.storage import open_store
+from geo.overview import metrics
+from geo.zones import hotspots
+from geo.zones import pilot as zones
+from geo.zones import report as zone_report
+from geo.zones.indicators import INDICATOR_KEYS, INDICATORS
+from geo.zones.priority import DEFAULT_PRESET, PRESETS, normalise_weights
 from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving, relative to the map's iframe (as on the

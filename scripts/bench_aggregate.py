@@ -3,7 +3,7 @@
 For each size (default 1M and 10M points) it runs, each in its own process so that peak memory is
 measured separately:
 
-* ``lanterna``: :func:`geo.aggregate.write_incident_points` — bulk H3 indexing with the numpy
+* ``lanterna``: :func:`geo.data.aggregate.write_incident_points` — bulk H3 indexing with the numpy
   integer API over every core, integer codes in numpy, the group-by and the insert inside DuckDB,
   in one transaction;
 * ``baseline``: GeoPandas points → spatial join with the resolution-10 hexagon polygons of the
@@ -33,11 +33,11 @@ def make_points(n: int, seed: int = 7):
     import numpy as np
     import pandas as pd
 
-    from geo import hexgrid
-    from geo.loader import territory_cells
-    from geo.population import dasymetric_population
-    from geo.schemas import INCIDENT_CATEGORIES
-    from geo.territory import load_territory
+    from geo.data import hexgrid
+    from geo.data.loader import territory_cells
+    from geo.data.population import dasymetric_population
+    from geo.data.schemas import INCIDENT_CATEGORIES
+    from geo.data.territory import load_territory
 
     t = load_territory()
     cells = territory_cells(t)
@@ -58,9 +58,9 @@ def make_points(n: int, seed: int = 7):
 
 
 def _store_copy(tmp: Path):
-    from geo.loader import load_territory_into_store
-    from geo.storage import Store
-    from geo.territory import load_territory
+    from geo.data.loader import load_territory_into_store
+    from geo.data.storage import Store
+    from geo.data.territory import load_territory
 
     store = Store(tmp / "bench.duckdb")
     load_territory_into_store(store, load_territory())
@@ -68,7 +68,7 @@ def _store_copy(tmp: Path):
 
 
 def run_lanterna(n: int) -> dict:
-    from geo.aggregate import write_incident_points
+    from geo.data.aggregate import write_incident_points
 
     lat, lon, when, cats, outdoor = make_points(n)
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,8 +88,8 @@ def run_baseline(n: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from geo import hexgrid, schemas
-    from geo.storage import Store
+    from geo.data import hexgrid, schemas
+    from geo.data.storage import Store
 
     lat, lon, when, cats, outdoor = make_points(n)
     with tempfile.TemporaryDirectory() as tmp:

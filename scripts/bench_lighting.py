@@ -28,8 +28,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.lighting import lighting_need  # noqa: E402
-from geo.lighting_plan import PlanOptions, build_candidates, optimise  # noqa: E402
+from geo.lighting.need import lighting_need  # noqa: E402
+from geo.lighting.plan import PlanOptions, build_candidates, optimise  # noqa: E402
 
 
 def synthetic_candidates(n: int, *, seed: int = 0, comuni: int = 17) -> pd.DataFrame:
@@ -94,7 +94,7 @@ def bench_optimiser(repeat: int) -> None:
 
 
 def bench_demo(db: Path, repeat: int) -> None:
-    from geo.storage import Store
+    from geo.data.storage import Store
 
     print(f"2. Demo province ({db.name})")
     with Store(db, read_only=True) as store:
@@ -113,7 +113,7 @@ def bench_demo(db: Path, repeat: int) -> None:
 def bench_page(db: Path, dashboard: Path, repeat: int) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from geo.audit import utcnow
+    from geo.access.audit import utcnow
     from pages.common import SESSION_KEY
 
     os.environ["LANTERNA_DB"] = str(db)
@@ -150,8 +150,8 @@ def main() -> None:
     bench_optimiser(args.repeat)
     db = args.db
     if db is None:
-        from geo.demo import build_demo
-        from geo.storage import close_all
+        from geo.data.storage import close_all
+        from geo.demo.build import build_demo
 
         db = Path(tempfile.mkdtemp(prefix="bench-lighting-")) / "demo.duckdb"
         build_demo(path=db)

@@ -1,7 +1,7 @@
 """Benchmark of the integrated map: payload size and browser timings. Prints figures, asserts nothing.
 
 1. Payload of the default view (whole province, automatic resolution, last 12 months, role
-   *osservatore*, default point layers): the HTML of :func:`geo.maps.build_map` and the script
+   *osservatore*, default point layers): the HTML of :func:`geo.maps.layers.build_map` and the script
    streamlit-folium sends to the browser, against a naive ``folium.GeoJson`` of the same hexagons
    with every figure as a property, a Python ``style_function`` and a ``GeoJsonTooltip``.
 2. In headless Chromium (Debian's ``/usr/bin/chromium``, same flags as the browser tests) against
@@ -32,9 +32,9 @@ import folium  # noqa: E402
 import streamlit_folium  # noqa: E402
 
 from geo import hexgrid, maps, metrics  # noqa: E402
-from geo.filters import Filters  # noqa: E402
-from geo.storage import close_all, open_store  # noqa: E402
-from geo.trends import add_months  # noqa: E402
+from geo.data.filters import Filters  # noqa: E402
+from geo.data.storage import close_all, open_store  # noqa: E402
+from geo.overview.trends import add_months  # noqa: E402
 
 ROLE = "osservatore"
 DEFAULT_LAYERS = ("schools", "services", "confiscated")
@@ -214,7 +214,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db
         if db is None:
-            from geo.demo import build_demo
+            from geo.demo.build import build_demo
 
             db = Path(tmp) / "bench.duckdb"
             started = time.perf_counter()

@@ -6,13 +6,13 @@ with indicator inputs shaped like a coastal province (a few dense towns, sparse 
 
 * ``re-rank``: new weights → hexagon priorities → scores of the (fixed) zones → ranking
   (target < 200 ms);
-* ``delineation``: :func:`geo.zones.delineate_zones` (target < 1 s);
-* ``robustness``: 200 Monte-Carlo draws of the weights (:func:`geo.zones.robustness`) plus the
+* ``delineation``: :func:`geo.zones.pilot.delineate_zones` (target < 1 s);
+* ``robustness``: 200 Monte-Carlo draws of the weights (:func:`geo.zones.pilot.robustness`) plus the
   perimeter stability and the Borda consensus (target < 5 s);
-* for information, the whole :func:`geo.zones.rank_zones` (zones, cards, robustness) and the
+* for information, the whole :func:`geo.zones.pilot.rank_zones` (zones, cards, robustness) and the
   weight-independent preparation (Gi*, emerging hot spots).
 
-With ``--db PATH`` it also times :func:`geo.zones.prepare` and :func:`geo.zones.rank_zones` on a
+With ``--db PATH`` it also times :func:`geo.zones.pilot.prepare` and :func:`geo.zones.pilot.rank_zones` on a
 real database (e.g. the demo) at resolution 9. Usage::
 
     python scripts/bench_zones.py [--repeat 5] [--db data/lanterna_massa-carrara.duckdb]
@@ -35,15 +35,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from geo import hexgrid, hotspots, indicators, zones  # noqa: E402
-from geo.filters import Filters  # noqa: E402
-from geo.priority import PRESETS, preset_weights  # noqa: E402
+from geo.data.filters import Filters  # noqa: E402
+from geo.zones.priority import PRESETS, preset_weights  # noqa: E402
 
 N_CELLS = 10_000
 MONTHS = 36
 
 
 def synthetic_territory(n: int = N_CELLS, seed: int = 42) -> zones.Prepared:
-    """A :class:`geo.zones.Prepared` for ``n`` hexagons with synthetic inputs."""
+    """A :class:`geo.zones.pilot.Prepared` for ``n`` hexagons with synthetic inputs."""
     rng = np.random.default_rng(seed)
     centre = h3n.latlng_to_cell(44.035, 10.14, 9)
     disk = np.array(h3n.grid_disk(centre, 60), dtype=np.int64)
@@ -146,7 +146,7 @@ def bench_synthetic(repeat: int) -> None:
 
 
 def bench_db(path: Path, repeat: int) -> None:
-    from geo.storage import Store
+    from geo.data.storage import Store
 
     with Store(path, read_only=True) as store:
         filters = Filters(res=9)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from geo.loader import load_territory_into_store
-from geo.storage import Store
-from geo.territory import Territory, load_territory
+from geo.data.loader import load_territory_into_store
+from geo.data.storage import Store
+from geo.data.territory import Territory, load_territory
 
 IMPORT_DATA = Path(__file__).parent / "data" / "import"
 

@@ -37,7 +37,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = str(ROOT / "dashboard.py")
-#: Demo account of each role (``geo.auth.demo_accounts``; all with the demo password).
+#: Demo account of each role (``geo.access.auth.demo_accounts``; all with the demo password).
 DEMO_USERS = {"prefettura": "prefettura", "forze_polizia": "polizia", "regione": "regione",
               "osservatore": "osservatore", "comune": "comune-massa"}
 
@@ -51,10 +51,10 @@ def login_as(at: AppTest, role: str | None, *, comuni: Sequence[str] | None = No
     (``LANTERNA_DB``) on every run, so the account must exist: demo accounts do, test Comune
     accounts for ``comuni`` are created here. ``role=None`` leaves ``at`` logged out.
     """
-    from geo import auth
-    from geo.audit import utcnow
-    from geo.permissions import SYSTEM, normalise_comuni
-    from geo.storage import open_store
+    from geo.access import auth
+    from geo.access.audit import utcnow
+    from geo.access.permissions import SYSTEM, normalise_comuni
+    from geo.data.storage import open_store
     from pages.common import SESSION_KEY
 
     if role is None and username is None:
@@ -77,8 +77,8 @@ def login_as(at: AppTest, role: str | None, *, comuni: Sequence[str] | None = No
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
-    from geo.demo import build_demo
-    from geo.storage import close_all
+    from geo.data.storage import close_all
+    from geo.demo.build import build_demo
 
     path = tmp_path_factory.mktemp("app-db") / "template.duckdb"
     build_demo(path=path)

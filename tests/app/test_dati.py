@@ -1,7 +1,7 @@
 """The *Dati e fonti* page through Streamlit's AppTest: catalogue, credits and the file upload.
 
 AppTest drives ``st.file_uploader`` (``FileUploader.set_value``), so the upload tests go through
-the real widget, the page's handler and :func:`geo.importers.import_file`; the browser test
+the real widget, the page's handler and :func:`geo.ingest.importers.import_file`; the browser test
 (``tests/e2e/test_dati_e2e.py``) repeats the failing upload in Chromium.
 """
 
@@ -11,9 +11,9 @@ import json
 import tempfile
 from pathlib import Path
 
-import geo.importers
-from geo.sources import CATALOGUE_TABLES
-from geo.storage import open_store
+import geo.ingest.importers
+from geo.data.sources import CATALOGUE_TABLES
+from geo.data.storage import open_store
 from tests.app.conftest import login_as
 
 PAGE = "pages/dati.py"
@@ -158,7 +158,7 @@ def test_same_file_twice_is_not_imported_again(app, writable_db):
 
 def test_upload_goes_through_a_temporary_file_with_the_original_extension(app, writable_db, tmp_path, monkeypatch):
     seen: list[tuple[Path, bool, str | None]] = []
-    original = geo.importers.import_file
+    original = geo.ingest.importers.import_file
 
     def spy(store, territory, layer_key, path, **kwargs):
         seen.append((Path(path), Path(path).exists(), kwargs.get("file_name")))
@@ -166,7 +166,7 @@ def test_upload_goes_through_a_temporary_file_with_the_original_extension(app, w
 
     uploads = tmp_path / "uploads"
     uploads.mkdir()
-    monkeypatch.setattr(geo.importers, "import_file", spy)
+    monkeypatch.setattr(geo.ingest.importers, "import_file", spy)
     monkeypatch.setattr(tempfile, "tempdir", str(uploads))
     before = _state(writable_db)
     at = _open(app)

@@ -4,7 +4,7 @@ on the demo database.
 AppTest cannot run the map's iframe (streamlit-folium): the map layers are built by the page's
 functions and checked in the browser. Here: the plan and its range, a budget change, the
 constraints, the parameters with their sources, the exports and the role's privacy, with
-figures computed independently through :mod:`geo.lighting` and :mod:`geo.lighting_plan` on the
+figures computed independently through :mod:`geo.lighting.need` and :mod:`geo.lighting.plan` on the
 same database.
 """
 
@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.lighting import lighting_need
-from geo.lighting_plan import PlanOptions, build_candidates, optimise
-from geo.lighting_report import totals_hidden
-from geo.privacy import COUNT_LABEL, DERIVED_LABEL, format_decimal, format_int
-from geo.storage import open_store
+from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL, format_decimal, format_int
+from geo.data.storage import open_store
+from geo.lighting.need import lighting_need
+from geo.lighting.plan import PlanOptions, build_candidates, optimise
+from geo.lighting.report import totals_hidden
 from tests.app.conftest import login_as
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,6 +177,6 @@ def test_roles_without_the_lighting_permission_do_not_get_the_page(role):
     login_as(at, role)
     at.run()
     assert not at.exception
-    # the page is not in their navigation (geo.permissions: plan_lighting), so not even its URL works
+    # the page is not in their navigation (geo.access.permissions: plan_lighting), so not even its URL works
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(PAGE)

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import auth
-from geo.permissions import SYSTEM
-from geo.storage import open_store
+from geo.access import auth
+from geo.access.permissions import SYSTEM
+from geo.data.storage import open_store
 from pages.common import NAV_KEY, SESSION_KEY
 from tests.app.conftest import DASHBOARD, login_as
 

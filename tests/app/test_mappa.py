@@ -3,7 +3,7 @@
 AppTest cannot run the map's iframe (streamlit-folium), so the map itself is checked in
 ``tests/unit/test_maps.py`` and in the browser tests; here: the KPI strip, the controls, the
 details panel (selected through its picker, as a keyboard user does), the table and the role's
-privacy, with figures computed independently through :mod:`geo.metrics` on the same database.
+privacy, with figures computed independently through :mod:`geo.overview.metrics` on the same database.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import replace
 
 import pytest
 
-from geo import maps, metrics
-from geo.filters import Filters
-from geo.privacy import COUNT_LABEL
-from geo.storage import open_store
+from geo.access.privacy import COUNT_LABEL
+from geo.data.filters import Filters
+from geo.data.storage import open_store
+from geo.maps import layers as maps
+from geo.overview import metrics
 from tests.app.conftest import login_as
 
 PAGE = "pages/mappa.py"

@@ -8,8 +8,9 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import auth, reports
-from geo.storage import open_store
+from geo.access import auth
+from geo.data.storage import open_store
+from geo.reports import workflow as reports
 from tests.app.conftest import DASHBOARD, login_as
 
 PAGE = "pages/registro.py"

@@ -1,7 +1,7 @@
 """The role x page x action matrix: for every role, which pages are in the navigation (and that
 the others cannot be reached), and for every action what ``geo`` allows — nothing visible or
 doable beyond the role. The expectations are written out here, independently of
-``geo.permissions``: changing the matrix means changing this specification too."""
+``geo.access.permissions``: changing the matrix means changing this specification too."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from geo import audit, auth, homeless, reports
-from geo import permissions as perm
-from geo.importers import import_file
-from geo.io import ImportFailed
-from geo.schemas import LAYERS
-from geo.storage import open_store
-from geo.territory import load_territory
+from geo.access import audit, auth
+from geo.access import permissions as perm
+from geo.data.io import ImportFailed
+from geo.data.schemas import LAYERS
+from geo.data.storage import open_store
+from geo.data.territory import load_territory
+from geo.ingest.importers import import_file
+from geo.reports import workflow as reports
+from geo.services import homeless
 from pages.common import NAV_KEY
 from tests.app.conftest import DASHBOARD, login_as
 

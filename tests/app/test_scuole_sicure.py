@@ -2,7 +2,7 @@
 
 AppTest cannot run the map's iframe (streamlit-folium): the map is checked in
 ``tests/unit/test_exposure.py``; here the controls, the figures (recomputed independently through
-:mod:`geo.exposure` on the same database), the ranked table, the role's privacy and the exports.
+:mod:`geo.services.schools` on the same database), the ranked table, the role's privacy and the exports.
 The page is reached through the router (``dashboard.py``); ``LANTERNA_TEST_DASHBOARD`` may point at
 another router file that registers it (local runs before the page is in the menu).
 """
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import exposure
-from geo.storage import open_store
+from geo.data.storage import open_store
+from geo.services import schools as exposure
 from tests.app.conftest import login_as
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,8 +135,7 @@ def page_functions() -> dict:
     import ast
     import re
 
-    from geo import privacy
-
+    from geo.access import privacy
     tree = ast.parse((ROOT / PAGE).read_text(encoding="utf-8"))
     wanted = {"_MD_SPECIAL", "md_escape", "near_share_text"}
     nodes = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name in wanted)

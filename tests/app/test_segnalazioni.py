@@ -12,8 +12,9 @@ import pytest
 from PIL import ExifTags, Image
 from streamlit.testing.v1 import AppTest
 
-from geo import auth, reports
-from geo.storage import open_store
+from geo.access import auth
+from geo.data.storage import open_store
+from geo.reports import workflow as reports
 from tests.app.conftest import DASHBOARD, login_as
 
 PAGE = "pages/segnalazioni.py"

@@ -1,5 +1,5 @@
 """The *Servizi senza dimora* page through Streamlit's AppTest, on the demo database: what each role
-sees of the census (non-public shelters), the figures of :mod:`geo.homeless`, and the census forms
+sees of the census (non-public shelters), the figures of :mod:`geo.services.homeless`, and the census forms
 (shown only to the roles that manage the census, checked again on submit).
 
 ``LANTERNA_TEST_DASHBOARD`` may point at another router file that registers the page.
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import homeless
-from geo.privacy import format_decimal
-from geo.storage import open_store
+from geo.access.privacy import format_decimal
+from geo.data.storage import open_store
+from geo.services import homeless
 from tests.app.conftest import login_as
 
 ROOT = Path(__file__).resolve().parents[2]

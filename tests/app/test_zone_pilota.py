@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.priority import PRESETS
+from geo.zones.priority import PRESETS
 from tests.app.conftest import login_as
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboard.py")

@@ -54,7 +54,7 @@ def wait_app_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
-#: Password of the demo accounts (``geo.auth.DEMO_PASSWORD``; documented in the README).
+#: Password of the demo accounts (``geo.access.auth.DEMO_PASSWORD``; documented in the README).
 DEMO_PASSWORD = "lanterna-demo"
 
 
@@ -81,11 +81,11 @@ def go_to(page, title: str, url_path: str) -> None:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
-    from geo.demo import build_demo
+    from geo.demo.build import build_demo
 
     path = tmp_path_factory.mktemp("e2e-db") / "lanterna_e2e.duckdb"
     build_demo(path=path)
-    from geo.storage import close_all
+    from geo.data.storage import close_all
 
     close_all()
     return path
@@ -159,7 +159,7 @@ def shot():
 def snapshot_store(db: Path, workdir: Path):
     """A read-only Store on a copy of the live database (the running server holds the file's lock);
     the caller closes it."""
-    from geo.storage import Store
+    from geo.data.storage import Store
 
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / db.name

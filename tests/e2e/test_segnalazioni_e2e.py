@@ -31,7 +31,7 @@ HAS_REPORT_JS = """(code) => {
 
 def _free_spot(db: Path, workdir: Path) -> tuple[float, float]:
     """A point in Massa with no report within about 130 m (read from a copy: the server holds the file)."""
-    from geo.reports import likely_duplicates
+    from geo.reports.workflow import likely_duplicates
     store = snapshot_store(db, workdir)
     try:
         cells = store.query("SELECT cell FROM cells WHERE pro_com_t = ? AND residents > 20 ORDER BY residents DESC",

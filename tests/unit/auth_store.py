@@ -1,8 +1,8 @@
 """Helpers for the tests of accounts, permissions, audit and reports on the Massa-Carrara territory.
 
-``cheap_hasher`` swaps :data:`geo.auth.HASHER` for a fast argon2id (tests create many accounts;
+``cheap_hasher`` swaps :data:`geo.access.auth.HASHER` for a fast argon2id (tests create many accounts;
 the production parameters are tested on their own); ``demo_users`` creates the demo accounts and
-returns them as :class:`~geo.permissions.User`; ``points_in`` gives the centres of inhabited
+returns them as :class:`~geo.access.permissions.User`; ``points_in`` gives the centres of inhabited
 resolution-10 cells of a comune, 40 cells apart, so that reports placed there are not duplicates.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import h3
 from argon2 import PasswordHasher
 
-from geo import auth
-from geo.storage import Store
+from geo.access import auth
+from geo.data.storage import Store
 
 MASSA, CARRARA, AULLA = "045010", "045003", "045001"
 SCRIPT = "<script>alert('x')</script><img src=x onerror=alert(1)>"

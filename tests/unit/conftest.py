@@ -53,10 +53,10 @@ def mc_places():
     localities, comuni populations and the shared place context (built once per session)."""
     from types import SimpleNamespace
 
-    from geo import population
-    from geo.loader import territory_cells
-    from geo.synth._places import PlaceContext, localities_frame
-    from geo.territory import load_territory
+    from geo.data import population
+    from geo.data.loader import territory_cells
+    from geo.data.territory import load_territory
+    from geo.demo.synth._places import PlaceContext, localities_frame
 
     ter = load_territory("massa-carrara")
     cells = territory_cells(ter)

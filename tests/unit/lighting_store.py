@@ -38,8 +38,8 @@ import h3
 import numpy as np
 import pandas as pd
 
-from geo import hexgrid
-from geo.storage import Store
+from geo.data import hexgrid
+from geo.data.storage import Store
 
 MASSA, CARRARA = "045010", "045003"
 HEX_A = h3.str_to_int(h3.latlng_to_cell(44.035, 10.14, 9))

@@ -1,4 +1,4 @@
-"""Incident events to aggregates (geo.aggregate)."""
+"""Incident events to aggregates (geo.data.aggregate)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid
-from geo.aggregate import AGGREGATE_COLUMNS, aggregate_incident_cells, aggregate_incident_points, time_bands
+from geo.data import hexgrid
+from geo.data.aggregate import AGGREGATE_COLUMNS, aggregate_incident_cells, aggregate_incident_points, time_bands
 
 MASSA = (44.0357, 10.1402)
 CARRARA = (44.0790, 10.0977)
@@ -148,8 +148,8 @@ def test_categorical_input_same_result():
 
 
 def test_write_incident_points_equals_python_aggregation(mc_store):
-    from geo.aggregate import write_incident_points
-    from geo.storage import Store
+    from geo.data.aggregate import write_incident_points
+    from geo.data.storage import Store
 
     rng = np.random.default_rng(11)
     n = 5000
@@ -172,7 +172,7 @@ def test_write_incident_points_equals_python_aggregation(mc_store):
 
 
 def test_write_incident_points_rejects_unknown_category_and_missing_date(mc_store):
-    from geo.aggregate import write_incident_points
+    from geo.data.aggregate import write_incident_points
 
     lat, lon = np.array([MASSA[0]]), np.array([MASSA[1]])
     when = np.array(["2024-01-01T10:00"], dtype="datetime64[m]")

@@ -1,4 +1,4 @@
-"""The audit log (geo.audit): what an entry holds, append-only (no API to change it, tampering
+"""The audit log (geo.access.audit): what an entry holds, append-only (no API to change it, tampering
 detected), who may read and export it, and CSV exports that neutralise formulas."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from geo import audit, auth, reports
-from geo import storage as storage_module
-from geo.permissions import SYSTEM, PermissionDenied, User
+from geo.access import audit, auth
+from geo.access.permissions import SYSTEM, PermissionDenied, User
+from geo.data import storage as storage_module
+from geo.reports import workflow as reports
 from tests.unit.auth_store import CHEAP, FORMULA, MASSA, SCRIPT, demo_users, points_in
 
 
@@ -173,8 +174,7 @@ def test_record_needs_an_open_transaction_and_keeps_the_actor(store):
 
 
 def test_homeless_census_writes_are_in_the_audit_log(store):
-    from geo import homeless
-
+    from geo.services import homeless
     lat, lon = points_in(store, MASSA, 1)[0]
     record = {"name": "Docce comunali <b>", "operator": "Comune", "types": ["docce"], "hours": "Mo-Fr 09:00-12:00",
               "open_24h": False, "capacity": None, "public": True, "lat": lat, "lon": lon}
@@ -195,8 +195,7 @@ def test_homeless_census_writes_are_in_the_audit_log(store):
 
 
 def test_data_version_follows_data_changes_not_logins(store):
-    from geo import metrics
-
+    from geo.overview import metrics
     before = metrics.data_version(store)
     auth.authenticate(store, "prefettura", auth.DEMO_PASSWORD)
     audit.export_csv(store, auth.get_user(store, "prefettura"))

@@ -1,4 +1,4 @@
-"""Local accounts (geo.auth): argon2id hashes, verification, rehash, lockout with backoff, account
+"""Local accounts (geo.access.auth): argon2id hashes, verification, rehash, lockout with backoff, account
 management rights, OpenID Connect mapping and configuration, demo accounts, schema migration."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import duckdb
 import pytest
 from argon2 import PasswordHasher
 
-from geo import audit, auth
-from geo.permissions import SYSTEM, PermissionDenied, User
-from geo.storage import SCHEMA_VERSION, StorageError, Store
+from geo.access import audit, auth
+from geo.access.permissions import SYSTEM, PermissionDenied, User
+from geo.data.storage import SCHEMA_VERSION, StorageError, Store
 from tests.unit.auth_store import CARRARA, CHEAP, MASSA, demo_users
 
 T0 = datetime(2026, 3, 1, 9, 0, 0)

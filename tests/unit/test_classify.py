@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from branca.utilities import color_brewer
 
-from geo.classify import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, ZERO_COLOR, classify
+from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, ZERO_COLOR, classify
 
 
 def test_zero_is_a_class_of_its_own_and_quantiles_split_the_rest():

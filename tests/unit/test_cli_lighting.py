@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from lighting_store import HEX_A, HEX_C, build_lighting_store
 
-from geo import hexgrid
-from geo.cli import main
-from geo.cli_lighting import _euros, parse_shares
+from geo.cli.lighting import _euros, parse_shares
+from geo.cli.main import main
+from geo.data import hexgrid
 
 ROOT = Path(__file__).resolve().parents[2]
 C = hexgrid.to_str([HEX_C])[0]
@@ -154,8 +154,7 @@ def test_help_is_italian_through_the_real_entry_point():
 
 def test_hidden_totals_stay_hidden_in_cli_outputs(db, tmp_path, capsys, monkeypatch):
     # a plan that includes a suppressed hexagon (the rule itself: test_lighting_report_privacy.py)
-    from geo import lighting_report
-
+    from geo.lighting import report as lighting_report
     monkeypatch.setattr(lighting_report, "totals_hidden", lambda *_: True)
     gj = tmp_path / "piano.geojson"
     assert run(db, "--budget", "100000", "--format", "geojson", "-o", str(gj)) == 0

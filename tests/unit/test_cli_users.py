@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from geo import auth, cli_users
-from geo.cli import build_parser, main
-from geo.storage import Store
+from geo.access import auth
+from geo.cli import users as cli_users
+from geo.cli.main import build_parser, main
+from geo.data.storage import Store
 from tests.unit.auth_store import CARRARA, CHEAP, MASSA
 
 ROOT = Path(__file__).resolve().parents[2]

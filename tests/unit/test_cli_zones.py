@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from geo.cli import main
+from geo.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    from geo.demo import build_demo
-    from geo.storage import close_all
+    from geo.data.storage import close_all
+    from geo.demo.build import build_demo
 
     path = tmp_path_factory.mktemp("cli-zones") / "demo.duckdb"
     build_demo(path=path)

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import demo, hexgrid
-from geo.demo import GENERATED_TABLES, build_demo
-from geo.schemas import INCIDENT_CATEGORIES
-from geo.storage import TABLES, StorageError, Store
-from geo.territory import load_territory
+from geo.data import hexgrid
+from geo.data.schemas import INCIDENT_CATEGORIES
+from geo.data.storage import TABLES, StorageError, Store
+from geo.data.territory import load_territory
+from geo.demo import build as demo
+from geo.demo.build import GENERATED_TABLES, build_demo
 
 YEARS = range(2019, 2025)
 
@@ -193,7 +194,7 @@ def test_generated_frames_match_storage_columns(demo_build):
             ddl = store.query(f"DESCRIBE {table}")["column_name"].tolist()
             cols = store.table(table).columns.tolist()
             assert cols == ddl
-    from geo.synth import incidents, lighting, reports, schools, services
+    from geo.demo.synth import incidents, lighting, reports, schools, services
 
     expected = {
         "incidents": incidents.INCIDENT_COLUMNS, "lighting": lighting.LIGHTING_COLUMNS,

@@ -1,4 +1,4 @@
-"""*Scuole sicure* (:mod:`geo.exposure`): the area around a school, the counts, the rate ratio and
+"""*Scuole sicure* (:mod:`geo.services.schools`): the area around a school, the counts, the rate ratio and
 its exact interval, the similar areas and the ranking, against figures computed by hand on a
 tiny database."""
 
@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from scipy.stats import binom, binomtest
 
-from geo import exposure as ex
-from geo import hexgrid
-from geo.privacy import COUNT_LABEL, DERIVED_LABEL
-from geo.storage import Store
+from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL
+from geo.data import hexgrid
+from geo.data.storage import Store
+from geo.services import schools as ex
 
 MASSA = "045010"
 C0 = h3.str_to_int(h3.latlng_to_cell(44.035, 10.14, 10))

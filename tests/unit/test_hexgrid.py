@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo import hexgrid
+from geo.data import hexgrid
 
 
 @pytest.fixture

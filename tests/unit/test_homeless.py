@@ -1,4 +1,4 @@
-"""Services for homeless people (:mod:`geo.homeless`): roles, coverage on a known grid, the hours
+"""Services for homeless people (:mod:`geo.services.homeless`): roles, coverage on a known grid, the hours
 of a fixture week, marginality gaps and the census writes, each checked by hand."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid
-from geo import homeless as hl
-from geo.privacy import COUNT_LABEL
-from geo.storage import Store
+from geo.access.privacy import COUNT_LABEL
+from geo.data import hexgrid
+from geo.data.storage import Store
+from geo.services import homeless as hl
 
 MASSA, CARRARA = "045010", "045003"
 CENTRE = h3.str_to_int(h3.latlng_to_cell(44.035, 10.14, 10))

@@ -10,7 +10,7 @@ import pymannkendall as pmk
 import pytest
 from libpysal.weights import W
 
-from geo import hotspots
+from geo.zones import hotspots
 
 ALPHA = 0.05
 CENTRE = h3n.latlng_to_cell(44.035, 10.14, 9)

@@ -1,4 +1,4 @@
-"""End-to-end imports into a real Massa-Carrara database (geo.importers)."""
+"""End-to-end imports into a real Massa-Carrara database (geo.ingest.importers)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import pyproj
 import pytest
 import shapely
 
-from geo import hexgrid
-from geo import io as gio
-from geo.importers import import_file
-from geo.io import ImportFailed
-from geo.storage import TABLES, Store
+from geo.data import hexgrid
+from geo.data import io as gio
+from geo.data.io import ImportFailed
+from geo.data.storage import TABLES, Store
+from geo.ingest.importers import import_file
 
 MASSA = (44.0357, 10.1402)  # lat, lon
 CARRARA = (44.0790, 10.0977)

@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import config, hexgrid, indicators
-from geo.filters import Filters
-from geo.schemas import INCIDENT_CATEGORIES
+from geo import config
+from geo.data import hexgrid
+from geo.data.filters import Filters
+from geo.data.schemas import INCIDENT_CATEGORIES
+from geo.zones import indicators
 from tests.unit.tiny_store import CELL_A, CELL_B, CELL_C, PERIOD_2024, build_tiny_store
 
 

@@ -1,4 +1,4 @@
-"""Reading files: encodings, separators, formats, CRS, hostile input (geo.io)."""
+"""Reading files: encodings, separators, formats, CRS, hostile input (geo.data.io)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import pyproj
 import pytest
 import shapely
 
-from geo import config, schemas
-from geo import io as gio
-from geo.io import ImportFailed
+from geo import config
+from geo.data import io as gio
+from geo.data import schemas
+from geo.data.io import ImportFailed
 
 MASSA = (44.0357, 10.1402)  # lat, lon
 CARRARA = (44.0790, 10.0977)

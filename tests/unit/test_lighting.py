@@ -1,4 +1,4 @@
-"""Lighting need per hexagon (:mod:`geo.lighting`) on the hand-made database of
+"""Lighting need per hexagon (:mod:`geo.lighting.need`) on the hand-made database of
 ``tests/unit/lighting_store.py`` (figures computed by hand in its docstring) and on pieces."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from lighting_store import (
     children,
 )
 
-from geo import hexgrid
-from geo.lighting import (
+from geo.data import hexgrid
+from geo.lighting.need import (
     NeedParams,
     UnderlitRule,
     compute_need,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.lighting_costs import DEFAULT_LAMP_POWER_W, CostParams, EnergyParams, lamp_power_w, payback_years
-from geo.lighting_effects import STUDIES, STUDY_BY_KEY, EffectModel, effect_shares, prevented, repair_weight
-from geo.lighting_report import effect_sentence
+from geo.lighting.costs import DEFAULT_LAMP_POWER_W, CostParams, EnergyParams, lamp_power_w, payback_years
+from geo.lighting.effects import STUDIES, STUDY_BY_KEY, EffectModel, effect_shares, prevented, repair_weight
+from geo.lighting.report import effect_sentence
 
 
 def test_default_range_is_the_evidence():

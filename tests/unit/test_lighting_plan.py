@@ -1,4 +1,4 @@
-"""The lighting optimiser (:mod:`geo.lighting_plan`): exact against brute force, budget, fairness,
+"""The lighting optimiser (:mod:`geo.lighting.plan`): exact against brute force, budget, fairness,
 forced interventions, lots, frontier, and a worked example of candidates and plan totals."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from lighting_store import HEX_A, HEX_B, HEX_C, build_lighting_store
 
-from geo import hexgrid
-from geo.lighting import lighting_need
-from geo.lighting_plan import (
+from geo.data import hexgrid
+from geo.lighting.need import lighting_need
+from geo.lighting.plan import (
     CANDIDATE_COLUMNS,
     PlanError,
     PlanOptions,
@@ -145,7 +145,7 @@ def test_plan_equals_brute_force_with_twelve_candidates_and_lots(seed):
 def test_binding_shares_equal_brute_force(seed, monkeypatch):
     # Shares that bind go to HiGHS in their sparse form (spend per comune and total as variables);
     # make sure that path runs and agrees with brute force.
-    import geo.lighting_plan as lp
+    import geo.lighting.plan as lp
 
     calls = []
     original = lp._share_form
@@ -357,7 +357,7 @@ def test_forcing_a_later_lot_brings_the_earlier_ones(candidates):
 
 
 def test_exports_hide_small_counts_and_neutralise_formulas():
-    from geo.lighting_report import PLAN_HEADERS, plan_csv, plan_geojson, plan_table
+    from geo.lighting.report import PLAN_HEADERS, plan_csv, plan_geojson, plan_table
 
     c = random_candidates(40, 6, comuni=2)
     c["night_outdoor"] = np.where(np.arange(len(c)) % 2 == 0, 2, 30)
@@ -384,7 +384,7 @@ def test_exports_hide_small_counts_and_neutralise_formulas():
 def test_solver_output_is_kept_out_of_stdout(capfd):
     import os
 
-    from geo.lighting_plan import _quiet_stdout
+    from geo.lighting.plan import _quiet_stdout
 
     print("prima", flush=True)
     with _quiet_stdout():

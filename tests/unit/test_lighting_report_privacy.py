@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.lighting import neighbour_sum
-from geo.lighting_effects import EffectModel
-from geo.lighting_plan import PlanOptions, build_candidates, frontier, optimise
-from geo.lighting_report import (
+from geo.access.privacy import DERIVED_LABEL, format_decimal
+from geo.lighting.effects import EffectModel
+from geo.lighting.need import neighbour_sum
+from geo.lighting.plan import PlanOptions, build_candidates, frontier, optimise
+from geo.lighting.report import (
     effect_sentence,
     hidden_rows,
     options_metadata,
@@ -28,7 +29,6 @@ from geo.lighting_report import (
     summary_html,
     totals_hidden,
 )
-from geo.privacy import DERIVED_LABEL, format_decimal
 
 CENTRE = int(h3n.latlng_to_cell(44.1, 10.1, 9))
 #: A (1 incident, alone in comune X), its neighbour N (0 incidents), two far hexagons B and C.

@@ -1,8 +1,8 @@
 import pytest
 
-from geo.loader import load_territory_into_store
-from geo.storage import Store
-from geo.territory import TerritoryError, load_territory
+from geo.data.loader import load_territory_into_store
+from geo.data.storage import Store
+from geo.data.territory import TerritoryError, load_territory
 
 
 def test_massa_carrara_real_layers(tmp_path):

@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 import streamlit_folium
 
-from geo import hexgrid, maps, metrics
-from geo.classify import HIDDEN
-from geo.filters import Filters
-from geo.privacy import COUNT_LABEL
+from geo.access.privacy import COUNT_LABEL
+from geo.data import hexgrid
+from geo.data.filters import Filters
+from geo.maps import layers as maps
+from geo.maps.classes import HIDDEN
+from geo.overview import metrics
 from tests.unit.tiny_store import CELL_A, CELL_B, CELL_C, PERIOD_2024, SCRIPT, build_tiny_store
 
 
@@ -221,8 +223,7 @@ def test_geojson_export_nulls_hidden_values(frame):
 def test_draw_plugin_served_locally():
     import folium.plugins
 
-    from geo import maps
-
+    from geo.maps import layers as maps
     draw = maps.use_draw_assets(folium.plugins.Draw(), "app/static/vendor/leaflet")
     m = maps.base_map(assets_url="app/static/vendor/leaflet")
     draw.add_to(m)

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid, metrics
-from geo.filters import Filters
-from geo.privacy import COUNT_LABEL, DERIVED_LABEL
+from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL
+from geo.data import hexgrid
+from geo.data.filters import Filters
+from geo.overview import metrics
 from tests.unit.tiny_store import CARRARA, CELL_A, CELL_B, CELL_C, PERIOD_2024, build_tiny_store
 
 CHILD_AREA = hexgrid.cell_area_km2(10)

@@ -1,11 +1,11 @@
-"""The OSM ``opening_hours`` subset of :mod:`geo.opening_hours`, checked minute by minute."""
+"""The OSM ``opening_hours`` subset of :mod:`geo.services.opening_hours`, checked minute by minute."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from geo.opening_hours import (
+from geo.services.opening_hours import (
     MINUTES_PER_WEEK,
     OpeningHoursError,
     check_opening_hours,
@@ -149,7 +149,7 @@ def test_malformed_or_unsupported_strings_raise_an_italian_error(text):
 
 
 def test_demo_hours_all_parse():
-    from geo.synth.services import SERVICE_PLAN
+    from geo.demo.synth.services import SERVICE_PLAN
 
     for item in SERVICE_PLAN:
         assert check_opening_hours(item["hours"]) is None, item["hours"]

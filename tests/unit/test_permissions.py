@@ -1,12 +1,12 @@
-"""The role x action matrix (geo.permissions): scopes, the Comune's own territory, messages."""
+"""The role x action matrix (geo.access.permissions): scopes, the Comune's own territory, messages."""
 
 from __future__ import annotations
 
 import pytest
 
-from geo import permissions as perm
-from geo.privacy import CLEARED_ROLES, ROLES
-from geo.schemas import LAYERS, REPORT_STATUS
+from geo.access import permissions as perm
+from geo.access.privacy import CLEARED_ROLES, ROLES
+from geo.data.schemas import LAYERS, REPORT_STATUS
 
 MASSA, CARRARA = "045010", "045003"
 USERS = {

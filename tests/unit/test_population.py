@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid, population
-from geo.loader import territory_cells
-from geo.territory import load_territory
+from geo.data import hexgrid, population
+from geo.data.loader import territory_cells
+from geo.data.territory import load_territory
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import priority
-from geo.indicators import INDICATOR_KEYS
+from geo.zones import priority
+from geo.zones.indicators import INDICATOR_KEYS
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import privacy
-from geo.privacy import COUNT_LABEL, DERIVED_LABEL, apply_suppression, can_see_exact, suppress_counts
+from geo.access import privacy
+from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL, apply_suppression, can_see_exact, suppress_counts
 
 
 @pytest.mark.parametrize(("role", "cleared"), [

@@ -1,5 +1,5 @@
 """Secondary (complementary) suppression: no published total lets a reader recover a hidden small
-count by subtraction (geo.privacy.complementary_suppression, geo.metrics)."""
+count by subtraction (geo.access.privacy.complementary_suppression, geo.overview.metrics)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import metrics
-from geo.privacy import COUNT_LABEL, DERIVED_LABEL, apply_suppression, complementary_suppression
+from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL, apply_suppression, complementary_suppression
+from geo.overview import metrics
 
 T = 3  # the default threshold; the tests pass it explicitly
 

@@ -1,7 +1,7 @@
 """Reliability: many officers filing at the same moment, and an import killed halfway.
 
 * 50 reports submitted at the same time by 10 users from 50 threads, through one
-  :class:`~geo.storage.Store` (one DuckDB connection, a cursor per thread, writes serialised by
+  :class:`~geo.data.storage.Store` (one DuckDB connection, a cursor per thread, writes serialised by
   the store's lock): all stored, none lost, no lock error, the audit chain intact.
 * A subprocess imports a large lighting file and is SIGKILLed inside the write transaction
   (after the rows are written, before the commit); the database reopened afterwards equals the
@@ -23,10 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo import audit, auth, reports
-from geo.permissions import SYSTEM
-from geo.schemas import REPORT_CATEGORIES
-from geo.storage import Store
+from geo.access import audit, auth
+from geo.access.permissions import SYSTEM
+from geo.data.schemas import REPORT_CATEGORIES
+from geo.data.storage import Store
+from geo.reports import workflow as reports
 from tests.unit.auth_store import CARRARA, CHEAP, MASSA, demo_users, points_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,9 +108,9 @@ def _snapshot(path: Path) -> dict:
 KILLED_IMPORT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from geo.importers import import_file
-    from geo.storage import Store
-    from geo.territory import load_territory
+    from geo.ingest.importers import import_file
+    from geo.data.storage import Store
+    from geo.data.territory import load_territory
 
     db, csv, marker = sys.argv[1:4]
     store = Store(db)
@@ -161,8 +162,8 @@ def test_import_killed_halfway_leaves_the_database_as_it_was(mc_db_file, tmp_pat
     after = _snapshot(db)
     assert after == before
     # the database still works: the same import, not killed, goes through
-    from geo.importers import import_file
-    from geo.territory import load_territory
+    from geo.data.territory import load_territory
+    from geo.ingest.importers import import_file
 
     with Store(db) as store:
         result = import_file(store, load_territory("massa-carrara"), "lighting", csv)

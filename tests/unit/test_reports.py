@@ -1,4 +1,4 @@
-"""The report workflow (geo.reports): filing in one's own comune, areas, likely duplicates, the
+"""The report workflow (geo.reports.workflow): filing in one's own comune, areas, likely duplicates, the
 status workflow per role, comments and edits, photos without metadata, views, the CPOSP agenda and
 its exports, the Municipium-style bulk import, and text shown as text everywhere."""
 
@@ -15,10 +15,12 @@ import pytest
 import shapely
 from PIL import ExifTags, Image, PngImagePlugin
 
-from geo import audit, auth, maps, reports
-from geo.importers import import_file
-from geo.io import ImportFailed
-from geo.permissions import SYSTEM, PermissionDenied, User
+from geo.access import audit, auth
+from geo.access.permissions import SYSTEM, PermissionDenied, User
+from geo.data.io import ImportFailed
+from geo.ingest.importers import import_file
+from geo.maps import layers as maps
+from geo.reports import workflow as reports
 from tests.unit.auth_store import AULLA, CARRARA, CHEAP, FORMULA, MASSA, SCRIPT, demo_users, points_in
 
 TODAY = date(2026, 3, 2)

@@ -1,4 +1,4 @@
-"""geo.sources: the layer catalogue, the file list and the required credits."""
+"""geo.data.sources: the layer catalogue, the file list and the required credits."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from geo import config, sources
-from geo.loader import load_territory_into_store
-from geo.storage import Store
-from geo.territory import load_territory
+from geo import config
+from geo.data import sources
+from geo.data.loader import load_territory_into_store
+from geo.data.storage import Store
+from geo.data.territory import load_territory
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.loader import load_territory_into_store
-from geo.storage import SCHEMA_VERSION, StorageError, Store
-from geo.territory import load_territory
+from geo.data.loader import load_territory_into_store
+from geo.data.storage import SCHEMA_VERSION, StorageError, Store
+from geo.data.territory import load_territory
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_cell_lookup_outside_is_nan(store):
 def test_second_writer_gets_italian_error(tmp_path):
     path = tmp_path / "locked.duckdb"
     code = (
-        "import sys, time; from geo.storage import Store; s = Store(sys.argv[1]); "
+        "import sys, time; from geo.data.storage import Store; s = Store(sys.argv[1]); "
         "print('ready', flush=True); time.sleep(30)"
     )
     import subprocess

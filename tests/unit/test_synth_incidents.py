@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.schemas import INCIDENT_CATEGORIES
-from geo.synth import child_rng
-from geo.synth import incidents as inc
+from geo.data.schemas import INCIDENT_CATEGORIES
+from geo.demo.synth import child_rng
+from geo.demo.synth import incidents as inc
 
 CATS = list(INCIDENT_CATEGORIES)
 

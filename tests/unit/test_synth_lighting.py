@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from geo import config
-from geo.schemas import LAMP_TECHNOLOGIES, LIGHT_STATUS
-from geo.synth import child_rng
-from geo.synth import lighting as lit
+from geo.data.schemas import LAMP_TECHNOLOGIES, LIGHT_STATUS
+from geo.demo.synth import child_rng
+from geo.demo.synth import lighting as lit
 
 
 @pytest.fixture(scope="module")

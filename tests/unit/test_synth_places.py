@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid
-from geo.synth import child_rng
-from geo.synth._places import Mix, PlaceContext, largest_remainder, localities_frame
+from geo.data import hexgrid
+from geo.demo.synth import child_rng
+from geo.demo.synth._places import Mix, PlaceContext, largest_remainder, localities_frame
 
 
 @pytest.mark.parametrize(

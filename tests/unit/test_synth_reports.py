@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from geo import config
-from geo.schemas import REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
-from geo.synth import child_rng
-from geo.synth import incidents as inc
-from geo.synth import lighting as lit
-from geo.synth import reports as rep
+from geo.data.schemas import REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
+from geo.demo.synth import child_rng
+from geo.demo.synth import incidents as inc
+from geo.demo.synth import lighting as lit
+from geo.demo.synth import reports as rep
 
 ALESSANDRIA = config.NATIONAL_DIR / "segnalazioni_alessandria_municipium.csv"
 

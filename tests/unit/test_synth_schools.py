@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.schemas import SCHOOL_LEVELS
-from geo.synth import child_rng
-from geo.synth import schools as sch
+from geo.data.schemas import SCHOOL_LEVELS
+from geo.demo.synth import child_rng
+from geo.demo.synth import schools as sch
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from geo.opening_hours import parse_opening_hours
-from geo.schemas import SERVICE_TYPES
-from geo.synth import child_rng
-from geo.synth import services as srv
+from geo.data.schemas import SERVICE_TYPES
+from geo.demo.synth import child_rng
+from geo.demo.synth import services as srv
+from geo.services.opening_hours import parse_opening_hours
 
 #: A small subset of OSM opening_hours: "24/7", or optional month range then day ranges and
 #: time ranges separated by "; ".

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from geo.territory import TerritoryError, available_territories, load_territory
+from geo.data.territory import TerritoryError, available_territories, load_territory
 
 
 def test_default_territory_is_massa_carrara():

@@ -1,4 +1,4 @@
-"""geo.trends against hand-computed values.
+"""geo.overview.trends against hand-computed values.
 
 The store holds the made-up two-comune province of ``tests/unit/conftest.py`` (Alfa 098001,
 Beta 098002) and these incidents (cell of the comune, month 2024, category, band, count):
@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import trends
-from geo.filters import Filters
-from geo.loader import load_territory_into_store
-from geo.schemas import INCIDENT_CATEGORIES
-from geo.storage import Store
-from geo.territory import load_territory
+from geo.data.filters import Filters
+from geo.data.loader import load_territory_into_store
+from geo.data.schemas import INCIDENT_CATEGORIES
+from geo.data.storage import Store
+from geo.data.territory import load_territory
+from geo.overview import trends
 
 ALFA, BETA = "098001", "098002"
 POLICE, VIEWER = "forze_polizia", "osservatore"

@@ -1,4 +1,4 @@
-"""Row-level validation against the canonical layers (geo.validate)."""
+"""Row-level validation against the canonical layers (geo.data.validate)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid, schemas
-from geo import io as gio
-from geo.io import ImportFailed
-from geo.validate import (
+from geo.data import hexgrid, schemas
+from geo.data import io as gio
+from geo.data.io import ImportFailed
+from geo.data.validate import (
     STORAGE_COLUMNS,
     parse_cells,
     parse_dates,

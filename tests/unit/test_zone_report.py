@@ -10,8 +10,10 @@ import json
 import pytest
 import shapely
 
-from geo import hexgrid, zone_report, zones
-from geo.filters import Filters
+from geo.data import hexgrid
+from geo.data.filters import Filters
+from geo.zones import pilot as zones
+from geo.zones import report as zone_report
 from tests.unit.tiny_store import CELL_A, CELL_B, PERIOD_2024, SCRIPT, build_tiny_store
 
 WEIGHTS = {"harm_rate": 1, "population": 1, "schools": 1}

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import hexgrid, zones
-from geo.filters import Filters
-from geo.indicators import INDICATOR_KEYS
-from geo.priority import PRESETS, preset_weights
+from geo.data import hexgrid
+from geo.data.filters import Filters
+from geo.zones import pilot as zones
+from geo.zones.indicators import INDICATOR_KEYS
+from geo.zones.priority import PRESETS, preset_weights
 
 CENTRE = h3n.latlng_to_cell(44.035, 10.14, 9)
 HEX_KM2 = hexgrid.cell_area_km2(9)
@@ -195,8 +196,8 @@ def test_borda_consensus_shows_disagreement():
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    from geo.demo import build_demo
-    from geo.storage import close_all
+    from geo.data.storage import close_all
+    from geo.demo.build import build_demo
 
     path = tmp_path_factory.mktemp("zones-demo") / "demo.duckdb"
     build_demo(path=path)
@@ -206,7 +207,7 @@ def demo_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo_prep(demo_db) -> zones.Prepared:
-    from geo.storage import Store
+    from geo.data.storage import Store
 
     with Store(demo_db, read_only=True) as store:
         return zones.prepare(store, Filters(res=9, comuni=("045010",)))  # Massa
@@ -218,7 +219,7 @@ def test_the_hot_spots_planted_in_the_demo_are_found(demo_db):
     kinds apart, and with the security weights each must fall inside a pilot zone."""
     import json
 
-    from geo.storage import Store
+    from geo.data.storage import Store
 
     with Store(demo_db, read_only=True) as store:
         planted = json.loads(store.get_meta("demo_hotspots"))

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import hexgrid
-from geo.storage import Store
+from geo.data import hexgrid
+from geo.data.storage import Store
 
 MASSA, CARRARA = "045010", "045003"
 CELL_A = h3.str_to_int(h3.latlng_to_cell(44.035, 10.14, 8))

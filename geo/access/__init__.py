@@ -1,0 +1,8 @@
+"""Access: who may see and do what.
+
+Disclosure control (:mod:`~geo.access.privacy`), the role x action matrix
+(:mod:`~geo.access.permissions`), local accounts and sign-in (:mod:`~geo.access.auth`), the
+audit log (:mod:`~geo.access.audit`). Imports :mod:`geo.data`.
+"""
+
+__all__ = ["audit", "auth", "permissions", "privacy"]

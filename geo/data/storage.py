@@ -1,0 +1,942 @@
+"""The one way in to Lanterna's DuckDB file: schema, transactions, writes and queries.
+
+Every SQL statement of the project lives here; other modules and the pages call these functions.
+One process owns the read-write file (DuckDB takes a file lock); inside it one connection is
+shared and each thread works on its own cursor. A second writing process gets a clear Italian
+error (:class:`StorageError`): multi-process deployments need a server database.
+
+Cells are stored as BIGINT at resolution :data:`geo.config.STORE_RES` (10); the ``cells`` table
+holds every resolution-10 cell of the territory with its parents (9, 8, 7), its comune and its
+residents, so roll-ups are joins, not per-row H3 calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from geo import config
+
+#: Version of the schema. 2 (issue 6) added accounts, the audit log and the report workflow
+#: tables; a version-1 file opened for writing is migrated in place (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 2
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS comuni (
+    pro_com_t VARCHAR PRIMARY KEY, nome VARCHAR NOT NULL, area_km2 DOUBLE, residenti INTEGER,
+    anno_popolazione INTEGER, geometry_wkb BLOB);
+CREATE TABLE IF NOT EXISTS cells (
+    cell BIGINT PRIMARY KEY, r9 BIGINT NOT NULL, r8 BIGINT NOT NULL, r7 BIGINT NOT NULL,
+    pro_com_t VARCHAR NOT NULL, residents DOUBLE NOT NULL DEFAULT 0, pop_method VARCHAR);
+CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY, layer VARCHAR NOT NULL, file_name VARCHAR, sha256 VARCHAR,
+    rows_written INTEGER, rows_rejected INTEGER, mode VARCHAR, user_name VARCHAR,
+    imported_at TIMESTAMP DEFAULT current_timestamp);
+CREATE SEQUENCE IF NOT EXISTS import_seq START 1;
+CREATE TABLE IF NOT EXISTS incidents (
+    cell BIGINT NOT NULL, month DATE NOT NULL, category VARCHAR NOT NULL, time_band VARCHAR NOT NULL,
+    outdoor BOOLEAN, count INTEGER NOT NULL, synthetic BOOLEAN NOT NULL, source VARCHAR,
+    import_id INTEGER);
+CREATE TABLE IF NOT EXISTS lighting (
+    pl_id VARCHAR PRIMARY KEY, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL,
+    pro_com_t VARCHAR, technology VARCHAR NOT NULL, power_w DOUBLE, height_m DOUBLE,
+    status VARCHAR NOT NULL, year INTEGER, fixture VARCHAR, synthetic BOOLEAN NOT NULL,
+    source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS reports (
+    report_id VARCHAR PRIMARY KEY, pro_com_t VARCHAR, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL,
+    cell BIGINT NOT NULL, area_wkt VARCHAR, category VARCHAR NOT NULL, severity INTEGER,
+    status VARCHAR NOT NULL, opened DATE NOT NULL, closed DATE, description VARCHAR,
+    synthetic BOOLEAN NOT NULL, source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS schools (
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, level VARCHAR NOT NULL, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, students INTEGER,
+    address VARCHAR, synthetic BOOLEAN NOT NULL, source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS services (
+    service_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, operator VARCHAR, types VARCHAR[] NOT NULL,
+    hours VARCHAR, open_24h BOOLEAN, capacity INTEGER, public BOOLEAN, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, synthetic BOOLEAN NOT NULL,
+    source VARCHAR, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS confiscated (
+    id VARCHAR PRIMARY KEY, nome VARCHAR, tipologia VARCHAR, categoria VARCHAR, stato VARCHAR,
+    destinazione VARCHAR, indirizzo VARCHAR, indirizzo_imprecisato BOOLEAN, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, source VARCHAR);
+CREATE TABLE IF NOT EXISTS localities (
+    id INTEGER PRIMARY KEY, nome VARCHAR, tipo VARCHAR, abitanti INTEGER, pro_com_t VARCHAR,
+    lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL, source VARCHAR);
+CREATE TABLE IF NOT EXISTS roads (
+    cell BIGINT NOT NULL, highway VARCHAR NOT NULL, length_m DOUBLE NOT NULL, import_id INTEGER);
+CREATE TABLE IF NOT EXISTS crime_official (
+    anno INTEGER NOT NULL, categoria VARCHAR NOT NULL, delitti INTEGER NOT NULL, fonte VARCHAR,
+    PRIMARY KEY (anno, categoria));
+CREATE TABLE IF NOT EXISTS crime_provinces (
+    ref_area VARCHAR NOT NULL, territorio VARCHAR, anno INTEGER NOT NULL, delitti INTEGER,
+    regione VARCHAR, popolazione INTEGER, tasso_per_1000 DOUBLE, PRIMARY KEY (ref_area, anno));
+"""
+
+#: Tables of schema version 2 (issue 6): local accounts and login throttling, the append-only
+#: audit log (hash-chained, see :mod:`geo.access.audit`), the events (status changes, comments) and
+#: photos of the degradation reports. Photos are stored as BLOBs: one file to back up, and a
+#: photo is written in the same transaction as its report.
+_DDL_V2 = """
+CREATE TABLE IF NOT EXISTS users (
+    username VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL, role VARCHAR NOT NULL,
+    comuni VARCHAR NOT NULL DEFAULT '', email VARCHAR, password_hash VARCHAR,
+    active BOOLEAN NOT NULL DEFAULT true, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP,
+    last_login TIMESTAMP);
+CREATE TABLE IF NOT EXISTS login_throttle (
+    username VARCHAR PRIMARY KEY, failures INTEGER NOT NULL, locked_until TIMESTAMP,
+    last_failure TIMESTAMP NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS audit_seq START 1;
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL, role VARCHAR,
+    action VARCHAR NOT NULL, table_name VARCHAR NOT NULL, record_key VARCHAR, pro_com_t VARCHAR,
+    before_json VARCHAR, after_json VARCHAR, prev_hash VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS report_event_seq START 1;
+CREATE TABLE IF NOT EXISTS report_events (
+    event_id BIGINT PRIMARY KEY, report_id VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL,
+    username VARCHAR NOT NULL, role VARCHAR, kind VARCHAR NOT NULL, from_status VARCHAR,
+    to_status VARCHAR, text VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS report_photo_seq START 1;
+CREATE TABLE IF NOT EXISTS report_photos (
+    photo_id BIGINT PRIMARY KEY, report_id VARCHAR NOT NULL, file_name VARCHAR, mime VARCHAR NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL, size_bytes INTEGER NOT NULL, sha256 VARCHAR NOT NULL,
+    data BLOB NOT NULL, uploaded_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL);
+"""
+
+#: In-place upgrades: version -> the version it becomes. Version 2 only adds tables, which
+#: :data:`_DDL_V2` creates when missing, so the step just records the new version.
+_MIGRATIONS: dict[int, int] = {1: 2}
+
+#: Tables that hold a user-importable layer, with their key columns (None: aggregates).
+LAYER_TABLES: dict[str, str | None] = {
+    "incidents": None,
+    "lighting": "pl_id",
+    "reports": "report_id",
+    "schools": "code",
+    "services": "service_id",
+    "roads": None,
+}
+TABLES = (
+    "meta", "comuni", "cells", "imports", "incidents", "lighting", "reports", "schools", "services",
+    "confiscated", "localities", "roads", "crime_official", "crime_provinces",
+)
+
+
+class StorageError(RuntimeError):
+    """Database problems, with an Italian message for the user."""
+
+
+class StorageInUseError(StorageError):
+    """The file is held by another process (lock) or by another connection of this process."""
+
+
+def _first(rows: list) -> tuple | None:
+    """First row of a fully fetched result, or None.
+
+    Reads always drain their result (``fetchall``): DuckDB 2.0 refuses to register a DataFrame on
+    a cursor that still holds a pending result.
+    """
+    return rows[0] if rows else None
+
+
+def _res_column(res: int) -> str:
+    if res == config.STORE_RES:
+        return "c.cell"
+    if res in (7, 8, 9):
+        return f"c.r{res}"
+    raise ValueError(f"Risoluzione H3 {res} non disponibile: scegliere tra 7 e 10.")
+
+
+class Store:
+    """A DuckDB file with Lanterna's schema.
+
+    Parameters
+    ----------
+    path
+        Database file; created (with the schema) when missing.
+    read_only
+        Open without taking the write lock.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.ConnectionException as exc:
+            raise StorageInUseError(
+                f"Il database {self.path.name} è già aperto da questo processo con un'altra modalità "
+                "(lettura/scrittura): usare la connessione esistente."
+            ) from exc
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" in msg.lower():
+                raise StorageInUseError(
+                    f"Il database {self.path.name} è già aperto in scrittura da un altro processo "
+                    "(per esempio la dashboard). Chiuderlo e riprovare."
+                ) from exc
+            raise StorageError(f"Impossibile aprire il database {self.path}: {msg}") from exc
+        except duckdb.Error as exc:
+            raise StorageError(f"Il file {self.path} non è un database Lanterna valido: {exc}") from exc
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        if not read_only:
+            self._init_schema()
+        self._check_version()
+
+    # -- connection management --------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (DuckDB connections must not be shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction: everything inside commits together or not at all."""
+        if self.read_only:
+            raise StorageError("Database aperto in sola lettura.")
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        with self.transaction() as cur:
+            cur.execute(_DDL)
+            found = _first(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
+            if found is None:
+                cur.execute(_DDL_V2)
+                cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                return
+            version = int(found[0]) if str(found[0]).isdigit() else None
+            while version in _MIGRATIONS and version < SCHEMA_VERSION:
+                version = _MIGRATIONS[version]
+                if version == 2:
+                    cur.execute(_DDL_V2)
+                cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+            if version == SCHEMA_VERSION:
+                cur.execute(_DDL_V2)  # idempotent: a file of this version has every table
+
+    def _check_version(self) -> None:
+        try:
+            found = _first(self.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
+        except duckdb.CatalogException as exc:
+            raise StorageError(f"Il file {self.path.name} non contiene lo schema di Lanterna.") from exc
+        if found is None or int(found[0]) != SCHEMA_VERSION:
+            version = found[0] if found else "?"
+            hint = ("aprirlo una volta in scrittura per aggiornarlo (avviando la dashboard o con "
+                    "'python -m geo users list'), oppure ricostruirlo con 'python -m geo demo --force'"
+                    if self.read_only and found and str(found[0]).isdigit() and int(found[0]) in _MIGRATIONS
+                    else "ricostruirlo con 'python -m geo demo --force'")
+            raise StorageError(
+                f"Il database {self.path.name} ha la versione di schema {version}, attesa {SCHEMA_VERSION}: {hint}."
+            )
+
+    # -- generic access ----------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence | dict | None = None) -> pd.DataFrame:
+        """Run a read query and return a DataFrame (for use inside ``geo`` only)."""
+        return self.cursor().execute(sql, params or []).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table as a DataFrame."""
+        if name not in TABLES:
+            raise ValueError(f"tabella sconosciuta: {name}")
+        return self.cursor().execute(f"SELECT * FROM {name}").df()
+
+    def count(self, name: str, *, synthetic: bool | None = None) -> int:
+        if name not in TABLES:
+            raise ValueError(f"tabella sconosciuta: {name}")
+        where = "" if synthetic is None else f" WHERE synthetic = {'true' if synthetic else 'false'}"
+        return int(_first(self.cursor().execute(f"SELECT count(*) FROM {name}{where}").fetchall())[0])
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = _first(self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall())
+        return default if row is None else row[0]
+
+    def set_meta(self, cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+        cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def is_built(self) -> bool:
+        """True when a territory has been loaded completely (set last by the demo builder)."""
+        return self.get_meta("built_at") is not None
+
+    @staticmethod
+    def write_frame(
+        cur: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, *, mode: str = "append"
+    ) -> int:
+        """Write ``df`` into ``table`` inside the caller's transaction.
+
+        ``mode``: ``append``; ``replace`` (empty the table first); ``upsert`` (insert or replace
+        rows with the same primary key, so a re-import creates no duplicates).
+        """
+        if table not in TABLES:
+            raise ValueError(f"tabella sconosciuta: {table}")
+        if mode == "replace":
+            cur.execute(f"DELETE FROM {table}")
+        if df.empty:
+            return 0
+        cols = ", ".join(df.columns)
+        verb = "INSERT OR REPLACE" if mode == "upsert" else "INSERT"
+        cur.register("_frame", df)
+        try:
+            cur.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _frame")
+        finally:
+            cur.unregister("_frame")
+        return len(df)
+
+    @staticmethod
+    def insert_incident_codes(
+        cur: duckdb.DuckDBPyConnection, *, cells: np.ndarray, months: np.ndarray, categories: np.ndarray,
+        labels: Sequence[str], bands: np.ndarray, outdoor: np.ndarray, synthetic: bool, source: str,
+        import_id: int | None,
+    ) -> int:
+        """Group coded events and append the counts to ``incidents`` (one SQL statement).
+
+        ``months`` are months since 1970-01 (``datetime64[M]`` as int), ``categories`` indexes
+        into ``labels``, ``bands`` is 0 day / 1 night, ``outdoor`` 0 / 1 / 2 (unknown).
+        """
+        import pyarrow as pa
+
+        events = pa.table({"cell": cells, "m": months, "c": categories, "b": bands, "o": outdoor})
+        cur.register("_events", events)
+        try:
+            before = _first(cur.execute("SELECT count(*) FROM incidents").fetchall())[0]
+            cur.execute(
+                """INSERT INTO incidents (cell, month, category, time_band, outdoor, count, synthetic, source,
+                                          import_id)
+                   WITH g AS (SELECT cell, m, c, b, o, count(*)::INTEGER AS n FROM _events GROUP BY ALL)
+                   SELECT g.cell, make_date(1970 + (g.m // 12)::INTEGER, (g.m % 12)::INTEGER + 1, 1),
+                          l.label, CASE g.b WHEN 1 THEN 'notte' ELSE 'giorno' END,
+                          CASE g.o WHEN 1 THEN true WHEN 0 THEN false END, g.n, ?, ?, ?
+                   FROM g JOIN (SELECT unnest(?::VARCHAR[]) AS label,
+                                       generate_subscripts(?::VARCHAR[], 1) - 1 AS c) l USING (c)""",
+                [synthetic, source, import_id, list(labels), list(labels)],
+            )
+            return _first(cur.execute("SELECT count(*) FROM incidents").fetchall())[0] - before
+        finally:
+            cur.unregister("_events")
+
+    def new_import(
+        self, cur: duckdb.DuckDBPyConnection, *, layer: str, file_name: str, sha256: str, mode: str,
+        user: str | None = None,
+    ) -> int:
+        """Register an import and return its id (rows are filled by :meth:`finish_import`)."""
+        import_id = int(_first(cur.execute("SELECT nextval('import_seq')").fetchall())[0])
+        cur.execute(
+            "INSERT INTO imports (import_id, layer, file_name, sha256, mode, user_name) VALUES (?, ?, ?, ?, ?, ?)",
+            [import_id, layer, file_name, sha256, mode, user],
+        )
+        return import_id
+
+    @staticmethod
+    def finish_import(cur: duckdb.DuckDBPyConnection, import_id: int, *, written: int, rejected: int) -> None:
+        cur.execute(
+            "UPDATE imports SET rows_written = ?, rows_rejected = ? WHERE import_id = ?",
+            [written, rejected, import_id],
+        )
+
+    def find_import(self, layer: str, sha256: str) -> dict | None:
+        """A previous import of the same file content into the same layer, if any."""
+        row = _first(self.cursor().execute(
+            "SELECT import_id, file_name, imported_at, rows_written FROM imports "
+            "WHERE layer = ? AND sha256 = ? ORDER BY import_id LIMIT 1",
+            [layer, sha256],
+        ).fetchall())
+        if row is None:
+            return None
+        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2], "rows_written": row[3]}
+
+    # -- territory ---------------------------------------------------------------------------
+    def cell_lookup(self, cells: np.ndarray) -> pd.Series:
+        """``pro_com_t`` for each resolution-10 cell, NaN for cells outside the territory."""
+        frame = pd.DataFrame({"cell": np.asarray(cells, dtype=np.int64)})
+        cur = self.cursor()
+        cur.register("_q", frame)
+        try:
+            out = cur.execute(
+                "SELECT q.cell, c.pro_com_t FROM _q q LEFT JOIN cells c USING (cell)"
+            ).df()
+        finally:
+            cur.unregister("_q")
+        return frame["cell"].map(dict(zip(out["cell"], out["pro_com_t"], strict=True)))
+
+    def comuni(self) -> pd.DataFrame:
+        return self.query(
+            "SELECT pro_com_t, nome, area_km2, residenti, anno_popolazione FROM comuni ORDER BY nome"
+        )
+
+    # -- queries for maps and analyses --------------------------------------------------------
+    @staticmethod
+    def _filters(
+        comuni: Sequence[str] | None,
+        start: date | None,
+        end: date | None,
+        categories: Sequence[str] | None,
+        time_band: str | None,
+    ) -> tuple[str, list]:
+        clauses, params = ["TRUE"], []
+        if comuni:
+            clauses.append(f"c.pro_com_t IN ({', '.join('?' * len(comuni))})")
+            params += list(comuni)
+        if start is not None:
+            clauses.append("i.month >= ?")
+            params.append(start)
+        if end is not None:
+            clauses.append("i.month <= ?")
+            params.append(end)
+        if categories:
+            clauses.append(f"i.category IN ({', '.join('?' * len(categories))})")
+            params += list(categories)
+        if time_band:
+            clauses.append("i.time_band = ?")
+            params.append(time_band)
+        return " AND ".join(clauses), params
+
+    def incidents_by_cell(
+        self,
+        res: int,
+        *,
+        comuni: Sequence[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        categories: Sequence[str] | None = None,
+        time_band: str | None = None,
+    ) -> pd.DataFrame:
+        """Incident totals per cell at ``res``: ``cell``, ``incidents``, ``night``, ``night_outdoor``."""
+        where, params = self._filters(comuni, start, end, categories, time_band)
+        col = _res_column(res)
+        return self.query(
+            f"""SELECT {col} AS cell, sum(i.count)::BIGINT AS incidents,
+                   sum(CASE WHEN i.time_band = 'notte' THEN i.count ELSE 0 END)::BIGINT AS night,
+                   sum(CASE WHEN i.time_band = 'notte' AND i.outdoor THEN i.count ELSE 0 END)::BIGINT
+                       AS night_outdoor
+                FROM incidents i JOIN cells c USING (cell) WHERE {where} GROUP BY 1""",
+            params,
+        )
+
+    def incidents_series(
+        self,
+        *,
+        by: Sequence[str] = (),
+        res: int | None = None,
+        cells: Sequence[int] | None = None,
+        comuni: Sequence[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        categories: Sequence[str] | None = None,
+        time_band: str | None = None,
+    ) -> pd.DataFrame:
+        """Monthly incident counts, grouped by ``month`` plus any of ``category``, ``pro_com_t``,
+        ``time_band``, ``cell`` (at ``res``). ``cells`` restricts to cells at ``res``."""
+        allowed = {"category": "i.category", "pro_com_t": "c.pro_com_t", "time_band": "i.time_band"}
+        if res is not None:
+            allowed["cell"] = _res_column(res)
+        keys = ["i.month AS month"] + [f"{allowed[b]} AS {b}" for b in by]
+        where, params = self._filters(comuni, start, end, categories, time_band)
+        if cells is not None:
+            if res is None:
+                raise ValueError("cells richiede res")
+            where += f" AND {_res_column(res)} IN (SELECT unnest(?::BIGINT[]))"
+            params.append([int(c) for c in cells])
+        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        return self.query(
+            f"""SELECT {', '.join(keys)}, sum(i.count)::BIGINT AS incidents
+                FROM incidents i JOIN cells c USING (cell) WHERE {where}
+                GROUP BY {group} ORDER BY {group}""",
+            params,
+        )
+
+    def period(self) -> tuple[date, date] | None:
+        """First and last month with incidents."""
+        row = _first(self.cursor().execute("SELECT min(month), max(month) FROM incidents").fetchall())
+        return None if row[0] is None else (row[0], row[1])
+
+    def cell_context(self, res: int, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per cell at ``res``: ``pro_com_t`` (comune holding most of its area), ``residents``,
+        ``n_cells`` (resolution-10 children inside the territory) and ``area_km2``."""
+        col = _res_column(res)
+        where, params = "TRUE", []
+        if comuni:
+            where = f"c.pro_com_t IN ({', '.join('?' * len(comuni))})"
+            params = list(comuni)
+        child_area = f"{_child_area_km2():.10f}"
+        return self.query(
+            f"""SELECT {col} AS cell, mode(c.pro_com_t) AS pro_com_t, sum(c.residents) AS residents,
+                       count(*)::INTEGER AS n_cells, count(*) * {child_area} AS area_km2
+                FROM cells c WHERE {where} GROUP BY 1""",
+            params,
+        )
+
+    def layer_stats_by_cell(self, res: int, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
+        """Counts of the point layers per cell at ``res`` (cells without any point are absent):
+        ``lights``, ``lights_broken``, ``lights_old``, ``reports_open``, ``reports_open_severity``
+        (sum of severities of open reports), ``schools``, ``services``, ``confiscated``."""
+        col = _res_column(res)
+        where, params = "TRUE", []
+        if comuni:
+            where = f"c.pro_com_t IN ({', '.join('?' * len(comuni))})"
+            params = list(comuni)
+        from geo.data.schemas import OLD_LAMP_TECHNOLOGIES, OPEN_REPORT_STATUS
+
+        old = ", ".join(f"'{t}'" for t in sorted(OLD_LAMP_TECHNOLOGIES))
+        open_ = ", ".join(f"'{s}'" for s in sorted(OPEN_REPORT_STATUS))
+        sql = f"""
+        WITH l AS (SELECT {col} AS cell, count(*) AS lights,
+                          count(*) FILTER (WHERE status = 'guasto') AS lights_broken,
+                          count(*) FILTER (WHERE technology IN ({old})) AS lights_old
+                   FROM lighting JOIN cells c USING (cell) WHERE {where} GROUP BY 1),
+             r AS (SELECT {col} AS cell, count(*) AS reports_open,
+                          sum(coalesce(severity, 2)) AS reports_open_severity
+                   FROM reports JOIN cells c USING (cell)
+                   WHERE {where} AND status IN ({open_}) GROUP BY 1),
+             s AS (SELECT {col} AS cell, count(*) AS schools FROM schools JOIN cells c USING (cell)
+                   WHERE {where} GROUP BY 1),
+             v AS (SELECT {col} AS cell, count(*) AS services FROM services JOIN cells c USING (cell)
+                   WHERE {where} GROUP BY 1),
+             b AS (SELECT {col} AS cell, count(*) AS confiscated FROM confiscated JOIN cells c USING (cell)
+                   WHERE {where} GROUP BY 1),
+             allc AS (SELECT cell FROM l UNION SELECT cell FROM r UNION SELECT cell FROM s
+                      UNION SELECT cell FROM v UNION SELECT cell FROM b)
+        SELECT allc.cell, coalesce(lights, 0)::INTEGER AS lights,
+               coalesce(lights_broken, 0)::INTEGER AS lights_broken,
+               coalesce(lights_old, 0)::INTEGER AS lights_old,
+               coalesce(reports_open, 0)::INTEGER AS reports_open,
+               coalesce(reports_open_severity, 0)::INTEGER AS reports_open_severity,
+               coalesce(schools, 0)::INTEGER AS schools, coalesce(services, 0)::INTEGER AS services,
+               coalesce(confiscated, 0)::INTEGER AS confiscated
+        FROM allc LEFT JOIN l USING (cell) LEFT JOIN r USING (cell) LEFT JOIN s USING (cell)
+                  LEFT JOIN v USING (cell) LEFT JOIN b USING (cell)"""
+        return self.query(sql, params * 5)
+
+    def points(self, table: str, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
+        """All rows of a point table (lighting, reports, schools, services, confiscated,
+        localities), optionally for some comuni."""
+        if table not in ("lighting", "reports", "schools", "services", "confiscated", "localities"):
+            raise ValueError(f"non è un livello di punti: {table}")
+        if comuni:
+            return self.query(
+                f"SELECT * FROM {table} WHERE pro_com_t IN ({', '.join('?' * len(comuni))})", list(comuni)
+            )
+        return self.table(table)
+
+    def layer_summary(self) -> pd.DataFrame:
+        """Per table: rows, synthetic rows, and the period covered where it has dates."""
+        rows = []
+        for table in ("incidents", "lighting", "reports", "schools", "services", "confiscated", "localities",
+                      "roads"):
+            n = self.count(table)
+            has_synth = table in ("incidents", "lighting", "reports", "schools", "services")
+            synth = self.count(table, synthetic=True) if has_synth else 0
+            if table == "incidents":
+                total = _first(self.cursor().execute(
+                    "SELECT coalesce(sum(count), 0), coalesce(sum(count) FILTER (WHERE synthetic), 0), "
+                    "min(month), max(month) FROM incidents"
+                ).fetchall())
+                rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": int(total[0]),
+                             "synthetic_events": int(total[1]), "from": total[2], "to": total[3]})
+                continue
+            period = (None, None)
+            if table == "reports":
+                period = _first(self.cursor().execute("SELECT min(opened), max(opened) FROM reports").fetchall())
+            rows.append({"table": table, "rows": n, "synthetic_rows": synth, "events": None,
+                         "synthetic_events": None, "from": period[0], "to": period[1]})
+        return pd.DataFrame(rows)
+
+    def road_length_by_cell(
+        self, res: int, *, comuni: Sequence[str] | None = None, highways: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Length of the imported road layer per cell at ``res``: ``cell``, ``road_km``; only the
+        OSM ``highway`` classes in ``highways`` when given. Empty when no road layer is loaded."""
+        col = _res_column(res)
+        clauses, params = ["TRUE"], []
+        if comuni:
+            clauses.append(f"c.pro_com_t IN ({', '.join('?' * len(comuni))})")
+            params += list(comuni)
+        if highways:
+            clauses.append(f"r.highway IN ({', '.join('?' * len(highways))})")
+            params += list(highways)
+        return self.query(
+            f"""SELECT {col} AS cell, sum(r.length_m) / 1000.0 AS road_km
+                FROM roads r JOIN cells c USING (cell) WHERE {' AND '.join(clauses)} GROUP BY 1""",
+            params,
+        )
+
+    def comuni_geometries(self) -> pd.DataFrame:
+        """Comuni boundaries: ``pro_com_t``, ``nome`` and ``geometry_wkb`` (WGS84 WKB)."""
+        return self.query("SELECT pro_com_t, nome, geometry_wkb FROM comuni ORDER BY nome")
+
+    # -- census of services for homeless people (issue 7, pact art. 14) ------------------------
+    # Writes run inside the caller's transaction (``with store.transaction() as cur``); the
+    # permission checks are in geo.services.homeless, which is the only caller.
+    _SERVICE_FIELDS = ("service_id", "name", "operator", "types", "hours", "open_24h", "capacity", "public",
+                       "pro_com_t", "lon", "lat", "cell", "synthetic", "source", "import_id")
+
+    def service(self, service_id: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """One row of ``services`` as a dict (``types`` a list), or None."""
+        df = (cur or self.cursor()).execute("SELECT * FROM services WHERE service_id = ?", [service_id]).df()
+        if df.empty:
+            return None
+        row = df.iloc[0].to_dict()
+        row["types"] = [str(t) for t in (row.get("types") if row.get("types") is not None else [])]
+        return row
+
+    @staticmethod
+    def service_ids(cur: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+        """Identifiers of the services starting with ``prefix`` (to number a new one)."""
+        rows = cur.execute("SELECT service_id FROM services WHERE starts_with(service_id, ?)", [prefix]).fetchall()
+        return [r[0] for r in rows]
+
+    def insert_service(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Insert one service (all :attr:`_SERVICE_FIELDS`; ``types`` a list of codes)."""
+        cols = self._SERVICE_FIELDS
+        cur.execute(
+            f"INSERT INTO services ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [row.get(c) for c in cols],
+        )
+
+    def update_service(self, cur: duckdb.DuckDBPyConnection, row: dict) -> int:
+        """Overwrite the fields of the service ``row['service_id']``; returns the rows changed (0 or 1)."""
+        cols = [c for c in self._SERVICE_FIELDS if c != "service_id"]
+        found = cur.execute(
+            f"UPDATE services SET {', '.join(f'{c} = ?' for c in cols)} WHERE service_id = ? RETURNING service_id",
+            [row.get(c) for c in cols] + [row["service_id"]],
+        ).fetchall()
+        return len(found)
+
+    @staticmethod
+    def delete_service(cur: duckdb.DuckDBPyConnection, service_id: str) -> int:
+        """Remove a service from the census (its last state stays in :meth:`service_changes`)."""
+        return len(cur.execute("DELETE FROM services WHERE service_id = ? RETURNING service_id",
+                               [service_id]).fetchall())
+
+    @staticmethod
+    def log_service_change(
+        cur: duckdb.DuckDBPyConnection, *, service_id: str, action: str, role: str | None, user_name: str | None,
+        pro_com_t: str | None, reason: str | None, before_json: str | None, after_json: str | None,
+    ) -> int:
+        """Append a change of the census to ``service_changes`` (created on first use); returns its id."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS service_changes (
+                   change_id INTEGER PRIMARY KEY, service_id VARCHAR NOT NULL, action VARCHAR NOT NULL,
+                   role VARCHAR, user_name VARCHAR, pro_com_t VARCHAR, reason VARCHAR, before_json VARCHAR,
+                   after_json VARCHAR, changed_at TIMESTAMP DEFAULT current_timestamp)"""
+        )
+        next_id = "SELECT coalesce(max(change_id), 0) + 1 FROM service_changes"
+        change_id = int(_first(cur.execute(next_id).fetchall())[0])
+        cur.execute(
+            "INSERT INTO service_changes (change_id, service_id, action, role, user_name, pro_com_t, reason, "
+            "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [change_id, service_id, action, role, user_name, pro_com_t, reason, before_json, after_json],
+        )
+        return change_id
+
+    def service_changes(self, *, pro_com_t: Sequence[str] | None = None) -> pd.DataFrame:
+        """The census's change log, newest first (empty before the first change)."""
+        exists = _first(self.cursor().execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'service_changes'"
+        ).fetchall())[0]
+        columns = ["change_id", "service_id", "action", "role", "user_name", "pro_com_t", "reason", "before_json",
+                   "after_json", "changed_at"]
+        if not exists:
+            return pd.DataFrame(columns=columns)
+        where, params = "TRUE", []
+        if pro_com_t:
+            where = f"pro_com_t IN ({', '.join('?' * len(pro_com_t))})"
+            params = list(pro_com_t)
+        return self.query(f"SELECT {', '.join(columns)} FROM service_changes WHERE {where} "
+                          "ORDER BY change_id DESC", params)
+
+    # -- accounts, audit log and report workflow (issue 6) --------------------------------------
+    # Writes run inside the caller's transaction (``with store.transaction() as cur``); the
+    # permission checks live in geo.access.auth, geo.access.audit and geo.reports.workflow, the only callers. There is
+    # deliberately no method that updates or deletes audit_log rows.
+    _USER_FIELDS = ("username", "display_name", "role", "comuni", "email", "password_hash", "active",
+                    "created_at", "updated_at", "last_login")
+
+    def user_row(self, username: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """One account as a dict (``comuni`` as stored: comma-separated codes), or None."""
+        cols = ", ".join(self._USER_FIELDS)
+        rows = (cur or self.cursor()).execute(f"SELECT {cols} FROM users WHERE username = ?", [username]).fetchall()
+        return dict(zip(self._USER_FIELDS, rows[0], strict=True)) if rows else None
+
+    def users_by_email(self, email: str) -> list[dict]:
+        """Accounts whose e-mail matches ``email`` (case-insensitive)."""
+        cols = ", ".join(self._USER_FIELDS)
+        rows = self.cursor().execute(
+            f"SELECT {cols} FROM users WHERE lower(email) = lower(?) ORDER BY username", [email.strip()]
+        ).fetchall()
+        return [dict(zip(self._USER_FIELDS, r, strict=True)) for r in rows]
+
+    def users_frame(self) -> pd.DataFrame:
+        """Every account without its password hash, by username."""
+        return self.query(
+            "SELECT username, display_name, role, comuni, email, active, password_hash IS NOT NULL AS has_password, "
+            "created_at, updated_at, last_login FROM users ORDER BY username"
+        )
+
+    def count_users(self) -> int:
+        return int(_first(self.cursor().execute("SELECT count(*) FROM users").fetchall())[0])
+
+    def insert_user(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Insert one account (keys of :attr:`_USER_FIELDS`; missing ones are NULL)."""
+        cols = self._USER_FIELDS
+        cur.execute(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [row.get(c) for c in cols])
+
+    def update_user(self, cur: duckdb.DuckDBPyConnection, username: str, fields: dict) -> int:
+        """Set some columns of an account; returns the rows changed (0 or 1)."""
+        bad = set(fields) - set(self._USER_FIELDS) - {"username"}
+        if bad or "username" in fields:
+            raise ValueError(f"colonne non modificabili: {sorted(bad | ({'username'} & set(fields)))}")
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        return len(cur.execute(f"UPDATE users SET {sets} WHERE username = ? RETURNING username",
+                               [*fields.values(), username]).fetchall())
+
+    def throttle_row(self, key: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """Failed-login state of a login name (existing or not): failures, locked_until, last_failure."""
+        rows = (cur or self.cursor()).execute(
+            "SELECT failures, locked_until, last_failure FROM login_throttle WHERE username = ?", [key]
+        ).fetchall()
+        return dict(zip(("failures", "locked_until", "last_failure"), rows[0], strict=True)) if rows else None
+
+    @staticmethod
+    def set_throttle(cur: duckdb.DuckDBPyConnection, key: str, *, failures: int, locked_until, last_failure) -> None:
+        cur.execute("INSERT OR REPLACE INTO login_throttle VALUES (?, ?, ?, ?)",
+                    [key, failures, locked_until, last_failure])
+
+    @staticmethod
+    def clear_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> None:
+        cur.execute("DELETE FROM login_throttle WHERE username = ?", [key])
+
+    @staticmethod
+    def prune_throttle(cur: duckdb.DuckDBPyConnection, before) -> None:
+        """Forget failed logins older than ``before`` that no longer lock anything."""
+        cur.execute("DELETE FROM login_throttle WHERE last_failure < ? AND (locked_until IS NULL OR locked_until < ?)",
+                    [before, before])
+
+    # audit log
+    _AUDIT_FIELDS = ("audit_id", "logged_at", "username", "role", "action", "table_name", "record_key", "pro_com_t",
+                     "before_json", "after_json", "prev_hash", "entry_hash")
+
+    @staticmethod
+    def audit_tail(cur: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
+        """Id and hash of the last audit entry, or None when the log is empty."""
+        row = _first(cur.execute(
+            "SELECT audit_id, entry_hash FROM audit_log ORDER BY audit_id DESC LIMIT 1").fetchall())
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    @staticmethod
+    def next_audit_id(cur: duckdb.DuckDBPyConnection) -> int:
+        return int(_first(cur.execute("SELECT nextval('audit_seq')").fetchall())[0])
+
+    def insert_audit(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Append one audit entry (every key of :attr:`_AUDIT_FIELDS`)."""
+        cols = self._AUDIT_FIELDS
+        cur.execute(f"INSERT INTO audit_log ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [row[c] for c in cols])
+
+    def audit_frame(
+        self, *, start=None, end=None, username: str | None = None, table: str | None = None,
+        action: str | None = None, limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Audit entries in order of writing (oldest first), optionally filtered: ``logged_at`` in
+        [``start``, ``end``), exact ``username``, ``table_name`` and ``action``; ``limit``
+        keeps the newest ones."""
+        clauses, params = ["TRUE"], []
+        for col, op, value in (("logged_at", ">=", start), ("logged_at", "<", end), ("username", "=", username),
+                               ("table_name", "=", table), ("action", "=", action)):
+            if value is not None:
+                clauses.append(f"{col} {op} ?")
+                params.append(value)
+        sql = f"SELECT {', '.join(self._AUDIT_FIELDS)} FROM audit_log WHERE {' AND '.join(clauses)}"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} ORDER BY audit_id DESC LIMIT {int(limit)})"
+        return self.query(sql + " ORDER BY audit_id", params)
+
+    def audit_count(self, *, data_only: bool = False) -> int:
+        """Entries of the audit log; ``data_only``: only changes to data (not logins, account
+        changes or exports), a cheap version number of the data for caches."""
+        where = " WHERE table_name NOT IN ('users', 'audit_log') AND action <> 'esportazione'" if data_only else ""
+        return int(_first(self.cursor().execute(f"SELECT count(*) FROM audit_log{where}").fetchall())[0])
+
+    # reports: rows, events, photos
+    _REPORT_FIELDS = ("report_id", "pro_com_t", "lon", "lat", "cell", "area_wkt", "category", "severity", "status",
+                      "opened", "closed", "description", "synthetic", "source", "import_id")
+
+    def report_row(self, report_id: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """One report as a dict, or None."""
+        cols = ", ".join(self._REPORT_FIELDS)
+        rows = (cur or self.cursor()).execute(f"SELECT {cols} FROM reports WHERE report_id = ?",
+                                              [report_id]).fetchall()
+        return dict(zip(self._REPORT_FIELDS, rows[0], strict=True)) if rows else None
+
+    @staticmethod
+    def report_ids_with_prefix(cur: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+        return [r[0] for r in cur.execute("SELECT report_id FROM reports WHERE starts_with(report_id, ?)",
+                                          [prefix]).fetchall()]
+
+    def insert_report(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Insert one report (keys of :attr:`_REPORT_FIELDS`)."""
+        cols = self._REPORT_FIELDS
+        cur.execute(f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [row.get(c) for c in cols])
+
+    def update_report(self, cur: duckdb.DuckDBPyConnection, report_id: str, fields: dict, *,
+                      expected_status: str | None = None) -> int:
+        """Set some columns of a report (only if its status is still ``expected_status``, when
+        given); returns the rows changed (0 or 1)."""
+        bad = set(fields) - set(self._REPORT_FIELDS)
+        if bad or "report_id" in fields:
+            raise ValueError(f"colonne non modificabili: {sorted(bad | ({'report_id'} & set(fields)))}")
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        where, params = "report_id = ?", [*fields.values(), report_id]
+        if expected_status is not None:
+            where += " AND status = ?"
+            params.append(expected_status)
+        return len(cur.execute(f"UPDATE reports SET {sets} WHERE {where} RETURNING report_id", params).fetchall())
+
+    def reports_in_box(self, *, south: float, west: float, north: float, east: float, category: str | None = None,
+                       opened_since=None) -> pd.DataFrame:
+        """Reports inside a latitude/longitude box, optionally of one category and opened since a date."""
+        clauses = ["lat BETWEEN ? AND ?", "lon BETWEEN ? AND ?"]
+        params: list = [south, north, west, east]
+        if category is not None:
+            clauses.append("category = ?")
+            params.append(category)
+        if opened_since is not None:
+            clauses.append("opened >= ?")
+            params.append(opened_since)
+        return self.query(f"SELECT {', '.join(self._REPORT_FIELDS)} FROM reports WHERE {' AND '.join(clauses)} "
+                          "ORDER BY opened DESC, report_id", params)
+
+    def reports_frame(self, *, comuni: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+                      report_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Reports with who created them (``created_by``, from the first event; empty for imported
+        and generated ones) and their number of events and photos, newest first."""
+        clauses, params = ["TRUE"], []
+        for col, values in (("r.pro_com_t", comuni), ("r.status", statuses), ("r.report_id", report_ids)):
+            if values is not None:
+                clauses.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
+                params.append([str(v) for v in values])
+        cols = ", ".join(f"r.{c}" for c in self._REPORT_FIELDS)
+        return self.query(
+            f"""SELECT {cols}, e.created_by, coalesce(e.events, 0)::INTEGER AS events,
+                       coalesce(p.photos, 0)::INTEGER AS photos, e.last_event
+                FROM reports r
+                LEFT JOIN (SELECT report_id, arg_min(username, event_id) FILTER (WHERE kind = 'creazione')
+                                  AS created_by, count(*) AS events, max(event_at) AS last_event
+                           FROM report_events GROUP BY report_id) e USING (report_id)
+                LEFT JOIN (SELECT report_id, count(*) AS photos FROM report_photos GROUP BY report_id) p
+                       USING (report_id)
+                WHERE {' AND '.join(clauses)} ORDER BY r.opened DESC, r.report_id DESC""",
+            params,
+        )
+
+    @staticmethod
+    def insert_report_event(cur: duckdb.DuckDBPyConnection, row: dict) -> int:
+        """Append an event (creation, status change, comment, edit, photo) to a report; returns its id."""
+        cols = ("report_id", "event_at", "username", "role", "kind", "from_status", "to_status", "text")
+        found = cur.execute(
+            f"INSERT INTO report_events (event_id, {', '.join(cols)}) VALUES (nextval('report_event_seq'), "
+            f"{', '.join('?' * len(cols))}) RETURNING event_id", [row.get(c) for c in cols]).fetchall()
+        return int(found[0][0])
+
+    def report_events(self, report_ids: Sequence[str]) -> pd.DataFrame:
+        """Events of some reports in the order they happened."""
+        return self.query(
+            "SELECT event_id, report_id, event_at, username, role, kind, from_status, to_status, text "
+            "FROM report_events WHERE report_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY event_id",
+            [[str(r) for r in report_ids]])
+
+    @staticmethod
+    def insert_report_photo(cur: duckdb.DuckDBPyConnection, row: dict) -> int:
+        """Store a (cleaned) photo of a report; returns its id."""
+        cols = ("report_id", "file_name", "mime", "width", "height", "size_bytes", "sha256", "data", "uploaded_at",
+                "username")
+        found = cur.execute(
+            f"INSERT INTO report_photos (photo_id, {', '.join(cols)}) VALUES (nextval('report_photo_seq'), "
+            f"{', '.join('?' * len(cols))}) RETURNING photo_id", [row.get(c) for c in cols]).fetchall()
+        return int(found[0][0])
+
+    def report_photos(self, report_id: str) -> pd.DataFrame:
+        """Photos of a report without their bytes."""
+        return self.query(
+            "SELECT photo_id, report_id, file_name, mime, width, height, size_bytes, sha256, uploaded_at, username "
+            "FROM report_photos WHERE report_id = ? ORDER BY photo_id", [report_id])
+
+    def report_photo(self, photo_id: int) -> dict | None:
+        """One photo with its bytes (``data``), or None."""
+        cols = ("photo_id", "report_id", "file_name", "mime", "width", "height", "data")
+        rows = self.cursor().execute(f"SELECT {', '.join(cols)} FROM report_photos WHERE photo_id = ?",
+                                     [int(photo_id)]).fetchall()
+        if not rows:
+            return None
+        row = dict(zip(cols, rows[0], strict=True))
+        row["data"] = bytes(row["data"])
+        return row
+
+    @staticmethod
+    def rows_by_key(cur: duckdb.DuckDBPyConnection, table: str, keys: Sequence[str]) -> pd.DataFrame:
+        """Rows of a point layer whose key is in ``keys`` (the state an upsert will overwrite)."""
+        key = LAYER_TABLES.get(table)
+        if key is None:
+            raise ValueError(f"la tabella {table} non ha una chiave")
+        return cur.execute(f"SELECT * FROM {table} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
+                           [[str(k) for k in keys]]).df()
+
+
+def _child_area_km2() -> float:
+    from geo.data.hexgrid import cell_area_km2
+
+    return cell_area_km2(config.STORE_RES)
+
+
+_STORES: dict[tuple[str, bool], Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:
+    """The process-wide :class:`Store` for a file (one connection per process and file)."""
+    p = str(Path(path) if path else config.db_path())
+    with _STORES_LOCK:
+        store = _STORES.get((p, read_only))
+        if store is None:
+            store = Store(p, read_only=read_only)
+            _STORES[(p, read_only)] = store
+        return store
+
+
+def close_all() -> None:
+    """Close every store opened through :func:`open_store` (tests, CLI)."""
+    with _STORES_LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
