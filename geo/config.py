@@ -33,3 +33,24 @@ def db_path(territory: str | None = None) -> Path:
     if env:
         return Path(env)
     return DATA_DIR / f"lanterna_{territory or DEFAULT_TERRITORY}.duckdb"
+
+
+def secrets_file() -> Path:
+    """File of the audit and session keys (``LANTERNA_SECRETS_FILE``; created on first use with
+    owner-only permissions, see :mod:`geo.access.keys`)."""
+    env = os.environ.get("LANTERNA_SECRETS_FILE")
+    return Path(env) if env else DATA_DIR / "secrets" / "lanterna_keys.json"
+
+
+def anchor_file(database: Path) -> Path:
+    """Append-only file of the audit-chain anchors of ``database`` (``LANTERNA_AUDIT_ANCHORS``;
+    by default beside the database, ``<file>.anchors``; better on storage the database's writers
+    cannot rewrite, see docs/AUTH.md)."""
+    env = os.environ.get("LANTERNA_AUDIT_ANCHORS")
+    return Path(env) if env else Path(str(database) + ".anchors")
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    """Addresses or networks (CIDR) of the reverse proxies whose ``X-Forwarded-For`` header is
+    believed (``LANTERNA_TRUSTED_PROXIES``, comma-separated; none by default)."""
+    return tuple(p.strip() for p in os.environ.get("LANTERNA_TRUSTED_PROXIES", "").split(",") if p.strip())

@@ -14,13 +14,33 @@ Passwords
 * A login name that does not exist, a disabled account and a wrong password get the same
   message, and unknown names are verified against a dummy hash so that the answer takes the same
   time.
-* **Lockout with backoff**: after :data:`MAX_FAILURES` consecutive failures for a name (existing
-  or not) logins for it are refused for :data:`LOCK_BASE`, doubling with each further failure
-  up to :data:`LOCK_MAX`; a success resets the count. Failures older than
-  :data:`FAILURE_MEMORY` are forgotten.
+* **Throttling that a stranger cannot turn against an account** (no lockout): failures are
+  counted per *client address* (:func:`client_address`) and per *account name*. After
+  :data:`CLIENT_FREE_FAILURES` failures an address must wait :data:`CLIENT_DELAY_BASE` before
+  its next attempt, doubling up to :data:`CLIENT_DELAY_MAX`; after
+  :data:`ACCOUNT_FREE_FAILURES` failures on a name, attempts on it from addresses that have
+  failed themselves wait :data:`ACCOUNT_DELAY_BASE`, doubling up to :data:`ACCOUNT_DELAY_MAX`.
+  An address without failures of its own is never delayed by the account's counter, so someone
+  guessing the Prefettura's password from elsewhere slows only himself. A refused attempt checks
+  no password and counts nothing. A success resets the account's counter (not the address's:
+  logging into one's own account must not buy more guesses at another). Failures older than
+  :data:`FAILURE_MEMORY` are forgotten. Every failure is in the audit log with the address and
+  the delay (``accesso_fallito``, or ``rallentamento`` when a delay starts).
 * Passwords are at least :data:`MIN_PASSWORD_LENGTH` characters and never contain the
   login name; the command line reads them with ``getpass`` or from standard input, never
   from its arguments.
+
+Sessions
+--------
+A password login gets a **session token** (:func:`issue_session`) that the dashboard keeps in a
+cookie, so that a browser reload does not log out. The token is
+``v1.<secret>.<expiry>.<signature>``: 32 random bytes, the absolute expiry
+(:data:`SESSION_MAX_AGE`) and an HMAC-SHA256 under the session key (:mod:`geo.access.keys`) that
+binds both to the account. The ``sessions`` table stores only the SHA-256 of the secret, the
+account, the times and the revocation: :func:`resume_session` accepts a token only if its
+signature is right, it is not expired, revoked or idle for :data:`SESSION_IDLE`, and the account
+is active. Logging out (:func:`revoke_session`), a password change and disabling the account
+revoke it on the server: a copied cookie is worthless afterwards.
 
 OpenID Connect
 --------------
@@ -35,7 +55,12 @@ Every change to accounts and every login (successful or not) is recorded in the 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import ipaddress
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,6 +72,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from geo.access import audit
+from geo.access import keys as keyring
 from geo.access.permissions import (
     COMUNE,
     SYSTEM,
@@ -67,12 +93,25 @@ MAX_PASSWORD_LENGTH = 1024
 #: Login names: lower case letters, digits, ``.``, ``_``, ``-``; 3 to 40 characters.
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,39}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MAX_FAILURES = 5
-LOCK_BASE = timedelta(minutes=1)
-LOCK_MAX = timedelta(minutes=60)
+#: Failures from one client address before its attempts are delayed, first delay, longest delay.
+CLIENT_FREE_FAILURES = 5
+CLIENT_DELAY_BASE = timedelta(seconds=2)
+CLIENT_DELAY_MAX = timedelta(minutes=15)
+#: Failures on one account name before attempts on it (from addresses that failed) are delayed.
+ACCOUNT_FREE_FAILURES = 5
+ACCOUNT_DELAY_BASE = timedelta(seconds=1)
+ACCOUNT_DELAY_MAX = timedelta(seconds=30)
 FAILURE_MEMORY = timedelta(hours=24)
+#: A session ends after this long without interaction, and in any case after SESSION_MAX_AGE.
+SESSION_IDLE = timedelta(minutes=60)
+SESSION_MAX_AGE = timedelta(hours=12)
+#: last_seen of a session is written at most this often (a write per click is not needed).
+SESSION_TOUCH_EVERY = timedelta(minutes=1)
+_FORMAT_VERSION = "v1"
+#: The address recorded when the request does not give one (tests, command line).
+UNKNOWN_CLIENT = "sconosciuto"
 #: Password of every demo account: documented in the README, for the demo database only.
-DEMO_PASSWORD = "lanterna-demo"
+DEMO_PASSWORD = "lanterna-demo"  # noqa: S105 - public by design (README), refused nowhere but never on real data
 
 GENERIC_FAILURE = "Nome utente o password non validi."
 
@@ -81,12 +120,14 @@ class AuthError(ValueError):
     """A login or an account change that cannot be done; ``str(exc)`` is Italian."""
 
 
-class AccountLocked(AuthError):  # noqa: N818 - a kind of AuthError, named for what happened
-    """Too many failed logins: refused until :attr:`until` (UTC)."""
+class LoginDelayed(AuthError):  # noqa: N818 - a kind of AuthError, named for what happened
+    """Too many recent failures from this address (or on this account from it): try again at
+    :attr:`until` (UTC); no password was checked."""
 
-    def __init__(self, message: str, *, until: datetime) -> None:
+    def __init__(self, message: str, *, until: datetime, scope: str) -> None:
         super().__init__(message)
         self.until = until
+        self.scope = scope
 
 
 @cache
@@ -253,35 +294,45 @@ def add_user(
     return user_from_row(row)
 
 
-def _change(store: Store, actor: User | None, username: str, fields: dict, *, action: str) -> User:
+def _change(store: Store, actor: User | None, username: str, fields: dict, *, action: str,
+            revoke: str | None = None) -> User:
+    """Change an account; ``revoke`` (a reason) also ends all its open sessions, in the same
+    transaction and audit entry."""
     require(actor, "manage_users")
     name = normalise_username(username)
     with store.transaction() as cur:
         before = store.user_row(name, cur=cur)
         if before is None:
             raise AuthError(f"Utente sconosciuto: {username}.")
-        fields = {**fields, "updated_at": audit.utcnow()}
+        now = audit.utcnow()
+        fields = {**fields, "updated_at": now}
         store.update_user(cur, name, fields)
         after = store.user_row(name, cur=cur)
+        public_after = _public(after)
+        if revoke:
+            public_after["sessioni_revocate"] = store.revoke_sessions(cur, at=now, reason=revoke, username=name)
         audit.record(store, cur, actor, action=action, table="users", key=name,
-                     pro_com_t=after["comuni"] or None, before=_public(before), after=_public(after))
+                     pro_com_t=after["comuni"] or None, before=_public(before), after=public_after)
     return user_from_row(after)
 
 
 def set_password(store: Store, actor: User | None, username: str, password: str) -> User:
-    """Set a new password (``manage_users``); failed-login counters of the name are reset."""
+    """Set a new password (``manage_users``): every open session of the account is revoked and
+    its failed-login counter reset."""
     name = normalise_username(username)
     check_password(password, username=name)
-    user = _change(store, actor, name, {"password_hash": HASHER.hash(password)}, action="password_cambiata")
+    user = _change(store, actor, name, {"password_hash": HASHER.hash(password)}, action="password_cambiata",
+                   revoke="password cambiata")
     with store.transaction() as cur:
-        store.clear_throttle(cur, name)
+        store.clear_attempts(cur, "account", name)
     return user
 
 
 def set_active(store: Store, actor: User | None, username: str, active: bool) -> User:
     """Enable or disable an account (``manage_users``); a disabled account cannot log in and its
-    open sessions end at their next interaction."""
-    return _change(store, actor, username, {"active": bool(active)}, action="utente_modificato")
+    open sessions are revoked."""
+    return _change(store, actor, username, {"active": bool(active)}, action="utente_modificato",
+                   revoke=None if active else "utente disattivato")
 
 
 def set_role(store: Store, actor: User | None, username: str, role: str, comuni: Iterable[str] = ()) -> User:
@@ -306,35 +357,107 @@ def set_details(store: Store, actor: User | None, username: str, *, display_name
 # Login
 # --------------------------------------------------------------------------------------------
 
-def lock_duration(failures: int) -> timedelta:
-    """How long a name is locked after ``failures`` consecutive failures (zero below the limit)."""
-    if failures < MAX_FAILURES:
+def delay_after(failures: int, *, free: int, base: timedelta, cap: timedelta) -> timedelta:
+    """How long the next attempt waits after ``failures`` recent failures: nothing up to
+    ``free``, then ``base`` doubling with each failure, at most ``cap``."""
+    if failures < free:
         return timedelta(0)
-    return min(LOCK_BASE * (2 ** min(failures - MAX_FAILURES, 16)), LOCK_MAX)
+    return min(base * (2 ** min(failures - free, 20)), cap)
 
 
-def _minutes(delta: timedelta) -> str:
-    minutes = max(1, int((delta.total_seconds() + 59) // 60))
-    return "1 minuto" if minutes == 1 else f"{minutes} minuti"
+def client_delay(failures: int) -> timedelta:
+    """Delay of a client address after ``failures`` failures (module notes)."""
+    return delay_after(failures, free=CLIENT_FREE_FAILURES, base=CLIENT_DELAY_BASE, cap=CLIENT_DELAY_MAX)
 
 
-def authenticate(store: Store, username: str, password: str, *, now: datetime | None = None) -> User:
+def account_delay(failures: int) -> timedelta:
+    """Delay on an account name after ``failures`` failures (module notes)."""
+    return delay_after(failures, free=ACCOUNT_FREE_FAILURES, base=ACCOUNT_DELAY_BASE, cap=ACCOUNT_DELAY_MAX)
+
+
+def _in_networks(address: str, networks: Iterable[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for net in networks:
+        try:
+            if ip in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_address(peer: str | None, forwarded_for: str | None = None, *,
+                   trusted_proxies: Iterable[str] = ()) -> str:
+    """The address a login attempt comes from.
+
+    ``peer`` is the address of the connection; ``forwarded_for`` the ``X-Forwarded-For``
+    header. The header is believed only when the connection comes from one of
+    ``trusted_proxies`` (addresses or CIDR networks, ``LANTERNA_TRUSTED_PROXIES``): then the
+    address is the right-most one in the header that is not itself a trusted proxy (the left
+    part of the header is written by the client and could be anything). Without a trusted proxy
+    the header is ignored, so a client cannot pick its own address to escape its delays.
+    """
+    trusted = tuple(trusted_proxies)
+    peer = (peer or "").strip()
+    if not peer:
+        return UNKNOWN_CLIENT
+    if not forwarded_for or not trusted or not _in_networks(peer, trusted):
+        return peer
+    hops = [h.strip() for h in str(forwarded_for).split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed header from a trusted proxy: fall back to the proxy itself
+        if not _in_networks(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _seconds(delta: timedelta) -> str:
+    seconds = max(1, int(delta.total_seconds() + 0.999))
+    if seconds < 120:
+        return "1 secondo" if seconds == 1 else f"{seconds} secondi"
+    return f"{(seconds + 59) // 60} minuti"
+
+
+def _recent(row: dict | None, now: datetime) -> int:
+    return row["failures"] if row is not None and now - row["last_failure"] < FAILURE_MEMORY else 0
+
+
+def authenticate(store: Store, username: str, password: str, *, client: str | None = None,
+                 now: datetime | None = None) -> User:
     """The active user whose login name and password match, or :class:`AuthError`.
+
+    ``client`` is the address of the request (:func:`client_address`); throttling as in the
+    module notes.
 
     Raises
     ------
-    AccountLocked
-        The name is locked after too many failures (no password is checked meanwhile).
+    LoginDelayed
+        This address (or this account, for an address that failed itself) must wait; no
+        password is checked meanwhile and nothing is counted.
     AuthError
         Wrong name or password, or a disabled account (same message for all three).
     """
     now = (now or audit.utcnow()).replace(tzinfo=None)
     key = normalise_username(username)
-    throttle = store.throttle_row(key)
-    if throttle and throttle["locked_until"] is not None and throttle["locked_until"] > now:
-        until = throttle["locked_until"]
-        raise AccountLocked(f"Troppi tentativi non riusciti: accesso bloccato per {_minutes(until - now)}.",
-                            until=until)
+    address = str(client or UNKNOWN_CLIENT)[:100]
+    by_client = store.attempt_row("client", address)
+    by_account = store.attempt_row("account", key)
+    waits = []
+    if by_client and by_client["next_allowed"] is not None and by_client["next_allowed"] > now:
+        waits.append((by_client["next_allowed"], "client"))
+    if (_recent(by_client, now) > 0 and by_account and by_account["next_allowed"] is not None
+            and by_account["next_allowed"] > now):
+        waits.append((by_account["next_allowed"], "account"))
+    if waits:
+        until, scope = max(waits)
+        raise LoginDelayed(f"Troppi tentativi non riusciti: riprovare tra {_seconds(until - now)}.",
+                           until=until, scope=scope)
     row = store.user_row(key)
     stored = row["password_hash"] if row and row["active"] and row["password_hash"] else None
     try:
@@ -345,19 +468,20 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime | 
     who = User(username=key or "?", role=row["role"] if row else "")
     if not ok:
         with store.transaction() as cur:
-            current = store.throttle_row(key, cur=cur)
-            recent = current is not None and now - current["last_failure"] < FAILURE_MEMORY
-            failures = (current["failures"] if recent else 0) + 1
-            lock = lock_duration(failures)
-            store.set_throttle(cur, key, failures=failures, locked_until=now + lock if lock else None,
-                               last_failure=now)
-            store.prune_throttle(cur, now - FAILURE_MEMORY)
-            audit.record(store, cur, who, action="blocco" if lock else "accesso_fallito", table="users", key=key,
-                         after={"tentativi_falliti": failures,
-                                "bloccato_fino": (now + lock).isoformat() if lock else None}, at=now)
-        if lock:
-            raise AccountLocked(f"Troppi tentativi non riusciti: accesso bloccato per {_minutes(lock)}.",
-                                until=now + lock)
+            n_client = _recent(store.attempt_row("client", address, cur=cur), now) + 1
+            n_account = _recent(store.attempt_row("account", key, cur=cur), now) + 1
+            wait_client, wait_account = client_delay(n_client), account_delay(n_account)
+            store.set_attempt(cur, "client", address, failures=n_client, last_failure=now,
+                              next_allowed=now + wait_client if wait_client else None)
+            store.set_attempt(cur, "account", key, failures=n_account, last_failure=now,
+                              next_allowed=now + wait_account if wait_account else None)
+            store.prune_attempts(cur, now - FAILURE_MEMORY)
+            audit.record(store, cur, who, action="rallentamento" if wait_client or wait_account else "accesso_fallito",
+                         table="users", key=key,
+                         after={"indirizzo": address, "tentativi_falliti_indirizzo": n_client,
+                                "tentativi_falliti_utente": n_account,
+                                "attesa_indirizzo_s": int(wait_client.total_seconds()),
+                                "attesa_utente_s": int(wait_account.total_seconds())}, at=now)
         raise AuthError(GENERIC_FAILURE)
     user = user_from_row(row)
     with store.transaction() as cur:
@@ -365,10 +489,90 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime | 
         if HASHER.check_needs_rehash(stored):
             fields["password_hash"] = HASHER.hash(password)
         store.update_user(cur, key, fields)
-        store.clear_throttle(cur, key)
+        store.clear_attempts(cur, "account", key)
         audit.record(store, cur, user, action="accesso", table="users", key=key,
-                     after={"metodo": "password", "hash_aggiornato": "password_hash" in fields}, at=now)
+                     after={"metodo": "password", "hash_aggiornato": "password_hash" in fields,
+                            "indirizzo": address}, at=now)
     return user
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions (module notes)
+# --------------------------------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _session_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def _token_signature(payload: str, username: str) -> str:
+    key = keyring.load_keys().session
+    return _b64(hmac.new(key, f"lanterna-session|{payload}|{username}".encode(), hashlib.sha256).digest())
+
+
+def issue_session(store: Store, user: User, *, method: str = "password", client: str | None = None,
+                  now: datetime | None = None) -> str:
+    """Open a server-side session for ``user`` and return its token (for the cookie)."""
+    now = (now or audit.utcnow()).replace(tzinfo=None)
+    secret = _b64(secrets.token_bytes(32))
+    expires = now + SESSION_MAX_AGE
+    payload = f"{_FORMAT_VERSION}.{secret}.{int(expires.timestamp())}"
+    token = f"{payload}.{_token_signature(payload, user.username)}"
+    with store.transaction() as cur:
+        store.prune_sessions(cur, now - SESSION_MAX_AGE)
+        store.insert_session(cur, {"session_hash": _session_hash(secret), "username": user.username, "method": method,
+                                   "created_at": now, "last_seen": now, "expires_at": expires,
+                                   "client": None if client is None else str(client)[:100]})
+    return token
+
+
+def _session_of(store: Store, token: str | None) -> dict | None:
+    """The session row a well-formed, correctly signed token names, or None."""
+    if not token or not isinstance(token, str) or len(token) > 300:
+        return None
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != _FORMAT_VERSION:
+        return None
+    payload, signature = ".".join(parts[:3]), parts[3]
+    row = store.session_row(_session_hash(parts[1]))
+    if row is None or not hmac.compare_digest(signature, _token_signature(payload, str(row["username"]))):
+        return None
+    if not parts[2].isdigit() or abs(int(parts[2]) - int(row["expires_at"].timestamp())) > 1:
+        return None
+    return row
+
+
+def resume_session(store: Store, token: str | None, *, now: datetime | None = None) -> User | None:
+    """The active user of a valid session token, or None (module notes). An idle session is
+    revoked here; ``last_seen`` is refreshed at most every :data:`SESSION_TOUCH_EVERY`."""
+    now = (now or audit.utcnow()).replace(tzinfo=None)
+    row = _session_of(store, token)
+    if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+        return None
+    if now - row["last_seen"] > SESSION_IDLE:
+        with store.transaction() as cur:
+            store.revoke_sessions(cur, at=now, reason="inattività", session_hash=row["session_hash"])
+        return None
+    user_row = store.user_row(str(row["username"]))
+    if user_row is None or not user_row["active"]:
+        return None
+    if now - row["last_seen"] >= SESSION_TOUCH_EVERY:
+        with store.transaction() as cur:
+            store.touch_session(cur, row["session_hash"], now)
+    return user_from_row(user_row)
+
+
+def revoke_session(store: Store, token: str | None, *, reason: str = "uscita", now: datetime | None = None) -> bool:
+    """Revoke the session of ``token`` (logout); True when there was an open one."""
+    row = _session_of(store, token)
+    if row is None:
+        return False
+    with store.transaction() as cur:
+        return store.revoke_sessions(cur, at=(now or audit.utcnow()).replace(tzinfo=None), reason=reason,
+                                     session_hash=row["session_hash"]) > 0
 
 
 def user_for_identity(store: Store, email: str | None, *, email_verified: object = None,
@@ -396,10 +600,15 @@ def user_for_identity(store: Store, email: str | None, *, email_verified: object
     return user
 
 
-def record_logout(store: Store, user: User) -> None:
-    """Record that ``user`` logged out."""
+def record_logout(store: Store, user: User, *, token: str | None = None) -> None:
+    """Record that ``user`` logged out, revoking the session of ``token`` in the same transaction."""
+    row = _session_of(store, token)
     with store.transaction() as cur:
-        audit.record(store, cur, user, action="uscita", table="users", key=user.username)
+        revoked = 0
+        if row is not None and row["username"] == user.username:
+            revoked = store.revoke_sessions(cur, at=audit.utcnow(), reason="uscita", session_hash=row["session_hash"])
+        audit.record(store, cur, user, action="uscita", table="users", key=user.username,
+                     after={"sessione_revocata": bool(revoked)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -508,8 +717,9 @@ def ensure_demo_accounts(store: Store) -> list[DemoAccount]:
 
 
 __all__ = [
-    "AccountLocked", "AuthError", "DemoAccount", "PermissionDenied", "User", "add_user", "authenticate",
-    "check_password", "check_username", "create_demo_accounts", "demo_accounts", "ensure_demo_accounts", "get_user",
-    "list_users", "oidc_problems", "oidc_providers", "record_logout", "set_active", "set_details", "set_password",
-    "set_role", "user_for_identity",
+    "AuthError", "DemoAccount", "LoginDelayed", "PermissionDenied", "User", "add_user", "authenticate",
+    "check_password", "check_username", "client_address", "create_demo_accounts", "demo_accounts",
+    "ensure_demo_accounts", "get_user", "issue_session", "list_users", "oidc_problems", "oidc_providers",
+    "record_logout", "resume_session", "revoke_session", "set_active", "set_details", "set_password", "set_role",
+    "user_for_identity",
 ]

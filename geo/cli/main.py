@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     from geo.cli.users import add_parser as add_users_parser
 
     add_users_parser(sub, _sub, _common)
+    from geo.cli.audit import add_parser as add_audit_parser
+
+    add_audit_parser(sub, _sub, _common)
     return parser
 
 

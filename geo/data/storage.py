@@ -12,6 +12,7 @@ residents, so roll-ups are joins, not per-row H3 calls.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,8 +26,10 @@ import pandas as pd
 from geo import config
 
 #: Version of the schema. 2 (issue 6) added accounts, the audit log and the report workflow
-#: tables; a version-1 file opened for writing is migrated in place (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 2
+#: tables; 3 (issue 15) the keyed audit chain (``audit_log.key_id``), server-side login sessions
+#: and throttling per client and per account. An older file opened for writing is migrated in
+#: place (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 3
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -111,9 +114,30 @@ CREATE TABLE IF NOT EXISTS report_photos (
     data BLOB NOT NULL, uploaded_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL);
 """
 
-#: In-place upgrades: version -> the version it becomes. Version 2 only adds tables, which
-#: :data:`_DDL_V2` creates when missing, so the step just records the new version.
-_MIGRATIONS: dict[int, int] = {1: 2}
+#: Tables of schema version 3 (issue 15): login sessions that survive a browser reload (only the
+#: SHA-256 of a token's secret is stored) and failed-login counters per client address and per
+#: account (``scope`` 'client' or 'account'), which replace ``login_throttle``.
+_DDL_V3 = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, method VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP, revoked_reason VARCHAR, client VARCHAR);
+CREATE TABLE IF NOT EXISTS login_attempts (
+    scope VARCHAR NOT NULL, key VARCHAR NOT NULL, failures INTEGER NOT NULL, last_failure TIMESTAMP NOT NULL,
+    next_allowed TIMESTAMP, PRIMARY KEY (scope, key));
+"""
+
+#: In-place upgrades: version -> the version it becomes. Version 2 only adds tables
+#: (:data:`_DDL_V2`); version 3 adds ``audit_log.key_id`` (NULL for the entries written before,
+#: verified with the old unkeyed hash), the tables of :data:`_DDL_V3`, and drops
+#: ``login_throttle`` (a lockout anybody could trigger, replaced by ``login_attempts``).
+_MIGRATIONS: dict[int, int] = {1: 2, 2: 3}
+
+
+def _to_v3(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS key_id VARCHAR")
+    cur.execute("DROP TABLE IF EXISTS login_throttle")
+    cur.execute(_DDL_V3)
 
 #: Tables that hold a user-importable layer, with their key columns (None: aggregates).
 LAYER_TABLES: dict[str, str | None] = {
@@ -147,11 +171,65 @@ def _first(rows: list) -> tuple | None:
     return rows[0] if rows else None
 
 
-def _res_column(res: int) -> str:
+# -- composing SQL -----------------------------------------------------------------------------
+# Values always travel as parameters (``?``, lists as ``?::VARCHAR[]``). The only text that is
+# ever put into a statement is :class:`Sql`: this module's literals, identifiers checked against
+# an allow-list (:func:`ident`) and placeholders, so no caller's string can become SQL.
+
+class Sql(str):
+    """SQL text made only of this module's literals, allow-listed identifiers and placeholders."""
+
+    __slots__ = ()
+
+
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def ident(name: str, allowed: Sequence[str] | frozenset[str] | set[str] | dict, *, prefix: str = "") -> Sql:
+    """An identifier (table or column) that is in ``allowed`` and a plain lower-case name;
+    ``prefix`` is a table alias such as ``"r."``. Anything else raises :class:`ValueError`."""
+    if not isinstance(name, str) or name not in allowed or not _IDENT.fullmatch(name):
+        raise ValueError(f"identificatore SQL non ammesso: {name!r}")
+    if prefix and not _IDENT.fullmatch(prefix.rstrip(".")):
+        raise ValueError(f"alias SQL non ammesso: {prefix!r}")
+    return Sql(prefix + name)
+
+
+def idents(names: Sequence[str], allowed, *, prefix: str = "") -> Sql:
+    """A comma-separated list of allow-listed identifiers."""
+    return Sql(", ".join(ident(n, allowed, prefix=prefix) for n in names))
+
+
+def marks(n: int) -> Sql:
+    """``n`` comma-separated placeholders."""
+    return Sql(", ".join("?" * int(n)))
+
+
+def assignments(names: Sequence[str], allowed) -> Sql:
+    """``a = ?, b = ?`` for allow-listed columns."""
+    return Sql(", ".join(ident(n, allowed) + " = ?" for n in names))
+
+
+def conj(clauses: Sequence[Sql]) -> Sql:
+    """Clauses joined by AND (each already :class:`Sql`)."""
+    if not all(isinstance(c, Sql) for c in clauses):
+        raise TypeError("solo frammenti Sql")
+    return Sql(" AND ".join(clauses) or "TRUE")
+
+
+def sql(template: str, **parts: Sql) -> Sql:
+    """``template`` (a literal of this module) with its ``{name}`` slots filled by :class:`Sql` parts."""
+    for key, part in parts.items():
+        if not isinstance(part, Sql):
+            raise TypeError(f"il frammento {key} non è Sql")
+    return Sql(template.format(**parts))
+
+
+def _res_column(res: int) -> Sql:
     if res == config.STORE_RES:
-        return "c.cell"
+        return Sql("c.cell")
     if res in (7, 8, 9):
-        return f"c.r{res}"
+        return Sql(("c.r7", "c.r8", "c.r9")[res - 7])
     raise ValueError(f"Risoluzione H3 {res} non disponibile: scegliere tra 7 e 10.")
 
 
@@ -234,6 +312,7 @@ class Store:
             found = _first(cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall())
             if found is None:
                 cur.execute(_DDL_V2)
+                _to_v3(cur)
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                 return
             version = int(found[0]) if str(found[0]).isdigit() else None
@@ -241,9 +320,11 @@ class Store:
                 version = _MIGRATIONS[version]
                 if version == 2:
                     cur.execute(_DDL_V2)
+                elif version == 3:
+                    _to_v3(cur)
                 cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
             if version == SCHEMA_VERSION:
-                cur.execute(_DDL_V2)  # idempotent: a file of this version has every table
+                cur.execute(_DDL_V3)  # idempotent: a file of this version has every table
 
     def _check_version(self) -> None:
         try:
@@ -269,16 +350,20 @@ class Store:
         """A whole table as a DataFrame."""
         if name not in TABLES:
             raise ValueError(f"tabella sconosciuta: {name}")
-        return self.cursor().execute(f"SELECT * FROM {name}").df()
+        return self.cursor().execute(sql("SELECT * FROM {t}", t=ident(name, TABLES))).df()
 
     def count(self, name: str, *, synthetic: bool | None = None) -> int:
         if name not in TABLES:
             raise ValueError(f"tabella sconosciuta: {name}")
-        where = "" if synthetic is None else f" WHERE synthetic = {'true' if synthetic else 'false'}"
-        return int(_first(self.cursor().execute(f"SELECT count(*) FROM {name}{where}").fetchall())[0])
+        t = ident(name, TABLES)
+        if synthetic is None:
+            return int(_first(self.cursor().execute(sql("SELECT count(*) FROM {t}", t=t)).fetchall())[0])
+        return int(_first(self.cursor().execute(sql("SELECT count(*) FROM {t} WHERE synthetic = ?", t=t),
+                                                [bool(synthetic)]).fetchall())[0])
 
-    def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = _first(self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall())
+    def get_meta(self, key: str, default: str | None = None, *, cur: duckdb.DuckDBPyConnection | None = None
+                 ) -> str | None:
+        row = _first((cur or self.cursor()).execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall())
         return default if row is None else row[0]
 
     def set_meta(self, cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
@@ -299,15 +384,19 @@ class Store:
         """
         if table not in TABLES:
             raise ValueError(f"tabella sconosciuta: {table}")
+        t = ident(table, TABLES)
         if mode == "replace":
-            cur.execute(f"DELETE FROM {table}")
+            cur.execute(sql("DELETE FROM {t}", t=t))
         if df.empty:
             return 0
-        cols = ", ".join(df.columns)
-        verb = "INSERT OR REPLACE" if mode == "upsert" else "INSERT"
+        known = {r[0] for r in cur.execute("SELECT column_name FROM information_schema.columns "
+                                           "WHERE table_name = ?", [table]).fetchall()}
+        cols = idents([str(c) for c in df.columns], known)
+        template = ("INSERT OR REPLACE INTO {t} ({cols}) SELECT {cols} FROM _frame" if mode == "upsert"
+                    else "INSERT INTO {t} ({cols}) SELECT {cols} FROM _frame")
         cur.register("_frame", df)
         try:
-            cur.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _frame")
+            cur.execute(sql(template, t=t, cols=cols))
         finally:
             cur.unregister("_frame")
         return len(df)
@@ -401,24 +490,24 @@ class Store:
         end: date | None,
         categories: Sequence[str] | None,
         time_band: str | None,
-    ) -> tuple[str, list]:
-        clauses, params = ["TRUE"], []
+    ) -> tuple[Sql, list]:
+        clauses, params = [Sql("TRUE")], []
         if comuni:
-            clauses.append(f"c.pro_com_t IN ({', '.join('?' * len(comuni))})")
-            params += list(comuni)
+            clauses.append(Sql("c.pro_com_t IN (SELECT unnest(?::VARCHAR[]))"))
+            params.append([str(c) for c in comuni])
         if start is not None:
-            clauses.append("i.month >= ?")
+            clauses.append(Sql("i.month >= ?"))
             params.append(start)
         if end is not None:
-            clauses.append("i.month <= ?")
+            clauses.append(Sql("i.month <= ?"))
             params.append(end)
         if categories:
-            clauses.append(f"i.category IN ({', '.join('?' * len(categories))})")
-            params += list(categories)
+            clauses.append(Sql("i.category IN (SELECT unnest(?::VARCHAR[]))"))
+            params.append([str(c) for c in categories])
         if time_band:
-            clauses.append("i.time_band = ?")
+            clauses.append(Sql("i.time_band = ?"))
             params.append(time_band)
-        return " AND ".join(clauses), params
+        return conj(clauses), params
 
     def incidents_by_cell(
         self,
@@ -434,11 +523,11 @@ class Store:
         where, params = self._filters(comuni, start, end, categories, time_band)
         col = _res_column(res)
         return self.query(
-            f"""SELECT {col} AS cell, sum(i.count)::BIGINT AS incidents,
+            sql("""SELECT {col} AS cell, sum(i.count)::BIGINT AS incidents,
                    sum(CASE WHEN i.time_band = 'notte' THEN i.count ELSE 0 END)::BIGINT AS night,
                    sum(CASE WHEN i.time_band = 'notte' AND i.outdoor THEN i.count ELSE 0 END)::BIGINT
                        AS night_outdoor
-                FROM incidents i JOIN cells c USING (cell) WHERE {where} GROUP BY 1""",
+                FROM incidents i JOIN cells c USING (cell) WHERE {where} GROUP BY 1""", col=col, where=where),
             params,
         )
 
@@ -456,21 +545,21 @@ class Store:
     ) -> pd.DataFrame:
         """Monthly incident counts, grouped by ``month`` plus any of ``category``, ``pro_com_t``,
         ``time_band``, ``cell`` (at ``res``). ``cells`` restricts to cells at ``res``."""
-        allowed = {"category": "i.category", "pro_com_t": "c.pro_com_t", "time_band": "i.time_band"}
+        allowed = {"category": Sql("i.category"), "pro_com_t": Sql("c.pro_com_t"), "time_band": Sql("i.time_band")}
         if res is not None:
             allowed["cell"] = _res_column(res)
-        keys = ["i.month AS month"] + [f"{allowed[b]} AS {b}" for b in by]
+        keys = [Sql("i.month AS month")] + [sql("{e} AS {b}", e=allowed[b], b=ident(b, allowed)) for b in by]
         where, params = self._filters(comuni, start, end, categories, time_band)
         if cells is not None:
             if res is None:
                 raise ValueError("cells richiede res")
-            where += f" AND {_res_column(res)} IN (SELECT unnest(?::BIGINT[]))"
+            where = conj([where, sql("{col} IN (SELECT unnest(?::BIGINT[]))", col=_res_column(res))])
             params.append([int(c) for c in cells])
-        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        group = Sql(", ".join(str(i + 1) for i in range(len(keys))))
         return self.query(
-            f"""SELECT {', '.join(keys)}, sum(i.count)::BIGINT AS incidents
+            sql("""SELECT {keys}, sum(i.count)::BIGINT AS incidents
                 FROM incidents i JOIN cells c USING (cell) WHERE {where}
-                GROUP BY {group} ORDER BY {group}""",
+                GROUP BY {group} ORDER BY {group}""", keys=Sql(", ".join(keys)), where=where, group=group),
             params,
         )
 
@@ -483,16 +572,15 @@ class Store:
         """Per cell at ``res``: ``pro_com_t`` (comune holding most of its area), ``residents``,
         ``n_cells`` (resolution-10 children inside the territory) and ``area_km2``."""
         col = _res_column(res)
-        where, params = "TRUE", []
+        where, params = Sql("TRUE"), []
         if comuni:
-            where = f"c.pro_com_t IN ({', '.join('?' * len(comuni))})"
-            params = list(comuni)
-        child_area = f"{_child_area_km2():.10f}"
+            where = Sql("c.pro_com_t IN (SELECT unnest(?::VARCHAR[]))")
+            params = [[str(c) for c in comuni]]
         return self.query(
-            f"""SELECT {col} AS cell, mode(c.pro_com_t) AS pro_com_t, sum(c.residents) AS residents,
-                       count(*)::INTEGER AS n_cells, count(*) * {child_area} AS area_km2
-                FROM cells c WHERE {where} GROUP BY 1""",
-            params,
+            sql("""SELECT {col} AS cell, mode(c.pro_com_t) AS pro_com_t, sum(c.residents) AS residents,
+                       count(*)::INTEGER AS n_cells, count(*) * ?::DOUBLE AS area_km2
+                FROM cells c WHERE {where} GROUP BY 1""", col=col, where=where),
+            [_child_area_km2(), *params],
         )
 
     def layer_stats_by_cell(self, res: int, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
@@ -500,23 +588,23 @@ class Store:
         ``lights``, ``lights_broken``, ``lights_old``, ``reports_open``, ``reports_open_severity``
         (sum of severities of open reports), ``schools``, ``services``, ``confiscated``."""
         col = _res_column(res)
-        where, params = "TRUE", []
+        where, params = Sql("TRUE"), []
         if comuni:
-            where = f"c.pro_com_t IN ({', '.join('?' * len(comuni))})"
-            params = list(comuni)
+            where = Sql("c.pro_com_t IN (SELECT unnest(?::VARCHAR[]))")
+            params = [[str(c) for c in comuni]]
         from geo.data.schemas import OLD_LAMP_TECHNOLOGIES, OPEN_REPORT_STATUS
 
-        old = ", ".join(f"'{t}'" for t in sorted(OLD_LAMP_TECHNOLOGIES))
-        open_ = ", ".join(f"'{s}'" for s in sorted(OPEN_REPORT_STATUS))
-        sql = f"""
+        old = [str(t) for t in sorted(OLD_LAMP_TECHNOLOGIES)]
+        open_ = [str(s) for s in sorted(OPEN_REPORT_STATUS)]
+        template = """
         WITH l AS (SELECT {col} AS cell, count(*) AS lights,
                           count(*) FILTER (WHERE status = 'guasto') AS lights_broken,
-                          count(*) FILTER (WHERE technology IN ({old})) AS lights_old
+                          count(*) FILTER (WHERE technology IN (SELECT unnest(?::VARCHAR[]))) AS lights_old
                    FROM lighting JOIN cells c USING (cell) WHERE {where} GROUP BY 1),
              r AS (SELECT {col} AS cell, count(*) AS reports_open,
                           sum(coalesce(severity, 2)) AS reports_open_severity
                    FROM reports JOIN cells c USING (cell)
-                   WHERE {where} AND status IN ({open_}) GROUP BY 1),
+                   WHERE {where} AND status IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1),
              s AS (SELECT {col} AS cell, count(*) AS schools FROM schools JOIN cells c USING (cell)
                    WHERE {where} GROUP BY 1),
              v AS (SELECT {col} AS cell, count(*) AS services FROM services JOIN cells c USING (cell)
@@ -534,7 +622,8 @@ class Store:
                coalesce(confiscated, 0)::INTEGER AS confiscated
         FROM allc LEFT JOIN l USING (cell) LEFT JOIN r USING (cell) LEFT JOIN s USING (cell)
                   LEFT JOIN v USING (cell) LEFT JOIN b USING (cell)"""
-        return self.query(sql, params * 5)
+        return self.query(sql(template, col=col, where=where),
+                          [old, *params, *params, open_, *params, *params, *params])
 
     def points(self, table: str, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
         """All rows of a point table (lighting, reports, schools, services, confiscated,
@@ -542,9 +631,8 @@ class Store:
         if table not in ("lighting", "reports", "schools", "services", "confiscated", "localities"):
             raise ValueError(f"non è un livello di punti: {table}")
         if comuni:
-            return self.query(
-                f"SELECT * FROM {table} WHERE pro_com_t IN ({', '.join('?' * len(comuni))})", list(comuni)
-            )
+            return self.query(sql("SELECT * FROM {t} WHERE pro_com_t IN (SELECT unnest(?::VARCHAR[]))",
+                                  t=ident(table, TABLES)), [[str(c) for c in comuni]])
         return self.table(table)
 
     def layer_summary(self) -> pd.DataFrame:
@@ -576,16 +664,16 @@ class Store:
         """Length of the imported road layer per cell at ``res``: ``cell``, ``road_km``; only the
         OSM ``highway`` classes in ``highways`` when given. Empty when no road layer is loaded."""
         col = _res_column(res)
-        clauses, params = ["TRUE"], []
+        clauses, params = [Sql("TRUE")], []
         if comuni:
-            clauses.append(f"c.pro_com_t IN ({', '.join('?' * len(comuni))})")
-            params += list(comuni)
+            clauses.append(Sql("c.pro_com_t IN (SELECT unnest(?::VARCHAR[]))"))
+            params.append([str(c) for c in comuni])
         if highways:
-            clauses.append(f"r.highway IN ({', '.join('?' * len(highways))})")
-            params += list(highways)
+            clauses.append(Sql("r.highway IN (SELECT unnest(?::VARCHAR[]))"))
+            params.append([str(h) for h in highways])
         return self.query(
-            f"""SELECT {col} AS cell, sum(r.length_m) / 1000.0 AS road_km
-                FROM roads r JOIN cells c USING (cell) WHERE {' AND '.join(clauses)} GROUP BY 1""",
+            sql("""SELECT {col} AS cell, sum(r.length_m) / 1000.0 AS road_km
+                FROM roads r JOIN cells c USING (cell) WHERE {where} GROUP BY 1""", col=col, where=conj(clauses)),
             params,
         )
 
@@ -618,7 +706,7 @@ class Store:
         """Insert one service (all :attr:`_SERVICE_FIELDS`; ``types`` a list of codes)."""
         cols = self._SERVICE_FIELDS
         cur.execute(
-            f"INSERT INTO services ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            sql("INSERT INTO services ({cols}) VALUES ({marks})", cols=idents(cols, cols), marks=marks(len(cols))),
             [row.get(c) for c in cols],
         )
 
@@ -626,7 +714,7 @@ class Store:
         """Overwrite the fields of the service ``row['service_id']``; returns the rows changed (0 or 1)."""
         cols = [c for c in self._SERVICE_FIELDS if c != "service_id"]
         found = cur.execute(
-            f"UPDATE services SET {', '.join(f'{c} = ?' for c in cols)} WHERE service_id = ? RETURNING service_id",
+            sql("UPDATE services SET {sets} WHERE service_id = ? RETURNING service_id", sets=assignments(cols, cols)),
             [row.get(c) for c in cols] + [row["service_id"]],
         ).fetchall()
         return len(found)
@@ -667,12 +755,12 @@ class Store:
                    "after_json", "changed_at"]
         if not exists:
             return pd.DataFrame(columns=columns)
-        where, params = "TRUE", []
+        where, params = Sql("TRUE"), []
         if pro_com_t:
-            where = f"pro_com_t IN ({', '.join('?' * len(pro_com_t))})"
-            params = list(pro_com_t)
-        return self.query(f"SELECT {', '.join(columns)} FROM service_changes WHERE {where} "
-                          "ORDER BY change_id DESC", params)
+            where = Sql("pro_com_t IN (SELECT unnest(?::VARCHAR[]))")
+            params = [[str(c) for c in pro_com_t]]
+        return self.query(sql("SELECT {cols} FROM service_changes WHERE {where} ORDER BY change_id DESC",
+                              cols=idents(columns, columns), where=where), params)
 
     # -- accounts, audit log and report workflow (issue 6) --------------------------------------
     # Writes run inside the caller's transaction (``with store.transaction() as cur``); the
@@ -683,15 +771,16 @@ class Store:
 
     def user_row(self, username: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
         """One account as a dict (``comuni`` as stored: comma-separated codes), or None."""
-        cols = ", ".join(self._USER_FIELDS)
-        rows = (cur or self.cursor()).execute(f"SELECT {cols} FROM users WHERE username = ?", [username]).fetchall()
+        cols = idents(self._USER_FIELDS, self._USER_FIELDS)
+        rows = (cur or self.cursor()).execute(sql("SELECT {cols} FROM users WHERE username = ?", cols=cols),
+                                              [username]).fetchall()
         return dict(zip(self._USER_FIELDS, rows[0], strict=True)) if rows else None
 
     def users_by_email(self, email: str) -> list[dict]:
         """Accounts whose e-mail matches ``email`` (case-insensitive)."""
-        cols = ", ".join(self._USER_FIELDS)
+        cols = idents(self._USER_FIELDS, self._USER_FIELDS)
         rows = self.cursor().execute(
-            f"SELECT {cols} FROM users WHERE lower(email) = lower(?) ORDER BY username", [email.strip()]
+            sql("SELECT {cols} FROM users WHERE lower(email) = lower(?) ORDER BY username", cols=cols), [email.strip()]
         ).fetchall()
         return [dict(zip(self._USER_FIELDS, r, strict=True)) for r in rows]
 
@@ -708,7 +797,7 @@ class Store:
     def insert_user(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
         """Insert one account (keys of :attr:`_USER_FIELDS`; missing ones are NULL)."""
         cols = self._USER_FIELDS
-        cur.execute(f"INSERT INTO users ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        cur.execute(sql("INSERT INTO users ({cols}) VALUES ({marks})", cols=idents(cols, cols), marks=marks(len(cols))),
                     [row.get(c) for c in cols])
 
     def update_user(self, cur: duckdb.DuckDBPyConnection, username: str, fields: dict) -> int:
@@ -716,35 +805,76 @@ class Store:
         bad = set(fields) - set(self._USER_FIELDS) - {"username"}
         if bad or "username" in fields:
             raise ValueError(f"colonne non modificabili: {sorted(bad | ({'username'} & set(fields)))}")
-        sets = ", ".join(f"{c} = ?" for c in fields)
-        return len(cur.execute(f"UPDATE users SET {sets} WHERE username = ? RETURNING username",
+        sets = assignments(list(fields), self._USER_FIELDS)
+        return len(cur.execute(sql("UPDATE users SET {sets} WHERE username = ? RETURNING username", sets=sets),
                                [*fields.values(), username]).fetchall())
 
-    def throttle_row(self, key: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
-        """Failed-login state of a login name (existing or not): failures, locked_until, last_failure."""
+    _ATTEMPT_FIELDS = ("failures", "last_failure", "next_allowed")
+
+    def attempt_row(self, scope: str, key: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        """Failed-login state of a client address or an account name (``scope`` 'client' or
+        'account'): failures, last_failure, next_allowed; None when there is none."""
         rows = (cur or self.cursor()).execute(
-            "SELECT failures, locked_until, last_failure FROM login_throttle WHERE username = ?", [key]
-        ).fetchall()
-        return dict(zip(("failures", "locked_until", "last_failure"), rows[0], strict=True)) if rows else None
+            "SELECT failures, last_failure, next_allowed FROM login_attempts WHERE scope = ? AND key = ?",
+            [scope, key]).fetchall()
+        return dict(zip(self._ATTEMPT_FIELDS, rows[0], strict=True)) if rows else None
 
     @staticmethod
-    def set_throttle(cur: duckdb.DuckDBPyConnection, key: str, *, failures: int, locked_until, last_failure) -> None:
-        cur.execute("INSERT OR REPLACE INTO login_throttle VALUES (?, ?, ?, ?)",
-                    [key, failures, locked_until, last_failure])
+    def set_attempt(cur: duckdb.DuckDBPyConnection, scope: str, key: str, *, failures: int, last_failure,
+                    next_allowed) -> None:
+        cur.execute("INSERT OR REPLACE INTO login_attempts VALUES (?, ?, ?, ?, ?)",
+                    [scope, key, failures, last_failure, next_allowed])
 
     @staticmethod
-    def clear_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> None:
-        cur.execute("DELETE FROM login_throttle WHERE username = ?", [key])
+    def clear_attempts(cur: duckdb.DuckDBPyConnection, scope: str, key: str) -> None:
+        cur.execute("DELETE FROM login_attempts WHERE scope = ? AND key = ?", [scope, key])
 
     @staticmethod
-    def prune_throttle(cur: duckdb.DuckDBPyConnection, before) -> None:
-        """Forget failed logins older than ``before`` that no longer lock anything."""
-        cur.execute("DELETE FROM login_throttle WHERE last_failure < ? AND (locked_until IS NULL OR locked_until < ?)",
+    def prune_attempts(cur: duckdb.DuckDBPyConnection, before) -> None:
+        """Forget failed logins older than ``before`` that no longer delay anything."""
+        cur.execute("DELETE FROM login_attempts WHERE last_failure < ? AND (next_allowed IS NULL OR next_allowed < ?)",
                     [before, before])
+
+    # login sessions
+    _SESSION_FIELDS = ("session_hash", "username", "method", "created_at", "last_seen", "expires_at", "revoked_at",
+                       "revoked_reason", "client")
+
+    def insert_session(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        """Store a new session (keys of :attr:`_SESSION_FIELDS`)."""
+        cols = self._SESSION_FIELDS
+        cur.execute(sql("INSERT INTO sessions ({cols}) VALUES ({marks})", cols=idents(cols, cols),
+                        marks=marks(len(cols))), [row.get(c) for c in cols])
+
+    def session_row(self, session_hash: str) -> dict | None:
+        """One session by the SHA-256 of its secret, or None."""
+        cols = idents(self._SESSION_FIELDS, self._SESSION_FIELDS)
+        rows = self.cursor().execute(sql("SELECT {cols} FROM sessions WHERE session_hash = ?", cols=cols),
+                                     [session_hash]).fetchall()
+        return dict(zip(self._SESSION_FIELDS, rows[0], strict=True)) if rows else None
+
+    @staticmethod
+    def touch_session(cur: duckdb.DuckDBPyConnection, session_hash: str, at) -> None:
+        cur.execute("UPDATE sessions SET last_seen = ? WHERE session_hash = ?", [at, session_hash])
+
+    @staticmethod
+    def revoke_sessions(cur: duckdb.DuckDBPyConnection, *, at, reason: str, session_hash: str | None = None,
+                        username: str | None = None) -> int:
+        """Revoke one session (``session_hash``) or every open session of ``username``; returns how many."""
+        if (session_hash is None) == (username is None):
+            raise ValueError("session_hash oppure username")
+        where = Sql("session_hash = ?") if session_hash is not None else Sql("username = ?")
+        return len(cur.execute(sql("UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
+                                   "WHERE {where} AND revoked_at IS NULL RETURNING session_hash", where=where),
+                               [at, reason, session_hash if session_hash is not None else username]).fetchall())
+
+    @staticmethod
+    def prune_sessions(cur: duckdb.DuckDBPyConnection, before) -> None:
+        """Forget sessions that ended (expired or revoked) before ``before``."""
+        cur.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?", [before, before])
 
     # audit log
     _AUDIT_FIELDS = ("audit_id", "logged_at", "username", "role", "action", "table_name", "record_key", "pro_com_t",
-                     "before_json", "after_json", "prev_hash", "entry_hash")
+                     "before_json", "after_json", "prev_hash", "entry_hash", "key_id")
 
     @staticmethod
     def audit_tail(cur: duckdb.DuckDBPyConnection) -> tuple[int, str] | None:
@@ -755,12 +885,16 @@ class Store:
 
     @staticmethod
     def next_audit_id(cur: duckdb.DuckDBPyConnection) -> int:
-        return int(_first(cur.execute("SELECT nextval('audit_seq')").fetchall())[0])
+        """The id of the next entry: one more than the last, so ids have no gaps and a missing entry
+        shows as one (``audit_seq`` is not used: a sequence advances in rolled-back transactions)."""
+        last = _first(cur.execute("SELECT max(audit_id) FROM audit_log").fetchall())[0]
+        return int(last or 0) + 1
 
     def insert_audit(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
         """Append one audit entry (every key of :attr:`_AUDIT_FIELDS`)."""
         cols = self._AUDIT_FIELDS
-        cur.execute(f"INSERT INTO audit_log ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        cur.execute(sql("INSERT INTO audit_log ({cols}) VALUES ({marks})", cols=idents(cols, cols),
+                        marks=marks(len(cols))),
                     [row[c] for c in cols])
 
     def audit_frame(
@@ -770,22 +904,28 @@ class Store:
         """Audit entries in order of writing (oldest first), optionally filtered: ``logged_at`` in
         [``start``, ``end``), exact ``username``, ``table_name`` and ``action``; ``limit``
         keeps the newest ones."""
-        clauses, params = ["TRUE"], []
-        for col, op, value in (("logged_at", ">=", start), ("logged_at", "<", end), ("username", "=", username),
-                               ("table_name", "=", table), ("action", "=", action)):
+        clauses, params = [Sql("TRUE")], []
+        for clause, value in ((Sql("logged_at >= ?"), start), (Sql("logged_at < ?"), end),
+                              (Sql("username = ?"), username), (Sql("table_name = ?"), table),
+                              (Sql("action = ?"), action)):
             if value is not None:
-                clauses.append(f"{col} {op} ?")
+                clauses.append(clause)
                 params.append(value)
-        sql = f"SELECT {', '.join(self._AUDIT_FIELDS)} FROM audit_log WHERE {' AND '.join(clauses)}"
-        if limit is not None:
-            sql = f"SELECT * FROM ({sql} ORDER BY audit_id DESC LIMIT {int(limit)})"
-        return self.query(sql + " ORDER BY audit_id", params)
+        cols = idents(self._AUDIT_FIELDS, self._AUDIT_FIELDS)
+        if limit is None:
+            return self.query(sql("SELECT {cols} FROM audit_log WHERE {where} ORDER BY audit_id", cols=cols,
+                                  where=conj(clauses)), params)
+        return self.query(sql("SELECT * FROM (SELECT {cols} FROM audit_log WHERE {where} ORDER BY audit_id DESC "
+                              "LIMIT ?) ORDER BY audit_id", cols=cols, where=conj(clauses)), [*params, int(limit)])
 
     def audit_count(self, *, data_only: bool = False) -> int:
         """Entries of the audit log; ``data_only``: only changes to data (not logins, account
         changes or exports), a cheap version number of the data for caches."""
-        where = " WHERE table_name NOT IN ('users', 'audit_log') AND action <> 'esportazione'" if data_only else ""
-        return int(_first(self.cursor().execute(f"SELECT count(*) FROM audit_log{where}").fetchall())[0])
+        if not data_only:
+            return int(_first(self.cursor().execute("SELECT count(*) FROM audit_log").fetchall())[0])
+        return int(_first(self.cursor().execute(
+            "SELECT count(*) FROM audit_log WHERE table_name NOT IN ('users', 'audit_log', 'sessions') "
+            "AND action <> 'esportazione'").fetchall())[0])
 
     # reports: rows, events, photos
     _REPORT_FIELDS = ("report_id", "pro_com_t", "lon", "lat", "cell", "area_wkt", "category", "severity", "status",
@@ -793,8 +933,8 @@ class Store:
 
     def report_row(self, report_id: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
         """One report as a dict, or None."""
-        cols = ", ".join(self._REPORT_FIELDS)
-        rows = (cur or self.cursor()).execute(f"SELECT {cols} FROM reports WHERE report_id = ?",
+        cols = idents(self._REPORT_FIELDS, self._REPORT_FIELDS)
+        rows = (cur or self.cursor()).execute(sql("SELECT {cols} FROM reports WHERE report_id = ?", cols=cols),
                                               [report_id]).fetchall()
         return dict(zip(self._REPORT_FIELDS, rows[0], strict=True)) if rows else None
 
@@ -806,7 +946,8 @@ class Store:
     def insert_report(self, cur: duckdb.DuckDBPyConnection, row: dict) -> None:
         """Insert one report (keys of :attr:`_REPORT_FIELDS`)."""
         cols = self._REPORT_FIELDS
-        cur.execute(f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        cur.execute(sql("INSERT INTO reports ({cols}) VALUES ({marks})", cols=idents(cols, cols),
+                        marks=marks(len(cols))),
                     [row.get(c) for c in cols])
 
     def update_report(self, cur: duckdb.DuckDBPyConnection, report_id: str, fields: dict, *,
@@ -816,39 +957,42 @@ class Store:
         bad = set(fields) - set(self._REPORT_FIELDS)
         if bad or "report_id" in fields:
             raise ValueError(f"colonne non modificabili: {sorted(bad | ({'report_id'} & set(fields)))}")
-        sets = ", ".join(f"{c} = ?" for c in fields)
-        where, params = "report_id = ?", [*fields.values(), report_id]
+        sets = assignments(list(fields), self._REPORT_FIELDS)
+        where, params = Sql("report_id = ?"), [*fields.values(), report_id]
         if expected_status is not None:
-            where += " AND status = ?"
+            where = Sql("report_id = ? AND status = ?")
             params.append(expected_status)
-        return len(cur.execute(f"UPDATE reports SET {sets} WHERE {where} RETURNING report_id", params).fetchall())
+        return len(cur.execute(sql("UPDATE reports SET {sets} WHERE {where} RETURNING report_id", sets=sets,
+                                   where=where), params).fetchall())
 
     def reports_in_box(self, *, south: float, west: float, north: float, east: float, category: str | None = None,
                        opened_since=None) -> pd.DataFrame:
         """Reports inside a latitude/longitude box, optionally of one category and opened since a date."""
-        clauses = ["lat BETWEEN ? AND ?", "lon BETWEEN ? AND ?"]
+        clauses = [Sql("lat BETWEEN ? AND ?"), Sql("lon BETWEEN ? AND ?")]
         params: list = [south, north, west, east]
         if category is not None:
-            clauses.append("category = ?")
+            clauses.append(Sql("category = ?"))
             params.append(category)
         if opened_since is not None:
-            clauses.append("opened >= ?")
+            clauses.append(Sql("opened >= ?"))
             params.append(opened_since)
-        return self.query(f"SELECT {', '.join(self._REPORT_FIELDS)} FROM reports WHERE {' AND '.join(clauses)} "
-                          "ORDER BY opened DESC, report_id", params)
+        return self.query(sql("SELECT {cols} FROM reports WHERE {where} ORDER BY opened DESC, report_id",
+                              cols=idents(self._REPORT_FIELDS, self._REPORT_FIELDS), where=conj(clauses)), params)
 
     def reports_frame(self, *, comuni: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
                       report_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Reports with who created them (``created_by``, from the first event; empty for imported
         and generated ones) and their number of events and photos, newest first."""
-        clauses, params = ["TRUE"], []
-        for col, values in (("r.pro_com_t", comuni), ("r.status", statuses), ("r.report_id", report_ids)):
+        clauses, params = [Sql("TRUE")], []
+        for clause, values in ((Sql("r.pro_com_t IN (SELECT unnest(?::VARCHAR[]))"), comuni),
+                               (Sql("r.status IN (SELECT unnest(?::VARCHAR[]))"), statuses),
+                               (Sql("r.report_id IN (SELECT unnest(?::VARCHAR[]))"), report_ids)):
             if values is not None:
-                clauses.append(f"{col} IN (SELECT unnest(?::VARCHAR[]))")
+                clauses.append(clause)
                 params.append([str(v) for v in values])
-        cols = ", ".join(f"r.{c}" for c in self._REPORT_FIELDS)
+        cols = idents(self._REPORT_FIELDS, self._REPORT_FIELDS, prefix="r.")
         return self.query(
-            f"""SELECT {cols}, e.created_by, coalesce(e.events, 0)::INTEGER AS events,
+            sql("""SELECT {cols}, e.created_by, coalesce(e.events, 0)::INTEGER AS events,
                        coalesce(p.photos, 0)::INTEGER AS photos, e.last_event
                 FROM reports r
                 LEFT JOIN (SELECT report_id, arg_min(username, event_id) FILTER (WHERE kind = 'creazione')
@@ -856,7 +1000,7 @@ class Store:
                            FROM report_events GROUP BY report_id) e USING (report_id)
                 LEFT JOIN (SELECT report_id, count(*) AS photos FROM report_photos GROUP BY report_id) p
                        USING (report_id)
-                WHERE {' AND '.join(clauses)} ORDER BY r.opened DESC, r.report_id DESC""",
+                WHERE {where} ORDER BY r.opened DESC, r.report_id DESC""", cols=cols, where=conj(clauses)),
             params,
         )
 
@@ -865,8 +1009,9 @@ class Store:
         """Append an event (creation, status change, comment, edit, photo) to a report; returns its id."""
         cols = ("report_id", "event_at", "username", "role", "kind", "from_status", "to_status", "text")
         found = cur.execute(
-            f"INSERT INTO report_events (event_id, {', '.join(cols)}) VALUES (nextval('report_event_seq'), "
-            f"{', '.join('?' * len(cols))}) RETURNING event_id", [row.get(c) for c in cols]).fetchall()
+            sql("INSERT INTO report_events (event_id, {cols}) VALUES (nextval('report_event_seq'), {marks}) "
+                "RETURNING event_id", cols=idents(cols, cols), marks=marks(len(cols))),
+            [row.get(c) for c in cols]).fetchall()
         return int(found[0][0])
 
     def report_events(self, report_ids: Sequence[str]) -> pd.DataFrame:
@@ -882,8 +1027,9 @@ class Store:
         cols = ("report_id", "file_name", "mime", "width", "height", "size_bytes", "sha256", "data", "uploaded_at",
                 "username")
         found = cur.execute(
-            f"INSERT INTO report_photos (photo_id, {', '.join(cols)}) VALUES (nextval('report_photo_seq'), "
-            f"{', '.join('?' * len(cols))}) RETURNING photo_id", [row.get(c) for c in cols]).fetchall()
+            sql("INSERT INTO report_photos (photo_id, {cols}) VALUES (nextval('report_photo_seq'), {marks}) "
+                "RETURNING photo_id", cols=idents(cols, cols), marks=marks(len(cols))),
+            [row.get(c) for c in cols]).fetchall()
         return int(found[0][0])
 
     def report_photos(self, report_id: str) -> pd.DataFrame:
@@ -895,7 +1041,8 @@ class Store:
     def report_photo(self, photo_id: int) -> dict | None:
         """One photo with its bytes (``data``), or None."""
         cols = ("photo_id", "report_id", "file_name", "mime", "width", "height", "data")
-        rows = self.cursor().execute(f"SELECT {', '.join(cols)} FROM report_photos WHERE photo_id = ?",
+        rows = self.cursor().execute(sql("SELECT {cols} FROM report_photos WHERE photo_id = ?",
+                                         cols=idents(cols, cols)),
                                      [int(photo_id)]).fetchall()
         if not rows:
             return None
@@ -909,7 +1056,8 @@ class Store:
         key = LAYER_TABLES.get(table)
         if key is None:
             raise ValueError(f"la tabella {table} non ha una chiave")
-        return cur.execute(f"SELECT * FROM {table} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
+        return cur.execute(sql("SELECT * FROM {t} WHERE {k} IN (SELECT unnest(?::VARCHAR[]))",
+                               t=ident(table, LAYER_TABLES), k=ident(key, (key,))),
                            [[str(k) for k in keys]]).df()
 
 

@@ -908,7 +908,7 @@ def services_version(services: pd.DataFrame) -> str:
         return "0"
     cols = [c for c in ("service_id", *_RECORD_FIELDS, "pro_com_t") if c in services]
     text = services.sort_values("service_id")[cols].astype(str).to_csv(index=False)
-    return f"{len(services)}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:16]}"
+    return f"{len(services)}-{hashlib.sha1(text.encode('utf-8'), usedforsecurity=False).hexdigest()[:16]}"
 
 
 # --------------------------------------------------------------------------------------------

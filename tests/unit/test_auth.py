@@ -1,8 +1,10 @@
-"""Local accounts (geo.access.auth): argon2id hashes, verification, rehash, lockout with backoff, account
+"""Local accounts (geo.access.auth): argon2id hashes, verification, rehash, throttling per address and account, account
 management rights, OpenID Connect mapping and configuration, demo accounts, schema migration."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 from datetime import datetime, timedelta
 
@@ -99,45 +101,93 @@ def test_rehash_when_parameters_change(store, monkeypatch):
     assert store.user_row("vecchio")["password_hash"] == new
 
 
-def test_lockout_with_exponential_backoff(store):
-    for i in range(auth.MAX_FAILURES - 1):
-        with pytest.raises(auth.AuthError) as exc:
-            auth.authenticate(store, "prefettura", "sbagliata-123", now=T0 + timedelta(seconds=i))
-        assert not isinstance(exc.value, auth.AccountLocked)
-    with pytest.raises(auth.AccountLocked) as exc:
-        auth.authenticate(store, "prefettura", "sbagliata-123", now=T0 + timedelta(seconds=10))
-    assert exc.value.until == T0 + timedelta(seconds=10) + auth.LOCK_BASE
-    # while locked even the right password is refused, without being checked
-    with pytest.raises(auth.AccountLocked, match="bloccato per 1 minuto"):
-        auth.authenticate(store, "prefettura", auth.DEMO_PASSWORD, now=T0 + timedelta(seconds=30))
-    # after the lock, one more failure doubles it
-    later = T0 + timedelta(minutes=2)
-    with pytest.raises(auth.AccountLocked) as exc:
-        auth.authenticate(store, "prefettura", "sbagliata-123", now=later)
-    assert exc.value.until == later + 2 * auth.LOCK_BASE
-    assert auth.lock_duration(50) == auth.LOCK_MAX
-    # a success after the lock resets the count
-    user = auth.authenticate(store, "prefettura", auth.DEMO_PASSWORD, now=later + timedelta(minutes=3))
-    assert user.role == "prefettura" and store.throttle_row("prefettura") is None
-    assert "blocco" in store.audit_frame(table="users")["action"].tolist()
+ATTACKER, OFFICE = "203.0.113.7", "198.51.100.20"
 
 
-def test_lockout_also_for_names_that_do_not_exist(store):
-    for i in range(auth.MAX_FAILURES):
-        with pytest.raises(auth.AuthError):
-            auth.authenticate(store, "fantasma", "qualcosa-di-lungo", now=T0 + timedelta(seconds=i))
-    with pytest.raises(auth.AccountLocked):
-        auth.authenticate(store, "fantasma", "qualcosa-di-lungo", now=T0 + timedelta(seconds=20))
+def _fail(store, name, *, client, at, password="sbagliata-123"):
+    with pytest.raises(auth.AuthError) as exc:
+        auth.authenticate(store, name, password, client=client, now=at)
+    return exc.value
+
+
+def test_progressive_delays_per_client_address(store):
+    for i in range(auth.CLIENT_FREE_FAILURES - 1):
+        assert not isinstance(_fail(store, "prefettura", client=ATTACKER, at=T0 + timedelta(seconds=i)),
+                              auth.LoginDelayed)
+    # the failure that reaches the limit starts the delay (recorded), the next attempt waits
+    _fail(store, "regione", client=ATTACKER, at=T0 + timedelta(seconds=10))
+    delayed = _fail(store, "polizia", client=ATTACKER, at=T0 + timedelta(seconds=10.5))
+    assert isinstance(delayed, auth.LoginDelayed) and delayed.scope == "client"
+    assert delayed.until == T0 + timedelta(seconds=10) + auth.CLIENT_DELAY_BASE and "riprovare tra" in str(delayed)
+    # while delayed even the right password is refused, without being checked or counted
+    assert isinstance(_fail(store, "prefettura", client=ATTACKER, at=T0 + timedelta(seconds=11),
+                            password=auth.DEMO_PASSWORD), auth.LoginDelayed)
+    assert store.attempt_row("client", ATTACKER)["failures"] == auth.CLIENT_FREE_FAILURES
+    # after the wait one more failure doubles it, up to the maximum
+    later = T0 + timedelta(minutes=1)
+    _fail(store, "prefettura", client=ATTACKER, at=later)
+    assert store.attempt_row("client", ATTACKER)["next_allowed"] == later + 2 * auth.CLIENT_DELAY_BASE
+    assert auth.client_delay(60) == auth.CLIENT_DELAY_MAX and auth.account_delay(60) == auth.ACCOUNT_DELAY_MAX
+    log = store.audit_frame(table="users")
+    delays = log[log["action"] == "rallentamento"]
+    assert len(delays) == 2 and json.loads(delays["after_json"].iloc[0])["indirizzo"] == ATTACKER
+
+
+def test_a_stranger_cannot_lock_out_an_account(store):
+    """Hundreds of wrong passwords for the Prefettura from other addresses: the Prefettura, from
+    its own office, signs in at once, every time."""
+    at = T0
+    for i in range(200):
+        at = T0 + timedelta(seconds=i * 5)
+        with contextlib.suppress(auth.AuthError):
+            auth.authenticate(store, "prefettura", "sbagliata-123", client=f"203.0.113.{i % 50}", now=at)
+    assert store.attempt_row("account", "prefettura")["next_allowed"] > at  # the account is under attack...
+    user = auth.authenticate(store, "prefettura", auth.DEMO_PASSWORD, client=OFFICE, now=at + timedelta(seconds=1))
+    assert user.role == "prefettura"  # ...and its owner is not delayed
+    assert store.attempt_row("account", "prefettura") is None  # the success resets the account counter
+    # an attacking address that failed itself is delayed by the account counter too
+    for i in range(auth.ACCOUNT_FREE_FAILURES):
+        _fail(store, "prefettura", client=f"192.0.2.{i}", at=at + timedelta(seconds=2 + i))
+    assert isinstance(_fail(store, "prefettura", client="192.0.2.0", at=at + timedelta(seconds=6.5)),
+                      auth.LoginDelayed)
+
+
+def test_logging_into_ones_own_account_buys_no_more_guesses(store):
+    for i in range(auth.CLIENT_FREE_FAILURES):
+        _fail(store, "prefettura", client=ATTACKER, at=T0 + timedelta(seconds=i))
+    later = T0 + timedelta(minutes=5)
+    auth.authenticate(store, "osservatore", auth.DEMO_PASSWORD, client=ATTACKER, now=later)
+    _fail(store, "prefettura", client=ATTACKER, at=later + timedelta(seconds=1))
+    assert isinstance(_fail(store, "prefettura", client=ATTACKER, at=later + timedelta(seconds=2)), auth.LoginDelayed)
+
+
+def test_delays_also_for_names_that_do_not_exist(store):
+    for i in range(auth.CLIENT_FREE_FAILURES):
+        _fail(store, "fantasma", client=ATTACKER, at=T0 + timedelta(seconds=i), password="qualcosa-di-lungo")
+    assert isinstance(_fail(store, "fantasma", client=ATTACKER, at=T0 + timedelta(seconds=5)), auth.LoginDelayed)
 
 
 def test_old_failures_are_forgotten(store):
-    for i in range(auth.MAX_FAILURES - 1):
-        with pytest.raises(auth.AuthError):
-            auth.authenticate(store, "regione", "sbagliata-123", now=T0 + timedelta(seconds=i))
-    with pytest.raises(auth.AuthError) as exc:
-        auth.authenticate(store, "regione", "sbagliata-123", now=T0 + auth.FAILURE_MEMORY + timedelta(hours=1))
-    assert not isinstance(exc.value, auth.AccountLocked)
-    assert store.throttle_row("regione")["failures"] == 1
+    for i in range(auth.CLIENT_FREE_FAILURES - 1):
+        _fail(store, "regione", client=ATTACKER, at=T0 + timedelta(seconds=i))
+    exc = _fail(store, "regione", client=ATTACKER, at=T0 + auth.FAILURE_MEMORY + timedelta(hours=1))
+    assert not isinstance(exc, auth.LoginDelayed)
+    assert store.attempt_row("client", ATTACKER)["failures"] == 1
+    assert store.attempt_row("account", "regione")["failures"] == 1
+
+
+@pytest.mark.parametrize("peer, header, trusted, expected", [
+    ("203.0.113.7", None, (), "203.0.113.7"),
+    ("203.0.113.7", "1.2.3.4", (), "203.0.113.7"),  # no trusted proxy: the header is ignored
+    ("10.0.0.5", "1.2.3.4", ("198.51.100.1",), "10.0.0.5"),  # not from the proxy: ignored
+    ("10.0.0.5", "1.2.3.4, 203.0.113.9", ("10.0.0.0/8",), "203.0.113.9"),  # right-most untrusted hop
+    ("10.0.0.5", "203.0.113.9, 10.0.0.7", ("10.0.0.0/8",), "203.0.113.9"),
+    ("10.0.0.5", "spazzatura", ("10.0.0.0/8",), "10.0.0.5"),
+    ("::1", "2001:db8::1", ("::1",), "2001:db8::1"),
+    (None, "1.2.3.4", ("10.0.0.0/8",), auth.UNKNOWN_CLIENT),
+])
+def test_client_address_believes_only_trusted_proxies(peer, header, trusted, expected):
+    assert auth.client_address(peer, header, trusted_proxies=trusted) == expected
 
 
 @pytest.mark.parametrize("password, message", [
@@ -265,8 +315,8 @@ def test_version_1_file_is_migrated_in_place(mc_db_file, tmp_path):
     path = tmp_path / "v1.duckdb"
     shutil.copy(mc_db_file, path)
     con = duckdb.connect(str(path))
-    for table in ("users", "login_throttle", "audit_log", "report_events", "report_photos"):
-        con.execute(f"DROP TABLE {table}")
+    for table in ("users", "audit_log", "report_events", "report_photos", "sessions", "login_attempts"):
+        con.execute(f"DROP TABLE {table}")  # noqa: S608 - the test's own literal table names
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with pytest.raises(StorageError, match="aggiornarlo"):
