@@ -3,10 +3,13 @@
 Run with ``streamlit run dashboard.py``. Pages live in ``pages/`` and stay thin; the logic is
 in the ``geo`` library.
 
-Without a login only the login page exists. After it, the navigation holds the pages the user's
-role may open (:data:`geo.access.permissions.PAGE_ACTIONS`): a page absent from the navigation cannot be
-reached, not even by its URL. Each page checks its permission again, and every write checks it
-in ``geo``.
+Without a login only the login form exists, but it answers at every page's address (hidden
+pages that run ``pages/login.py``), so a bookmarked or shared link shows the login and, after it,
+the page it named: the address is kept through the login. After it, the navigation holds the
+pages the user's role may open (:data:`geo.access.permissions.PAGE_ACTIONS`); the address of a page the role
+may not open answers with an Italian message (a hidden page of its own, never the page itself).
+Each page checks its permission again, and every write checks it in ``geo``. The session cookie
+is written here (:func:`pages.common.cookie_script`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.access.permissions import allowed_pages, role_label
-from pages.common import NAV_KEY, ROUTED_KEY, current_user, end_session, routing_token
+from pages.common import NAV_KEY, ROUTED_KEY, cookie_script, current_user, end_session, routing_token
 
 st.set_page_config(
     page_title="Lanterna – Patto per la sicurezza urbana",
@@ -41,23 +44,44 @@ PAGES: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _forbidden(title: str, role: str):
+    """The view behind the address of a page the role may not open."""
+    def view() -> None:
+        st.title(title)
+        st.error(f"La pagina «{title}» non è disponibile per il profilo {role_label(role)}. Se serve, chiedere "
+                 "l'accesso alla Prefettura.", icon=":material/lock:")
+        st.caption("Le pagine consentite sono nel menu a sinistra.")
+    return view
+
+
+def _existing() -> list[str]:
+    return [stem for stem in PAGES if (ROOT / "pages" / f"{stem}.py").exists()]
+
+
 def navigation_for(user) -> tuple[dict[str, list[st.Page]], list[str]]:
-    """The sections and pages of ``user``'s navigation (only the login page without a user), and
-    the file stems of those pages."""
+    """The sections and pages of ``user``'s navigation (only the login page without a user, also
+    answering at every page's address), and the file stems of the pages shown."""
     if user is None:
-        return {"": [st.Page("pages/login.py", title="Accesso", icon=":material/login:", url_path="login",
-                             default=True)]}, ["login"]
+        login = st.Page("pages/login.py", title="Accesso", icon=":material/login:", url_path="login", default=True)
+        deep = [st.Page("pages/login.py", title=PAGES[stem][1], url_path=stem, visibility="hidden")
+                for stem in _existing()]
+        return {"": [login, *deep]}, ["login"]
     sections: dict[str, list[st.Page]] = {}
     stems: list[str] = []
     allowed = set(allowed_pages(user))
+    hidden: list[st.Page] = []
     first = True
-    for stem, (section, title, icon) in PAGES.items():
-        if stem not in allowed or not (ROOT / "pages" / f"{stem}.py").exists():
+    for stem in _existing():
+        section, title, icon = PAGES[stem]
+        if stem not in allowed:
+            hidden.append(st.Page(_forbidden(title, user.role), title=title, url_path=stem, visibility="hidden"))
             continue
         sections.setdefault(section, []).append(
             st.Page(f"pages/{stem}.py", title=title, icon=icon, url_path=stem, default=first))
         stems.append(stem)
         first = False
+    if sections and hidden:
+        sections[next(reversed(sections))].extend(hidden)
     return sections, stems
 
 
@@ -73,4 +97,8 @@ if user is not None:
     # A callback: it runs before the next script run, whichever script serves it.
     st.sidebar.button("Esci", icon=":material/logout:", key="logout", on_click=end_session)
 st.sidebar.caption("Lanterna · Patto per la sicurezza urbana")
+script = cookie_script()
+if script:
+    with st.sidebar:
+        st.html(script, unsafe_allow_javascript=True)
 navigation.run()

@@ -5,16 +5,24 @@ Pages stay thin: they call these helpers and the ``geo`` library, never SQL.
 
 Session
 -------
-A successful login (:mod:`geo.access.auth`, from ``pages/login.py``) stores only the username, the
-method and two times under :data:`SESSION_KEY` in ``st.session_state`` (server-side, never sent
-to the browser). Every run reloads the account from the database (:func:`current_user`): a
-disabled account or a changed role takes effect at the next interaction, and a session idle for
-more than :data:`IDLE_TIMEOUT` ends. The legacy keys ``role`` and ``user_comuni`` that some pages
-read are overwritten from the account on every run, so they cannot grant anything.
+A successful login (:mod:`geo.access.auth`, from ``pages/login.py``) stores the username, the
+method, two times and, for a password login, a **session token** (:func:`geo.access.auth.issue_session`)
+under :data:`SESSION_KEY` in ``st.session_state``. The token also goes into the cookie
+:data:`COOKIE_NAME` (written by :func:`cookie_script`, which the router places on every page),
+so that after a browser reload — a new Streamlit session — :func:`current_user` finds it in
+``st.context.cookies`` and resumes the session. Every run checks the token against the server's
+``sessions`` table and reloads the account: a logout (in any tab), a password change, a disabled
+account or a changed role take effect at the next interaction, and a session idle for more than
+:data:`IDLE_TIMEOUT` ends. The cookie cannot be ``HttpOnly`` (Streamlit has no HTTP response
+of its own to set it, so JavaScript writes it): it is ``SameSite=Strict``, ``Secure`` on HTTPS,
+and worthless once revoked (docs/AUTH.md, *Sessions*). The legacy keys ``role`` and
+``user_comuni`` that some pages read are overwritten from the account on every run, so they
+cannot grant anything.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -37,6 +45,11 @@ SESSION_KEY = "_lanterna_session"
 IDLE_TIMEOUT = timedelta(minutes=60)
 #: Set when a session ended by itself (idle, account disabled), for a notice on the login page.
 ENDED_KEY = "_lanterna_session_ended"
+#: Cookie that carries the session token across browser reloads.
+COOKIE_NAME = "lanterna_sessione"
+#: Session keys: the cookie must be cleared; a cookie token already refused (not tried again).
+_CLEAR_COOKIE_KEY = "_lanterna_clear_cookie"
+_REFUSED_COOKIE_KEY = "_lanterna_refused_cookie"
 
 MONTHS_IT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
 
@@ -135,12 +148,37 @@ def _build_with_progress() -> None:
 # Login session
 # --------------------------------------------------------------------------------------------
 
-def start_session(user: User, *, method: str, provider: str | None = None) -> None:
-    """Record a successful login in this browser session (see the module notes)."""
+def request_client() -> str:
+    """The address of this request's client: the connection's, or ``X-Forwarded-For`` from a
+    trusted proxy (``LANTERNA_TRUSTED_PROXIES``; :func:`geo.access.auth.client_address`)."""
+    try:
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except (AttributeError, RuntimeError, KeyError):
+        peer, forwarded = None, None
+    peer = peer if isinstance(peer, str) else None  # only real strings (test harnesses give mocks)
+    forwarded = forwarded if isinstance(forwarded, str) else None
+    return auth.client_address(peer, forwarded, trusted_proxies=config.trusted_proxies())
+
+
+def _cookie_token() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except (AttributeError, RuntimeError, KeyError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def start_session(user: User, *, method: str, provider: str | None = None, token: str | None = None) -> None:
+    """Record a successful login in this browser session (see the module notes); a password
+    login gets a server-side session and its token (``token``: one resumed from the cookie)."""
     now = utcnow()
+    if token is None and method == "password":
+        token = auth.issue_session(_store(), user, method=method, client=request_client())
     st.session_state[SESSION_KEY] = {"username": user.username, "method": method, "provider": provider,
-                                     "login_at": now, "seen_at": now}
+                                     "login_at": now, "seen_at": now, "token": token}
     st.session_state.pop(ENDED_KEY, None)
+    st.session_state.pop(_CLEAR_COOKIE_KEY, None)
     _sync_legacy_keys(user)
 
 
@@ -155,11 +193,17 @@ def end_session(*, reason: str | None = None, record: bool = True) -> None:
     _sync_legacy_keys(None)
     if reason:
         st.session_state[ENDED_KEY] = reason
+    token = session.get("token") if session else None
+    if token:
+        st.session_state[_CLEAR_COOKIE_KEY] = True
+        st.session_state[_REFUSED_COOKIE_KEY] = token  # the cookie of this connection is no longer valid
     if session and record:
         store = _store()
         user = auth.get_user(store, session["username"])
         if user is not None:
-            auth.record_logout(store, user)
+            auth.record_logout(store, user, token=token)
+    elif token:
+        auth.revoke_session(_store(), token, reason=reason or "uscita")
     if session and session.get("method") == "oidc":
         st.logout()
 
@@ -175,7 +219,7 @@ def _oidc_identity_email() -> str | None:
 
 def current_user() -> User | None:
     """The logged-in user, reloaded from the database; None when nobody is logged in."""
-    session = st.session_state.get(SESSION_KEY)
+    session = st.session_state.get(SESSION_KEY) or _resume_from_cookie()
     if not session:
         _sync_legacy_keys(None)
         return None
@@ -188,6 +232,10 @@ def current_user() -> User | None:
     if isinstance(seen, datetime) and now - seen > IDLE_TIMEOUT:
         end_session(reason="Sessione scaduta per inattività: accedere di nuovo.")
         return None
+    if session.get("token") and auth.resume_session(_store(), session["token"], now=now) is None:
+        end_session(reason="Sessione terminata (uscita, password cambiata o scadenza): accedere di nuovo.",
+                    record=False)
+        return None
     if session.get("method") == "oidc":
         email = _oidc_identity_email()
         if not email or (user.email or "").lower() != email.lower():
@@ -196,6 +244,36 @@ def current_user() -> User | None:
     session["seen_at"] = now
     _sync_legacy_keys(user)
     return user
+
+
+def _resume_from_cookie() -> dict | None:
+    """After a browser reload: the session of the cookie's token, if it is still valid."""
+    token = _cookie_token()
+    if not token or st.session_state.get(_REFUSED_COOKIE_KEY) == token:
+        return None
+    user = auth.resume_session(_store(), token)
+    if user is None:
+        st.session_state[_REFUSED_COOKIE_KEY] = token
+        st.session_state[_CLEAR_COOKIE_KEY] = True
+        return None
+    start_session(user, method="password", token=token)
+    return st.session_state[SESSION_KEY]
+
+
+def cookie_script() -> str | None:
+    """The script that writes (after a login) or clears (after a logout, or when the cookie was
+    refused) the session cookie; None when there is nothing to do. For ``st.html`` with
+    JavaScript allowed: the token is server-made (no user input reaches the script)."""
+    session = st.session_state.get(SESSION_KEY)
+    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
+    if session and session.get("token"):
+        max_age = int(auth.SESSION_MAX_AGE.total_seconds())
+        value = json.dumps(f"{COOKIE_NAME}={session['token']}; Path=/; Max-Age={max_age}; SameSite=Strict")
+        return f"<script>document.cookie = {value} + {secure};</script>"
+    if st.session_state.get(_CLEAR_COOKIE_KEY):
+        value = json.dumps(f"{COOKIE_NAME}=; Path=/; Max-Age=0; SameSite=Strict")
+        return f"<script>document.cookie = {value} + {secure};</script>"
+    return None
 
 
 def current_role() -> str:

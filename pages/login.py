@@ -1,8 +1,10 @@
 """Accesso: the only page before login.
 
 Local accounts sign in with name and password (:func:`geo.access.auth.authenticate`: argon2id,
-lockout with backoff). When ``.streamlit/secrets.toml`` configures an OpenID Connect provider
-(``[auth]``, see ``docs/AUTH.md``), a button starts Streamlit's ``st.login`` and the identity
+progressive delays per client address and per account). The form answers at every page's
+address before a login (see ``dashboard.py``): after it the same address opens that page.
+When ``.streamlit/secrets.toml`` configures an OpenID Connect provider (``[auth]``, see
+``docs/AUTH.md``), a button starts Streamlit's ``st.login`` and the identity
 that comes back is mapped to a Lanterna account by e-mail (:func:`geo.access.auth.user_for_identity`).
 """
 
@@ -12,7 +14,7 @@ import streamlit as st
 
 from geo.access import auth
 from geo.access.permissions import role_label
-from pages.common import ENDED_KEY, ensure_routed, get_store, start_session
+from pages.common import ENDED_KEY, ensure_routed, get_store, request_client, start_session
 
 
 def _auth_section() -> dict:
@@ -90,7 +92,7 @@ def main() -> None:
             submitted = st.form_submit_button("Accedi", type="primary", icon=":material/login:")
         if submitted:
             try:
-                user = auth.authenticate(store, username, password)
+                user = auth.authenticate(store, username, password, client=request_client())
             except auth.AuthError as exc:
                 st.error(str(exc), icon=":material/lock:")
             else:

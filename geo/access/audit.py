@@ -99,7 +99,7 @@ EXPORT_COLUMNS: dict[str, str] = {
     "before_json": "Prima",
     "after_json": "Dopo",
     "entry_hash": "Impronta (HMAC-SHA256)",
-    "key_id": "Chiave",
+    "key_id": "Chiave di firma",
 }
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

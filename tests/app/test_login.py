@@ -67,17 +67,18 @@ def test_password_login_shows_the_user_and_its_pages(fresh):
     assert "segnalazioni" in at.session_state[NAV_KEY] and "registro" not in at.session_state[NAV_KEY]
 
 
-def test_wrong_password_and_lockout(fresh):
+def test_wrong_password_and_delay(fresh, monkeypatch):
+    monkeypatch.setattr(auth, "CLIENT_DELAY_BASE", timedelta(minutes=5))  # longer than a few AppTest runs
     at = fresh()
     at.run()
     _login(at, "prefettura", "sbagliata-123")
     assert [e.value for e in at.error] == [auth.GENERIC_FAILURE]
     assert SESSION_KEY not in at.session_state
-    for _ in range(auth.MAX_FAILURES - 1):
+    for _ in range(auth.CLIENT_FREE_FAILURES):
         _login(at, "prefettura", "sbagliata-123")
-    assert "bloccato" in at.error[0].value
-    _login(at, "prefettura", auth.DEMO_PASSWORD)  # locked: the right password waits too
-    assert "bloccato" in at.error[0].value and at.session_state[NAV_KEY] == ["login"]
+    assert "riprovare tra" in at.error[0].value  # this client waits; no lockout of the account
+    _login(at, "prefettura", auth.DEMO_PASSWORD)  # delayed: the right password waits too
+    assert "riprovare tra" in at.error[0].value and at.session_state[NAV_KEY] == ["login"]
 
 
 def test_session_state_role_alone_grants_nothing(fresh):
