@@ -12,7 +12,7 @@ import streamlit as st
 from geo.access.permissions import allows
 from geo.access.privacy import format_int
 from geo.reports import workflow as reports
-from pages.common import demo_notice, get_store, require_page
+from pages.common import anchored, demo_notice, get_store, require_page
 
 
 def main() -> None:
@@ -36,9 +36,11 @@ def main() -> None:
     if allows(user, "export_agenda"):
         territory = store.get_meta("territory_name") or ""
         d1, d2, _ = st.columns([1, 1, 2])
-        d1.download_button("Scarica CSV", data=lambda: reports.agenda_csv(store, user), file_name="agenda_cposp.csv",
+        d1.download_button("Scarica CSV", data=anchored(lambda: reports.agenda_csv(store, user), "csv"),
+                           file_name="agenda_cposp.csv",
                            mime="text/csv", icon=":material/download:", key="agenda_csv")
-        d2.download_button("Pagina da stampare", data=lambda: reports.agenda_html(store, user, territory=territory),
+        d2.download_button("Pagina da stampare",
+                           data=anchored(lambda: reports.agenda_html(store, user, territory=territory), "html"),
                            file_name="agenda_cposp.html", mime="text/html", icon=":material/print:",
                            key="agenda_html")
         st.caption("La pagina da stampare si apre nel browser (File › Stampa). Ogni esportazione è registrata.")

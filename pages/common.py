@@ -276,6 +276,20 @@ def cookie_script() -> str | None:
     return None
 
 
+def anchored(data, fmt: str, *, kind: str | None = None):
+    """The ``data`` of a download button (bytes, text or a function that returns them) with the
+    audit chain's anchor printed in it (:func:`geo.access.audit.stamp`). The anchor is taken, and
+    appended to the anchor file, when the file is downloaded (the button gets a function)."""
+    from geo.access import audit
+
+    def build() -> bytes:
+        payload = data() if callable(data) else data
+        store = _store()
+        return audit.stamp(payload, audit.anchor(store, reason=kind or f"esportazione {fmt}"), fmt)
+
+    return build
+
+
 def current_role() -> str:
     """Role of the logged-in user (:data:`DEFAULT_ROLE` when nobody is logged in)."""
     user = current_user()

@@ -55,7 +55,7 @@ from geo.lighting.report import (
 from geo.maps import layers as maps
 from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
 from geo.overview import metrics
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import anchored, current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (as on the map page): the map works offline.
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -624,15 +624,16 @@ with tab_front:
 with tab_plan:  # the exports come after the frontier, which the printable summary includes
     st.subheader("Esportazioni")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Piano CSV", icon=":material/download:", data=lambda: plan_csv(plan, names, role=role),
+    d1.download_button("Piano CSV", icon=":material/download:",
+                       data=anchored(lambda: plan_csv(plan, names, role=role), "csv"),
                        file_name="piano_illuminazione.csv", mime="text/csv", key="il_csv",
                        help="UTF-8 con BOM, separatore ';' e virgola decimale (Excel in italiano).")
     d2.download_button("Piano GeoJSON", icon=":material/download:",
-                       data=lambda: plan_geojson(plan, names, role=role, metadata=meta),
+                       data=anchored(lambda: plan_geojson(plan, names, role=role, metadata=meta), "geojson"),
                        file_name="piano_illuminazione.geojson", mime="application/geo+json", key="il_geojson")
     d3.download_button("Riepilogo per il CPOSP (HTML)", icon=":material/print:",
-                       data=lambda: summary_html(plan, names=names, role=role, options=options, parameters=params,
-                                                 frontier=front, context=context),
+                       data=anchored(lambda: summary_html(plan, names=names, role=role, options=options,
+                                                          parameters=params, frontier=front, context=context), "html"),
                        file_name="piano_illuminazione_riepilogo.html", mime="text/html", key="il_html",
                        help="Aprire il file nel browser e stampare in PDF: piano, effetto con intervallo, energia, "
                             "parametri e citazioni.")

@@ -21,6 +21,7 @@ from geo.maps.classes import SCHEMES
 from geo.overview import metrics
 from geo.reports import workflow as reports
 from pages.common import (
+    anchored,
     current_role,
     current_user,
     demo_notice,
@@ -181,9 +182,10 @@ def main() -> None:
     st.dataframe(metrics.styled_table(shown, role), hide_index=True, height=380, width="stretch")
     name = f"lanterna_esagoni_r{filters.res}"
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("Scarica CSV", data=lambda: metrics.table_csv(shown, role), file_name=f"{name}.csv",
+    d1.download_button("Scarica CSV", data=anchored(lambda: metrics.table_csv(shown, role), "csv"),
+                       file_name=f"{name}.csv",
                        mime="text/csv", icon=":material/download:")
-    d2.download_button("Scarica GeoJSON", data=lambda: maps.cells_geojson(shown, role=role),
+    d2.download_button("Scarica GeoJSON", data=anchored(lambda: maps.cells_geojson(shown, role=role), "geojson"),
                        file_name=f"{name}.geojson", mime="application/geo+json", icon=":material/download:")
 
 

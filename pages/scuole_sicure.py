@@ -28,7 +28,16 @@ from geo.data.schemas import SCHOOL_LEVELS
 from geo.data.storage import open_store
 from geo.overview import metrics
 from geo.services import schools as exposure
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, role_caption, sidebar_filters
+from pages.common import (
+    anchored,
+    current_role,
+    demo_notice,
+    get_store,
+    month_label,
+    require_page,
+    role_caption,
+    sidebar_filters,
+)
 
 #: Leaflet served by Streamlit's static file serving (see pages/mappa.py).
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -233,9 +242,10 @@ def main() -> None:
                      column_config={"Motivi": st.column_config.TextColumn(width="large")})
         name = f"lanterna_scuole_sicure_{int(walk_m)}m"
         d1, d2, _ = st.columns([1, 1, 3])
-        d1.download_button("Scarica CSV", data=exposure.table_csv(table), file_name=f"{name}.csv", mime="text/csv",
+        d1.download_button("Scarica CSV", data=anchored(exposure.table_csv(table), "csv"),
+                           file_name=f"{name}.csv", mime="text/csv",
                            icon=":material/download:", key="scuole_csv")
-        d2.download_button("Scarica GeoJSON", data=exposure.schools_geojson(result, role),
+        d2.download_button("Scarica GeoJSON", data=anchored(exposure.schools_geojson(result, role), "geojson"),
                            file_name=f"{name}.geojson", mime="application/geo+json", icon=":material/download:",
                            key="scuole_geojson")
     with tab_cat:
@@ -243,7 +253,7 @@ def main() -> None:
                    "spaccio e violenza per primi.")
         categories = exposure.category_table(result, role)
         st.dataframe(categories, hide_index=True, height=460, width="stretch")
-        st.download_button("Scarica CSV", data=exposure.table_csv(categories),
+        st.download_button("Scarica CSV", data=anchored(exposure.table_csv(categories), "csv"),
                            file_name=f"lanterna_scuole_categorie_{int(walk_m)}m.csv", mime="text/csv",
                            icon=":material/download:", key="scuole_cat_csv")
     with tab_comuni:
@@ -252,7 +262,7 @@ def main() -> None:
                    "delle scuole (ogni esagono una volta) e quota sul totale del comune, a confronto con la quota "
                    "di superficie abitata che quelle aree coprono.")
         st.dataframe(per_comune, hide_index=True, width="stretch")
-        st.download_button("Scarica CSV", data=exposure.table_csv(per_comune),
+        st.download_button("Scarica CSV", data=anchored(exposure.table_csv(per_comune), "csv"),
                            file_name=f"lanterna_scuole_per_comune_{int(walk_m)}m.csv", mime="text/csv",
                            icon=":material/download:", key="scuole_comuni_csv")
         st.altair_chart(level_chart(schools).properties(title="Scuole per livello di esposizione"), width="stretch")

@@ -22,7 +22,7 @@ from geo.data.storage import open_store
 from geo.data.territory import TerritoryError, load_territory
 from geo.maps import layers as maps
 from geo.reports import workflow as reports
-from pages.common import demo_notice, get_store, require_page
+from pages.common import anchored, demo_notice, get_store, require_page
 
 LEAFLET_URL = "../../app/static/vendor/leaflet"
 MAP_KEY = "seg_mappa"
@@ -264,7 +264,7 @@ def reports_list(store, user, names: dict[str, str]) -> None:
     st.dataframe(reports.table(frame.head(1000)), hide_index=True, height=320, width="stretch", key="seg_table",
                  column_config={"Aperta il": st.column_config.DateColumn(format="DD/MM/YYYY"),
                                 "Chiusa il": st.column_config.DateColumn(format="DD/MM/YYYY")})
-    st.download_button("Scarica CSV", data=reports.reports_csv(frame), file_name="segnalazioni.csv",
+    st.download_button("Scarica CSV", data=anchored(reports.reports_csv(frame), "csv"), file_name="segnalazioni.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore", key="seg_csv")
     wanted = st.query_params.get("segnalazione")  # a link to one report (e.g. from the agenda)
     ids = frame["report_id"].tolist()

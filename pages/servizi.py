@@ -27,6 +27,7 @@ from geo.overview import metrics
 from geo.services import homeless as hl
 from geo.services.opening_hours import DAY_LABELS, MONTH_LABELS
 from pages.common import (
+    anchored,
     current_role,
     current_user,
     demo_notice,
@@ -353,9 +354,10 @@ def main() -> None:
         with st.expander("Dettaglio per tipo di servizio"):
             st.dataframe(italian(detail), hide_index=True, width="stretch")
         d1, d2, _ = st.columns([1, 1.2, 3])
-        d1.download_button("Scarica CSV", data=hl.table_csv(table), file_name="lanterna_servizi_copertura.csv",
+        d1.download_button("Scarica CSV", data=anchored(hl.table_csv(table), "csv"),
+                           file_name="lanterna_servizi_copertura.csv",
                            mime="text/csv", icon=":material/download:", key="servizi_cov_csv")
-        d2.download_button("Scarica CSV per tipo", data=hl.table_csv(detail),
+        d2.download_button("Scarica CSV per tipo", data=anchored(hl.table_csv(detail), "csv"),
                            file_name="lanterna_servizi_copertura_per_tipo.csv", mime="text/csv",
                            icon=":material/download:", key="servizi_tipo_csv")
     with tab_hours:
@@ -376,7 +378,8 @@ def main() -> None:
             "Aperto 24 ore su 24": ["sì" if v else "no" for v in summary["always_open"]],
         })
         st.dataframe(italian(hours_table), hide_index=True, width="stretch")
-        st.download_button("Scarica CSV", data=hl.table_csv(hours_table), file_name="lanterna_servizi_orari.csv",
+        st.download_button("Scarica CSV", data=anchored(hl.table_csv(hours_table), "csv"),
+                           file_name="lanterna_servizi_orari.csv",
                            mime="text/csv", icon=":material/download:", key="servizi_orari_csv")
         _, notes = hl.service_minutes(in_area[in_area["service_id"].isin(visible["service_id"])], month=month)
         if len(notes):
@@ -398,9 +401,10 @@ def main() -> None:
         else:
             st.dataframe(gap_table, hide_index=True, width="stretch")
             d1, d2, _ = st.columns([1, 1, 3])
-            d1.download_button("Scarica CSV", data=hl.table_csv(gap_table), file_name="lanterna_aree_prioritarie.csv",
+            d1.download_button("Scarica CSV", data=anchored(hl.table_csv(gap_table), "csv"),
+                               file_name="lanterna_aree_prioritarie.csv",
                                mime="text/csv", icon=":material/download:", key="servizi_aree_csv")
-            d2.download_button("Scarica GeoJSON", data=hl.gaps_geojson(area_gaps, role),
+            d2.download_button("Scarica GeoJSON", data=anchored(hl.gaps_geojson(area_gaps, role), "geojson"),
                                file_name="lanterna_aree_prioritarie.geojson", mime="application/geo+json",
                                icon=":material/download:", key="servizi_aree_geojson")
     with tab_census:
@@ -409,9 +413,10 @@ def main() -> None:
                    + (f" ({hidden} con indirizzo riservato non mostrati)." if hidden else "."))
         st.dataframe(census, hide_index=True, width="stretch")
         d1, d2, _ = st.columns([1, 1, 3])
-        d1.download_button("Scarica CSV", data=hl.table_csv(census), file_name="lanterna_servizi_censimento.csv",
+        d1.download_button("Scarica CSV", data=anchored(hl.table_csv(census), "csv"),
+                           file_name="lanterna_servizi_censimento.csv",
                            mime="text/csv", icon=":material/download:", key="servizi_censimento_csv")
-        d2.download_button("Scarica GeoJSON", data=hl.services_geojson(visible_in_area, comuni),
+        d2.download_button("Scarica GeoJSON", data=anchored(hl.services_geojson(visible_in_area, comuni), "geojson"),
                            file_name="lanterna_servizi.geojson", mime="application/geo+json",
                            icon=":material/download:", key="servizi_censimento_geojson")
         census_forms(store, role, user_comuni, visible, comuni)

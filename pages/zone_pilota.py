@@ -24,7 +24,7 @@ from geo.zones import pilot as zones
 from geo.zones import report as zone_report
 from geo.zones.indicators import INDICATOR_KEYS, INDICATORS
 from geo.zones.priority import DEFAULT_PRESET, PRESETS, normalise_weights
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import anchored, current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving, relative to the map's iframe (as on the
 #: map page): the map works offline.
@@ -322,14 +322,15 @@ with tab_map:
                "sommano esattamente alla priorità.")
     st.subheader("Esportazioni")
     d1, d2, d3 = st.columns(3)
-    d1.download_button(":material/download: Classifica CSV", data=zone_report.ranking_csv(result, role=role),
+    d1.download_button(":material/download: Classifica CSV",
+                       data=anchored(zone_report.ranking_csv(result, role=role), "csv"),
                        file_name="zone_pilota.csv", mime="text/csv", key="zp_csv",
                        help="UTF-8 con BOM, separatore ';' e virgola decimale (Excel in italiano).")
     d2.download_button(":material/download: Zone GeoJSON",
-                       data=zone_report.ranking_geojson(result, role=role).encode("utf-8"),
+                       data=anchored(zone_report.ranking_geojson(result, role=role).encode("utf-8"), "geojson"),
                        file_name="zone_pilota.geojson", mime="application/geo+json", key="zp_geojson")
     d3.download_button(":material/print: Riepilogo stampabile (HTML)",
-                       data=zone_report.summary_html(result, role=role).encode("utf-8"),
+                       data=anchored(zone_report.summary_html(result, role=role).encode("utf-8"), "html"),
                        file_name="zone_pilota_riepilogo.html", mime="text/html", key="zp_html",
                        help="Aprire il file nel browser e stampare in PDF: classifica, schede e metodo.")
 

@@ -469,6 +469,36 @@ def anchor(store: Store, *, reason: str, path: os.PathLike | str | None = None) 
     return found
 
 
+def stamp(data: bytes | str, found: Anchor, fmt: str) -> bytes:
+    """``data`` (an export) with the anchor printed in it, in the way its format allows.
+
+    ``csv``: a last line ``# Registro delle modifiche: voce n. …`` (after the table, so a
+    spreadsheet shows it as a row of text); ``geojson``: a top-level member
+    ``lanterna_registro`` (a GeoJSON foreign member, ignored by GIS tools); ``html``: a paragraph
+    before ``</body>``. Text keeps its encoding (a UTF-8 BOM stays first).
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if fmt == "csv":
+        newline = b"\r\n" if b"\r\n" in raw[:4096] else b"\n"
+        tail = b"" if raw.endswith((b"\n", b"\r\n")) or not raw else newline
+        return raw + tail + ("# " + found.text).encode("utf-8") + newline
+    if fmt == "geojson":
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        document = json.loads(raw.decode("utf-8-sig"))
+        document["lanterna_registro"] = {"voce": found.audit_id, "impronta": found.mac, "catena": found.chain,
+                                         "ancora": found.at.isoformat(timespec="seconds") + "Z", "testo": found.text}
+        text = json.dumps(document, ensure_ascii=False)
+        return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    if fmt == "html":
+        import html as html_module
+
+        paragraph = (f'<p class="lanterna-registro" style="font-size:0.8em;color:#555">'
+                     f"{html_module.escape(found.text)}</p>").encode("utf-8")
+        at = raw.lower().rfind(b"</body>")
+        return raw[:at] + paragraph + raw[at:] if at >= 0 else raw + paragraph
+    raise ValueError(f"formato sconosciuto: {fmt}")
+
+
 def rotate_key(store: Store) -> tuple[str, str]:
     """Rotate the audit key (:func:`geo.access.keys.rotate_audit_key`) and record it; the
     command line's job (``python -m geo audit ruota-chiave``). Returns (old id, new id)."""

@@ -4,6 +4,8 @@ login — an allowed page opens, a forbidden one answers in Italian."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.conftest import DEMO_PASSWORD, login, wait_app_idle
@@ -71,3 +73,16 @@ def test_deep_link_to_a_forbidden_page_answers_in_italian(page, app_url, shot):
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_text("Impronta").count() == 0  # nothing of the log itself
     shot(page, "deep_link_forbidden")
+
+
+def test_an_export_carries_the_anchor_of_the_audit_chain(page, app_url):
+    login(page, app_url, "prefettura")
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Registro delle modifiche").click()
+    page.wait_for_url("**/registro")
+    wait_app_idle(page, timeout=90_000)
+    page.get_by_text("Registro integro").first.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Scarica CSV").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    last = text.strip().splitlines()[-1]
+    assert last.startswith("# Registro delle modifiche: voce n. ") and "impronta" in last

@@ -285,3 +285,22 @@ def test_a_schema_2_file_is_migrated_and_its_unkeyed_log_is_sealed_by_the_next_e
                                    [row["prev_hash"], row["entry_hash"], row["audit_id"]])
             previous = row["entry_hash"]
         assert audit.verify_chain(store).first_bad == 3
+
+
+def test_exports_print_the_anchor_in_each_format(store):
+    import io
+
+    import pandas as pd
+
+    found = audit.anchor(store, reason="test")
+    csv = audit.stamp("\ufeffa;b\r\n1;2\r\n".encode(), found, "csv")
+    assert csv.startswith(b"\xef\xbb\xbf") and csv.endswith(f"# {found.text}\r\n".encode())
+    table = pd.read_csv(io.BytesIO(csv), sep=";", encoding="utf-8-sig", comment="#")
+    assert table.to_dict("list") == {"a": [1], "b": [2]}  # the table itself is unchanged
+    geo = json.loads(audit.stamp(b'{"type": "FeatureCollection", "features": []}', found, "geojson"))
+    assert geo["features"] == [] and geo["lanterna_registro"]["voce"] == found.audit_id
+    assert geo["lanterna_registro"]["impronta"] == store.audit_frame()["entry_hash"].iloc[-1]
+    page = audit.stamp("<html><body><h1>Agenda</h1></body></html>", found, "html").decode()
+    assert page.index(f"voce n. {found.audit_id}") < page.index("</body>") and "<h1>Agenda</h1>" in page
+    with pytest.raises(ValueError):
+        audit.stamp(b"x", found, "pdf")
