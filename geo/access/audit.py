@@ -493,7 +493,7 @@ def stamp(data: bytes | str, found: Anchor, fmt: str) -> bytes:
         import html as html_module
 
         paragraph = (f'<p class="lanterna-registro" style="font-size:0.8em;color:#555">'
-                     f"{html_module.escape(found.text)}</p>").encode("utf-8")
+                     f"{html_module.escape(found.text)}</p>").encode()
         at = raw.lower().rfind(b"</body>")
         return raw[:at] + paragraph + raw[at:] if at >= 0 else raw + paragraph
     raise ValueError(f"formato sconosciuto: {fmt}")

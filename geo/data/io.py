@@ -637,7 +637,8 @@ def decode_text(data: bytes, *, file_name: str = "") -> tuple[str, str]:
                 break
             except UnicodeDecodeError:
                 continue
-    assert text is not None  # latin_1 decodes any byte string
+    if text is None:  # cannot happen: latin_1 decodes any byte string
+        raise ImportFailed(["Impossibile decodificare il file."])
     sample = text[:65536]
     if sample and len(_CONTROL_CHARS.findall(sample)) > max(5, 0.01 * len(sample)):
         raise ImportFailed(f"Il file {file_name} non è un file di testo (contiene dati binari).")

@@ -316,7 +316,7 @@ def test_version_1_file_is_migrated_in_place(mc_db_file, tmp_path):
     shutil.copy(mc_db_file, path)
     con = duckdb.connect(str(path))
     for table in ("users", "audit_log", "report_events", "report_photos", "sessions", "login_attempts"):
-        con.execute(f"DROP TABLE {table}")  # noqa: S608 - the test's own literal table names
+        con.execute(f"DROP TABLE {table}")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with pytest.raises(StorageError, match="aggiornarlo"):
