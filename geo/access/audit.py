@@ -505,7 +505,17 @@ def rotate_key(store: Store) -> tuple[str, str]:
     check = verify_chain(store)
     if not check.ok:
         raise RuntimeError("Registro non integro: verificarlo prima di ruotare la chiave. " + check.message)
-    old, new = keyring.rotate_audit_key()
+    if os.environ.get("LANTERNA_AUDIT_KEY"):
+        # the keys come from the environment: the new one is already LANTERNA_AUDIT_KEY, the old
+        # one in LANTERNA_AUDIT_OLD_KEYS; record the change from the key of the last entry
+        signed = store.audit_frame(limit=1)
+        old = None if signed.empty else _text(signed["key_id"].iloc[-1])
+        new = keyring.load_keys().current
+        if old is None or old == new:
+            raise keyring.KeyStoreError("LANTERNA_AUDIT_KEY è già la chiave dell'ultima voce: impostare la nuova "
+                                        "chiave in LANTERNA_AUDIT_KEY e la vecchia in LANTERNA_AUDIT_OLD_KEYS.")
+    else:
+        old, new = keyring.rotate_audit_key()
     with store.transaction() as cur:
         record(store, cur, SYSTEM, action="rotazione_chiave", table="audit_log",
                after={"chiave_precedente": old, "chiave_nuova": new})

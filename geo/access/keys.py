@@ -140,8 +140,8 @@ def rotate_audit_key(path: Path | None = None) -> tuple[str, str]:
     """Add a new current audit key to the secrets file, keeping the old ones; returns
     (old id, new id). With ``LANTERNA_AUDIT_KEY`` set, rotation is done in the secrets manager."""
     if os.environ.get("LANTERNA_AUDIT_KEY"):
-        raise KeyStoreError("La chiave del registro viene dalla variabile LANTERNA_AUDIT_KEY: ruotarla nel gestore dei "
-                        "segreti (nuova chiave in LANTERNA_AUDIT_KEY, la vecchia aggiunta a LANTERNA_AUDIT_OLD_KEYS).")
+        raise KeyStoreError("La chiave del registro viene dalla variabile LANTERNA_AUDIT_KEY: ruotarla nel gestore "
+                            "dei segreti (nuova chiave in LANTERNA_AUDIT_KEY, la vecchia in LANTERNA_AUDIT_OLD_KEYS).")
     path = Path(path) if path else config.secrets_file()
     data = _read_file(path) if path.exists() else _create_file(path)
     old = str(data["audit_current"])

@@ -304,3 +304,18 @@ def test_exports_print_the_anchor_in_each_format(store):
     assert page.index(f"voce n. {found.audit_id}") < page.index("</body>") and "<h1>Agenda</h1>" in page
     with pytest.raises(ValueError):
         audit.stamp(b"x", found, "pdf")
+
+
+def test_rotation_with_keys_from_the_environment(mc_store, monkeypatch):
+    monkeypatch.setenv("LANTERNA_AUDIT_KEY", "a" * 40)
+    demo_users(mc_store)
+    with pytest.raises(keys.KeyStoreError, match="già la chiave"):
+        audit.rotate_key(mc_store)
+    monkeypatch.setenv("LANTERNA_AUDIT_KEY", "b" * 40)
+    monkeypatch.setenv("LANTERNA_AUDIT_OLD_KEYS", "a" * 40)
+    old, new = audit.rotate_key(mc_store)
+    assert (old, new) == (keys.key_id(b"a" * 40), keys.key_id(b"b" * 40))
+    auth.authenticate(mc_store, "prefettura", auth.DEMO_PASSWORD)
+    assert audit.verify_chain(mc_store).ok
+    monkeypatch.delenv("LANTERNA_AUDIT_OLD_KEYS")  # the old key lost: its entries cannot be verified
+    assert "non disponibile" in audit.verify_chain(mc_store).message
