@@ -8,7 +8,7 @@ import streamlit as st
 
 from geo import config
 from geo.access import privacy
-from geo.data.territory import TerritoryError, load_territory
+from geo.data.territory import TerritoryError, territory_of_store
 from geo.overview import trends
 from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
 
@@ -269,7 +269,7 @@ filters = sidebar_filters(store)
 role = current_role()
 cleared = privacy.can_see_exact(role)
 try:
-    territory = load_territory(store.get_meta("territory"))
+    territory = territory_of_store(store)
 except TerritoryError as exc:
     st.error(str(exc))
     st.stop()

@@ -261,7 +261,8 @@ def plan_layer(plan, names: dict[str, str], role: str) -> folium.FeatureGroup:
 
 def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str) -> folium.Map:
     """The base map: comuni boundaries and the need layer (the plan is added on top by st_folium)."""
-    m = folium.Map(location=[44.1, 10.1], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=True)
+    location, zoom = maps.start_view(comuni)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
     maps.use_assets(m, LEAFLET_URL)
     if tiles == "osm":
         folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19,

@@ -225,8 +225,13 @@ def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.Da
 def _centre(store, code: str) -> tuple[float, float]:
     """A default position for a new service: the comune's most populated hexagon."""
     ctx = store.cell_context(config.STORE_RES, comuni=[code])
-    if ctx.empty:
-        return 44.04, 10.14
+    if ctx.empty:  # a comune without cells: a point inside its boundary
+        import shapely
+
+        geoms = store.comuni_geometries()
+        wkb = geoms.loc[geoms["pro_com_t"] == code, "geometry_wkb"]
+        pt = shapely.from_wkb(bytes(wkb.iloc[0])).representative_point() if len(wkb) else shapely.Point(12.5, 42.5)
+        return round(pt.y, 6), round(pt.x, 6)
     lat, lon = hexgrid.cell_centers(np.asarray([ctx.sort_values("residents").iloc[-1]["cell"]], dtype=np.int64))
     return round(float(lat[0]), 6), round(float(lon[0]), 6)
 
