@@ -72,7 +72,7 @@ CAPOLUOGO_NAMES: dict[str, str] = {
 }
 
 
-class ProvinceNotFoundError(LookupError):
+class ProvinceNotFoundError(ValueError):
     """No province matches the query; the message is Italian and suggests close names."""
 
 
