@@ -15,6 +15,7 @@ read are overwritten from the account on every run, so they cannot grant anythin
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -116,6 +117,7 @@ def _built(path) -> bool:
 
 
 def _build_with_progress() -> None:
+    from geo.data.territory_builder import resolve_territory
     from geo.demo.build import build_demo
 
     bar = st.progress(0.0, text="Preparazione dei dati dimostrativi al primo avvio…")
@@ -127,7 +129,17 @@ def _build_with_progress() -> None:
     from geo.data.storage import close_all
 
     close_all()
-    build_demo(progress=progress, force=True)
+    # LANTERNA_TERRITORY may name a province without a folder yet (BG): it is made here first.
+    progress(0.0, "Preparazione della cartella del territorio dai dati nazionali…")
+    from geo.data.territory import TerritoryError
+
+    try:
+        territory = resolve_territory()
+    except TerritoryError as exc:
+        bar.empty()
+        st.error(str(exc))
+        st.stop()
+    build_demo(territory, progress=progress, force=True)
     bar.empty()
 
 
@@ -308,8 +320,13 @@ def _month_range(first: date, last: date) -> list[date]:
 def role_caption(role: str | None) -> None:
     """The sidebar line saying who is looking and whether small incident counts are masked."""
     from geo.access.privacy import ROLES, can_see_exact
+    from geo.data.territory import TerritoryError, territory_of_store
 
+    ref = "Patto"
+    if not can_see_exact(role):
+        with contextlib.suppress(TerritoryError):
+            ref = territory_of_store(_store()).pact_ref("dati_anonimi")
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role) else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
+        + ("" if can_see_exact(role) else f" · i conteggi di delitti inferiori a 3 sono mascherati ({ref}).")
     )

@@ -30,6 +30,7 @@ from geo.access.privacy import (
 )
 from geo.data import hexgrid
 from geo.data.storage import open_store
+from geo.data.territory import DEFAULT_PACT, TerritoryError, territory_of_store
 from geo.lighting.costs import CostParams, EnergyParams
 from geo.lighting.effects import STUDIES, EffectModel
 from geo.lighting.need import BASIS_LABELS, NeedParams, UnderlitRule, lighting_need
@@ -325,10 +326,16 @@ def number(label: str, value: float, key: str, *, source: str, step: float, fmt:
 require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.access.permissions)
 store = get_store()
 st.title("Illuminazione – piano di investimento")
+try:
+    _pact = territory_of_store(store)
+    _ref, _prices = _pact.pact_ref("illuminazione"), _pact.pact["price_list"]
+except TerritoryError:
+    _ref, _prices = "Patto", DEFAULT_PACT["price_list"]
 st.caption(
-    "Patto, art. 5: la Regione finanzia programmi di illuminazione delle periferie secondo le indicazioni del CPOSP, "
-    "anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per un budget, con l'effetto "
-    "atteso e il suo intervallo, e le ragioni di ogni scelta."
+    f"{_ref[0].upper()}{_ref[1:]}: la Regione finanzia programmi di illuminazione delle periferie secondo le "
+    "indicazioni del CPOSP, anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per "
+    "un budget, con l'effetto atteso e il suo intervallo, e le ragioni di ogni scelta. Costi unitari indicativi: "
+    f"sostituirli con le voci del {_prices.removeprefix('il ')}."
 )
 demo_notice(store)
 filters = sidebar_filters(store)

@@ -111,7 +111,8 @@ def _check_manifest(manifest: dict, root: Path) -> list[Finding]:
         if key not in manifest:
             out.append(_err(f, f"manca la chiave obbligatoria '{key}'."))
     if "code" in manifest and not re.fullmatch(r"\d{1,3}", str(manifest["code"])):
-        out.append(_err(f, f"'code' deve essere il codice ISTAT della provincia (fino a 3 cifre), non '{manifest['code']}'."))
+        out.append(_err(f, "'code' deve essere il codice ISTAT della provincia (fino a 3 cifre), "
+                           f"non '{manifest['code']}'."))
     for key in MANIFEST_KEYS[2:]:
         if not manifest.get(key):
             out.append(_warn(f, {
@@ -181,7 +182,8 @@ def _check_localities(territory, codes: set[str], comuni: gpd.GeoDataFrame) -> l
     if "tipo" in raw.columns:
         bad = sorted(set(raw["tipo"].dropna().astype(str)) - set(LOCALITY_KINDS))
         if bad:
-            out.append(_warn(f, f"valori di 'tipo' ignorati: {', '.join(bad[:8])} (ammessi: {', '.join(LOCALITY_KINDS)})."))
+            out.append(_warn(f, f"valori di 'tipo' ignorati: {', '.join(bad[:8])} "
+                                f"(ammessi: {', '.join(LOCALITY_KINDS)})."))
     loc = territory.localities
     if len(raw) > len(loc):
         out.append(_warn(f, f"{len(raw) - len(loc)} località fuori dai comuni del territorio (ignorate)."))
@@ -204,7 +206,8 @@ def _check_schools(territory) -> list[Finding]:
     if "grado" in raw.columns:
         bad = sorted(set(raw["grado"].dropna().astype(str)) - set(SCHOOL_LEVELS))
         if bad:
-            out.append(_err(f, f"valori di 'grado' non ammessi: {', '.join(bad)} (ammessi: {', '.join(SCHOOL_LEVELS)})."))
+            out.append(_err(f, f"valori di 'grado' non ammessi: {', '.join(bad)} "
+                               f"(ammessi: {', '.join(SCHOOL_LEVELS)})."))
     if "codice" in raw.columns and raw["codice"].duplicated().any():
         out.append(_err(f, "codici meccanografici ripetuti."))
     outside = len(raw) - len(territory.schools)
@@ -233,7 +236,8 @@ def _check_crime(territory) -> list[Finding]:
     out = []
     bad = sorted(set(df["categoria"].astype(str)) - {"totale", *INCIDENT_CATEGORIES})
     if bad:
-        out.append(_err(f, f"categorie sconosciute: {', '.join(bad)} (ammesse: totale, {', '.join(INCIDENT_CATEGORIES)})."))
+        out.append(_err(f, f"categorie sconosciute: {', '.join(bad)} "
+                           f"(ammesse: totale, {', '.join(INCIDENT_CATEGORIES)})."))
     n = pd.to_numeric(df["delitti"], errors="coerce")
     if n.isna().any() or (n < 0).any():
         out.append(_err(f, "'delitti' deve essere un numero intero non negativo."))
