@@ -3,8 +3,8 @@
 Every number here is a *default* a Regione is expected to replace: unit costs with the items of
 its own price list for public works (named by the territory: ``pact.price_list`` in
 ``territory.json``; for Massa-Carrara the Tuscan regional price list), the energy price with the
-one of the comuni's supply contract, the emission factor with the latest ISPRA edition. The dashboard shows each source next
-to the value, and the printable summary lists them.
+one of the comuni's supply contract, the emission factor with the latest ISPRA edition. The
+dashboard shows each source next to the value, and the printable summary lists them.
 
 Energy arithmetic (per light point, per year)::
 
