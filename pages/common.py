@@ -15,7 +15,6 @@ read are overwritten from the account on every run, so they cannot grant anythin
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -317,15 +316,26 @@ def _month_range(first: date, last: date) -> list[date]:
     return out
 
 
+def pact_label(key: str) -> str:
+    """'Patto, art. 5' when the territory's pact numbers the feature ``key`` (``pact.articles`` of
+    territory.json, :data:`geo.data.territory.PACT_ARTICLE_KEYS`), 'Patto' otherwise."""
+    from geo.data.territory import TerritoryError, territory_of_store
+
+    try:
+        article = territory_of_store(_store()).pact.get("articles", {}).get(key)
+    except TerritoryError:
+        article = None
+    return f"Patto, art. {article}" if article else "Patto"
+
+
 def role_caption(role: str | None) -> None:
     """The sidebar line saying who is looking and whether small incident counts are masked."""
     from geo.access.privacy import ROLES, can_see_exact
-    from geo.data.territory import TerritoryError, territory_of_store
 
     ref = "Patto"
     if not can_see_exact(role):
-        with contextlib.suppress(TerritoryError):
-            ref = territory_of_store(_store()).pact_ref("dati_anonimi")
+        article = pact_label("dati_anonimi").removeprefix("Patto, ")
+        ref = f"{article} del Patto" if article != "Patto" else "Patto"
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"
         + ("" if can_see_exact(role) else f" · i conteggi di delitti inferiori a 3 sono mascherati ({ref}).")

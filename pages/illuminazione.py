@@ -56,7 +56,7 @@ from geo.lighting.report import (
 from geo.maps import layers as maps
 from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
 from geo.overview import metrics
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import current_role, demo_notice, get_store, month_label, pact_label, require_page, sidebar_filters
 
 #: Leaflet served by Streamlit's static file serving (as on the map page): the map works offline.
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -327,12 +327,11 @@ require_page("plan_lighting")  # the Regione, the Prefettura and the police forc
 store = get_store()
 st.title("Illuminazione – piano di investimento")
 try:
-    _pact = territory_of_store(store)
-    _ref, _prices = _pact.pact_ref("illuminazione"), _pact.pact["price_list"]
+    _prices = territory_of_store(store).pact["price_list"]
 except TerritoryError:
-    _ref, _prices = "Patto", DEFAULT_PACT["price_list"]
+    _prices = DEFAULT_PACT["price_list"]
 st.caption(
-    f"{_ref[0].upper()}{_ref[1:]}: la Regione finanzia programmi di illuminazione delle periferie secondo le "
+    f"{pact_label('illuminazione')}: la Regione finanzia programmi di illuminazione delle periferie secondo le "
     "indicazioni del CPOSP, anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per "
     "un budget, con l'effetto atteso e il suo intervallo, e le ragioni di ogni scelta. Costi unitari indicativi: "
     f"sostituirli con le voci del {_prices.removeprefix('il ')}."

@@ -28,7 +28,16 @@ from geo.data.schemas import SCHOOL_LEVELS
 from geo.data.storage import open_store
 from geo.overview import metrics
 from geo.services import schools as exposure
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, role_caption, sidebar_filters
+from pages.common import (
+    current_role,
+    demo_notice,
+    get_store,
+    month_label,
+    pact_label,
+    require_page,
+    role_caption,
+    sidebar_filters,
+)
 
 #: Leaflet served by Streamlit's static file serving (see pages/mappa.py).
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -145,7 +154,7 @@ def main() -> None:
     store = get_store()
     st.title("Scuole sicure")
     st.caption(
-        "Patto, art. 11: contrastare lo spaccio e la devianza vicino alle scuole e riqualificarne i dintorni. "
+        f"{pact_label('scuole')}: contrastare lo spaccio e la devianza vicino alle scuole e riqualificarne i dintorni. "
         "Per ogni scuola: delitti di spaccio e violenza, segnalazioni di degrado e illuminazione nell'area "
         "raggiungibile a piedi, confrontati con le aree simili dello stesso comune."
     )

@@ -32,6 +32,7 @@ from pages.common import (
     demo_notice,
     get_store,
     month_label,
+    pact_label,
     require_page,
     role_caption,
     sidebar_filters,
@@ -284,8 +285,8 @@ def main() -> None:
     store = get_store()
     st.title("Servizi per persone senza dimora")
     st.caption(
-        "Patto, art. 14: censimento dei servizi (pasti in strada, mensa, accoglienza notturna, docce, guardaroba, "
-        "ascolto, assistenza legale, psicologica e sanitaria), apertura nelle 24 ore, aree prioritarie nel "
+        f"{pact_label('senza_dimora')}: censimento dei servizi (pasti in strada, mensa, accoglienza notturna, docce, "
+        "guardaroba, ascolto, assistenza legale, psicologica e sanitaria), apertura nelle 24 ore, aree prioritarie nel "
         "capoluogo. Nessuna mappa mostra persone: i segnali di marginalità sono solo totali per area."
     )
     demo_notice(store)
