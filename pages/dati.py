@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from collections.abc import Callable
@@ -162,6 +163,9 @@ try:
 except TerritoryError as exc:
     st.error(str(exc))
     st.stop()
+
+for _warning in json.loads(store.get_meta("territory_warnings") or "[]"):
+    st.warning(_warning, icon=":material/info:")
 
 st.subheader("Livelli caricati")
 st.caption(f"Territorio: **{territory.name}**. Per i delitti una riga è un aggregato anonimo (cella × mese × "

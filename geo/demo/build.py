@@ -196,6 +196,8 @@ def build_demo(
                 written = Store.write_frame(cur, table, layers[table], mode="append")
                 counts[table] = counts.get(table, 0) + written  # schools: real + generated
             hotspots = layers["hotspots"]
+            warnings = territory_warnings(terr, localities, comuni, official)
+            store.set_meta(cur, "territory_warnings", json.dumps(warnings, ensure_ascii=False))
             store.set_meta(cur, "demo", "true")
             store.set_meta(cur, "seed", str(seed))
             store.set_meta(cur, "demo_hotspots", json.dumps([
@@ -223,7 +225,7 @@ def build_demo(
     return {"path": str(target), "built": True, "skipped": False, "territory": terr.slug, "seed": seed,
             "seconds": seconds,
             "size_bytes": target.stat().st_size, "counts": counts, "targets": layers["targets"],
-            "official": official, "warnings": territory_warnings(terr, localities, comuni, official)}
+            "official": official, "warnings": warnings}
 
 
 def targets_report(targets: pd.DataFrame, official: pd.DataFrame) -> list[str]:

@@ -117,5 +117,7 @@ def test_every_page_renders(province_db, page):
     if page == "dati":
         caption = " ".join(c.value for c in at.caption)
         assert province_db["created"].province.nome in caption
+        if province_db["sigla"] == "SU":  # the estimated totals are said on the page too
+            assert any("stimati" in w.value for w in at.warning)
     if page == "andamento" and province_db["sigla"] == "SU":
         assert any("non è nella" in w.value for w in at.warning)
