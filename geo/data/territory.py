@@ -3,10 +3,12 @@
 Folder format (documented in the README, "Territory folder format"):
 
 ``territory.json``
-    ``code`` (ISTAT province code), ``name``, ``nuts3``, ``region``, ``capoluogo`` (PRO_COM_T of
-    the capoluogo), optional ``metric_crs`` (a projected CRS for distances; the UTM zone of the
-    centroid is used when absent), and ``files``: for each file its ``path``, ``source``,
-    ``licence`` and reference ``year``.
+    ``code`` (ISTAT province code), ``name``, ``sigla``, ``nuts3`` (the ``REF_AREA`` of the
+    ISTAT crime table ``data/national/istat_delitti_province_2014_2024.csv``), ``region``,
+    ``capoluogo`` (PRO_COM_T of the capoluogo), optional ``metric_crs`` (a projected CRS for
+    distances; the UTM zone of the centroid is used when absent), ``files``: for each file its
+    ``path``, ``source``, ``licence`` and reference ``year``, and optional ``pact``
+    (:data:`DEFAULT_PACT`: name, date, articles, regional price list, attributions).
 ``comuni.geojson`` (required)
     comune polygons with ``pro_com_t`` (6-character ISTAT code) and ``nome``.
 ``popolazione.csv`` (required)
