@@ -43,8 +43,10 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(sigla: str, workdir: Path) -> dict:
-    """Every measure for one province, in this process."""
+def run_one(sigla: str, workdir: Path, *, reuse: bool = False) -> dict:
+    """Every measure for one province, in this process. Figures are also written to
+    ``<workdir>/<sigla>.json`` after each step, so that a failure keeps what was measured;
+    ``reuse`` keeps an existing database (build not measured again)."""
     from geo.data import hexgrid
     from geo.data.filters import Filters
     from geo.data.storage import close_all, open_store
@@ -56,20 +58,31 @@ def run_one(sigla: str, workdir: Path) -> dict:
     from geo.overview import metrics
     from geo.overview.trends import add_months
     from geo.zones import pilot as zones
-    from geo.zones.priority import DEFAULT_PRESET, PRESETS
+    from geo.zones.priority import DEFAULT_PRESET, preset_weights
 
     out: dict = {"provincia": sigla}
-    t0 = time.perf_counter()
-    created = create_territory(sigla, workdir / sigla.lower(), overwrite=True)
-    out["folder_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    summary = build_demo(created.folder, path=workdir / f"{sigla.lower()}.duckdb", force=True)
-    out["demo_s"] = time.perf_counter() - t1
-    out["peak_build_mb"] = _peak_mb()
-    out["cells"] = summary["counts"]["cells"]
-    out["comuni"] = summary["counts"]["comuni"]
-    out["incident_rows"] = summary["counts"]["incidents"]
-    close_all()
+    partial = workdir / f"{sigla.lower()}.json"
+
+    def save() -> None:
+        partial.write_text(json.dumps(out), encoding="utf-8")
+
+    db = workdir / f"{sigla.lower()}.duckdb"
+    if reuse and db.exists() and partial.exists():
+        out.update({k: v for k, v in json.loads(partial.read_text()).items()
+                    if k in ("folder_s", "demo_s", "peak_build_mb", "cells", "comuni", "incident_rows")})
+    else:
+        t0 = time.perf_counter()
+        created = create_territory(sigla, workdir / sigla.lower(), overwrite=True)
+        out["folder_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        summary = build_demo(created.folder, path=db, force=True)
+        out["demo_s"] = time.perf_counter() - t1
+        out["peak_build_mb"] = _peak_mb()
+        out["cells"] = summary["counts"]["cells"]
+        out["comuni"] = summary["counts"]["comuni"]
+        out["incident_rows"] = summary["counts"]["incidents"]
+        save()
+        close_all()
 
     store = open_store(workdir / f"{sigla.lower()}.duckdb")
     first, last = store.period()
@@ -87,15 +100,17 @@ def run_one(sigla: str, workdir: Path) -> dict:
     out["map_res"] = filters.res
     out["map_s"], out["map_bytes"] = draw(filters)
     out["filter_s"], out["filter_bytes"] = draw(dataclasses.replace(filters, time_band="notte"))
+    save()
 
     zf = dataclasses.replace(filters, res=9)
     t = time.perf_counter()
     prep = zones.prepare(store, zf)
     out["zones_prepare_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = zones.rank_zones(prep, dict(PRESETS[DEFAULT_PRESET]))
+    result = zones.rank_zones(prep, preset_weights(DEFAULT_PRESET))
     out["zones_rank_s"] = time.perf_counter() - t
     out["zones"] = len(result.zones)
+    save()
 
     t = time.perf_counter()
     need = lighting_need(store, res=9, start=filters.start, end=filters.end)
@@ -107,6 +122,7 @@ def run_one(sigla: str, workdir: Path) -> dict:
     out["lighting_candidates"] = len(cands)
     out["lighting_chosen"] = len(plan.selected)
     out["peak_total_mb"] = _peak_mb()
+    save()
     close_all()
     return out
 
@@ -135,18 +151,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("province", nargs="*", default=["RM", "TO"])
     parser.add_argument("--keep", type=Path, default=None, help="folder for territories and databases")
+    parser.add_argument("--reuse", action="store_true", help="keep a database built by an earlier run")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # child process
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-territory-"))
     workdir.mkdir(parents=True, exist_ok=True)
     if args.one:
-        print(json.dumps(run_one(args.province[0], workdir)))
+        print(json.dumps(run_one(args.province[0], workdir, reuse=args.reuse)))
         return
     for sigla in args.province:
-        proc = subprocess.run([sys.executable, __file__, sigla, "--one", "--keep", str(workdir)],
-                              capture_output=True, text=True, check=False)
+        cmd = [sys.executable, __file__, sigla, "--one", "--keep", str(workdir)] + (["--reuse"] if args.reuse else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode:
+            partial = workdir / f"{sigla.lower()}.json"
             print(f"== {sigla}: errore\n{proc.stderr[-3000:]}")
+            if partial.exists():
+                print(f"  misure fino all'errore: {partial.read_text()}")
             continue
         report(json.loads(proc.stdout.strip().splitlines()[-1]))
 
