@@ -32,7 +32,9 @@ def db_path(territory: str | None = None) -> Path:
     env = os.environ.get("LANTERNA_DB")
     if env:
         return Path(env)
-    return DATA_DIR / f"lanterna_{territory or DEFAULT_TERRITORY}.duckdb"
+    # A territory given by path ("data/territories/bergamo", "/srv/bg") names its file by its folder.
+    name = Path(str(territory or DEFAULT_TERRITORY).rstrip("/")).name
+    return DATA_DIR / f"lanterna_{name}.duckdb"
 
 
 def secrets_file() -> Path:

@@ -8,9 +8,9 @@ import streamlit as st
 
 from geo import config
 from geo.access import privacy
-from geo.data.territory import TerritoryError, load_territory
+from geo.data.territory import TerritoryError, territory_of_store
 from geo.overview import trends
-from pages.common import current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import current_role, demo_notice, get_store, month_label, pact_label, require_page, sidebar_filters
 
 #: d3 locale for the charts: Italian decimal comma, thousands dot and month names.
 VEGA_LOCALE = {
@@ -269,7 +269,7 @@ filters = sidebar_filters(store)
 role = current_role()
 cleared = privacy.can_see_exact(role)
 try:
-    territory = load_territory(store.get_meta("territory"))
+    territory = territory_of_store(store)
 except TerritoryError as exc:
     st.error(str(exc))
     st.stop()
@@ -292,7 +292,7 @@ else:
             f"{config.SUPPRESSION_THRESHOLD - 1} sono "
             f"mostrati come «{trends.PRIMARY_LABEL}» e, quando permetterebbero di ricostruirli per differenza, un "
             f"secondo valore è indicato come «{trends.COMPLEMENT_LABEL}» (frequenza minima "
-            f"{config.SUPPRESSION_THRESHOLD}, codice di deontologia Sistan; Patto, art. 3)."
+            f"{config.SUPPRESSION_THRESHOLD}, codice di deontologia Sistan; {pact_label('dati_anonimi')})."
         )
 
     by_category = trends.period_change(store, filters, by="category", role=role)

@@ -129,6 +129,7 @@ def _built(path) -> bool:
 
 
 def _build_with_progress() -> None:
+    from geo.data.territory_builder import resolve_territory
     from geo.demo.build import build_demo
 
     bar = st.progress(0.0, text="Preparazione dei dati dimostrativi al primo avvio…")
@@ -140,7 +141,17 @@ def _build_with_progress() -> None:
     from geo.data.storage import close_all
 
     close_all()
-    build_demo(progress=progress, force=True)
+    # LANTERNA_TERRITORY may name a province without a folder yet (BG): it is made here first.
+    progress(0.0, "Preparazione della cartella del territorio dai dati nazionali…")
+    from geo.data.territory import TerritoryError
+
+    try:
+        territory = resolve_territory()
+    except TerritoryError as exc:
+        bar.empty()
+        st.error(str(exc))
+        st.stop()
+    build_demo(territory, progress=progress, force=True)
     bar.empty()
 
 
@@ -397,11 +408,27 @@ def _month_range(first: date, last: date) -> list[date]:
     return out
 
 
+def pact_label(key: str) -> str:
+    """'Patto, art. 5' when the territory's pact numbers the feature ``key`` (``pact.articles`` of
+    territory.json, :data:`geo.data.territory.PACT_ARTICLE_KEYS`), 'Patto' otherwise."""
+    from geo.data.territory import TerritoryError, territory_of_store
+
+    try:
+        article = territory_of_store(_store()).pact.get("articles", {}).get(key)
+    except TerritoryError:
+        article = None
+    return f"Patto, art. {article}" if article else "Patto"
+
+
 def role_caption(role: str | None) -> None:
     """The sidebar line saying who is looking and whether small incident counts are masked."""
     from geo.access.privacy import ROLES, can_see_exact
 
+    ref = "Patto"
+    if not can_see_exact(role):
+        article = pact_label("dati_anonimi").removeprefix("Patto, ")
+        ref = f"{article} del Patto" if article != "Patto" else "Patto"
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role) else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
+        + ("" if can_see_exact(role) else f" · i conteggi di delitti inferiori a 3 sono mascherati ({ref}).")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from geo.data import sources
 from geo.data.io import SUPPORTED_CRS, ImportFailed
 from geo.data.schemas import LAYERS
 from geo.data.storage import Store
-from geo.data.territory import Territory, TerritoryError, load_territory
+from geo.data.territory import Territory, TerritoryError, territory_of_store
 from geo.ingest.importers import import_file
 from pages.common import current_user, demo_notice, get_store, month_label, require_page
 
@@ -158,10 +159,13 @@ store = get_store()
 st.title("Dati e fonti")
 demo_notice(store)
 try:
-    territory = load_territory(store.get_meta("territory"))
+    territory = territory_of_store(store)
 except TerritoryError as exc:
     st.error(str(exc))
     st.stop()
+
+for _warning in json.loads(store.get_meta("territory_warnings") or "[]"):
+    st.warning(_warning, icon=":material/info:")
 
 st.subheader("Livelli caricati")
 st.caption(f"Territorio: **{territory.name}**. Per i delitti una riga è un aggregato anonimo (cella × mese × "

@@ -30,6 +30,7 @@ from geo.access.privacy import (
 )
 from geo.data import hexgrid
 from geo.data.storage import open_store
+from geo.data.territory import DEFAULT_PACT, TerritoryError, territory_of_store
 from geo.lighting.costs import CostParams, EnergyParams
 from geo.lighting.effects import STUDIES, EffectModel
 from geo.lighting.need import BASIS_LABELS, NeedParams, UnderlitRule, lighting_need
@@ -55,7 +56,16 @@ from geo.lighting.report import (
 from geo.maps import layers as maps
 from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
 from geo.overview import metrics
-from pages.common import anchored, current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import (
+    anchored,
+    current_role,
+    demo_notice,
+    get_store,
+    month_label,
+    pact_label,
+    require_page,
+    sidebar_filters,
+)
 
 #: Leaflet served by Streamlit's static file serving (as on the map page): the map works offline.
 LEAFLET_URL = "../../app/static/vendor/leaflet"
@@ -261,7 +271,8 @@ def plan_layer(plan, names: dict[str, str], role: str) -> folium.FeatureGroup:
 
 def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str) -> folium.Map:
     """The base map: comuni boundaries and the need layer (the plan is added on top by st_folium)."""
-    m = folium.Map(location=[44.1, 10.1], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=True)
+    location, zoom = maps.start_view(comuni)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
     maps.use_assets(m, LEAFLET_URL)
     if tiles == "osm":
         folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19,
@@ -324,10 +335,15 @@ def number(label: str, value: float, key: str, *, source: str, step: float, fmt:
 require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.access.permissions)
 store = get_store()
 st.title("Illuminazione – piano di investimento")
+try:
+    _prices = territory_of_store(store).pact["price_list"]
+except TerritoryError:
+    _prices = DEFAULT_PACT["price_list"]
 st.caption(
-    "Patto, art. 5: la Regione finanzia programmi di illuminazione delle periferie secondo le indicazioni del CPOSP, "
-    "anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per un budget, con l'effetto "
-    "atteso e il suo intervallo, e le ragioni di ogni scelta."
+    f"{pact_label('illuminazione')}: la Regione finanzia programmi di illuminazione delle periferie secondo le "
+    "indicazioni del CPOSP, anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per "
+    "un budget, con l'effetto atteso e il suo intervallo, e le ragioni di ogni scelta. Costi unitari indicativi: "
+    f"sostituirli con le voci del {_prices.removeprefix('il ')}."
 )
 demo_notice(store)
 filters = sidebar_filters(store)

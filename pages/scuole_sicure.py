@@ -34,6 +34,7 @@ from pages.common import (
     demo_notice,
     get_store,
     month_label,
+    pact_label,
     require_page,
     role_caption,
     sidebar_filters,
@@ -154,7 +155,7 @@ def main() -> None:
     store = get_store()
     st.title("Scuole sicure")
     st.caption(
-        "Patto, art. 11: contrastare lo spaccio e la devianza vicino alle scuole e riqualificarne i dintorni. "
+        f"{pact_label('scuole')}: contrastare lo spaccio e la devianza vicino alle scuole e riqualificarne i dintorni. "
         "Per ogni scuola: delitti di spaccio e violenza, segnalazioni di degrado e illuminazione nell'area "
         "raggiungibile a piedi, confrontati con le aree simili dello stesso comune."
     )

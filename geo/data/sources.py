@@ -129,7 +129,6 @@ KNOWN_ATTRIBUTIONS: tuple[Attribution, ...] = (
     Attribution("Openpolis / ISTAT", "CC-BY 4.0", ("openpolis",), "https://github.com/openpolis/geojson-italy"),
     Attribution("ISTAT", "CC-BY 3.0 IT", ("istat",), "https://www.istat.it/note-legali/"),
     Attribution("GeoNames.org", "CC-BY 4.0", ("geonames",), "https://www.geonames.org/"),
-    Attribution("Regione Toscana / ANBSC", "CC BY-SA 4.0", ("anbsc",), "https://dati.toscana.it/"),
     Attribution("Comune di Alessandria", "CC-BY 4.0", ("alessandria",),
                 "https://github.com/ComunediAlessandria/open-data"),
     Attribution("Ministero dell'Interno, elaborazione onData", "CC-BY 4.0", ("ministero dell'interno",),
@@ -225,7 +224,12 @@ def attributions(territory: Territory) -> list[Attribution]:
     texts = " ".join(
         f"{row.fonte} {row.licenza}" for row in territory_files(territory).itertuples(index=False)
     ).lower()
-    return [a for a in KNOWN_ATTRIBUTIONS if any(m in texts for m in a.match)]
+    known = [a for a in KNOWN_ATTRIBUTIONS if any(m in texts for m in a.match)]
+    # Credits of regional or local holders come with the territory (``pact.attributions`` of
+    # territory.json: ``text``, ``licence``, optional ``url``), not with the code.
+    own = [Attribution(str(a["text"]), str(a.get("licence", "")), (), str(a.get("url", "")))
+           for a in territory.pact.get("attributions", []) if isinstance(a, dict) and a.get("text")]
+    return known + own
 
 
 def attributions_markdown(territory: Territory) -> str:

@@ -3,10 +3,12 @@
 Folder format (documented in the README, "Territory folder format"):
 
 ``territory.json``
-    ``code`` (ISTAT province code), ``name``, ``nuts3``, ``region``, ``capoluogo`` (PRO_COM_T of
-    the capoluogo), optional ``metric_crs`` (a projected CRS for distances; the UTM zone of the
-    centroid is used when absent), and ``files``: for each file its ``path``, ``source``,
-    ``licence`` and reference ``year``.
+    ``code`` (ISTAT province code), ``name``, ``sigla``, ``nuts3`` (the ``REF_AREA`` of the
+    ISTAT crime table ``data/national/istat_delitti_province_2014_2024.csv``), ``region``,
+    ``capoluogo`` (PRO_COM_T of the capoluogo), optional ``metric_crs`` (a projected CRS for
+    distances; the UTM zone of the centroid is used when absent), ``files``: for each file its
+    ``path``, ``source``, ``licence`` and reference ``year``, and optional ``pact``
+    (:data:`DEFAULT_PACT`: name, date, articles, regional price list, attributions).
 ``comuni.geojson`` (required)
     comune polygons with ``pro_com_t`` (6-character ISTAT code) and ``nome``.
 ``popolazione.csv`` (required)
@@ -37,6 +39,28 @@ class TerritoryError(ValueError):
 
 
 REQUIRED_FILES = ("comuni", "popolazione")
+
+#: What belongs to one pact and one region, with neutral defaults (``territory.json`` key ``pact``):
+#: the pact's name and date, the article of the pact behind each feature (the Massa-Carrara
+#: numbering is in its folder; another pact numbers its commitments differently, or has none),
+#: the regional price list to quote for lighting costs, and extra data attributions.
+DEFAULT_PACT: dict = {
+    "name": "Patto per la sicurezza urbana",
+    "date": None,
+    "articles": {},
+    "price_list": "il prezzario regionale dei lavori pubblici (capitolo impianti di illuminazione pubblica)",
+    "attributions": [],
+}
+#: Keys of ``pact.articles``: the pact's article for each feature of the dashboard.
+PACT_ARTICLE_KEYS = {
+    "dati_anonimi": "elaborazioni statistiche anonime sui delitti",
+    "zone_pilota": "aree urbane per la fase pilota",
+    "illuminazione": "programmi di illuminazione delle periferie",
+    "degrado": "decoro, luoghi degradati, beni confiscati",
+    "scuole": "Scuole sicure",
+    "senza_dimora": "censimento dei servizi per persone senza dimora",
+    "monitoraggio": "cabina di regia e monitoraggio",
+}
 DEFAULT_PATHS = {
     "comuni": "comuni.geojson",
     "popolazione": "popolazione.csv",
@@ -71,6 +95,30 @@ class Territory:
     @property
     def capoluogo(self) -> str | None:
         return self.manifest.get("capoluogo")
+
+    @property
+    def sigla(self) -> str | None:
+        return self.manifest.get("sigla")
+
+    @property
+    def pact(self) -> dict:
+        """The pact's name, date, articles, price list and attributions (:data:`DEFAULT_PACT` for
+        what the manifest leaves out)."""
+        out = dict(DEFAULT_PACT)
+        out.update({k: v for k, v in (self.manifest.get("pact") or {}).items() if v is not None})
+        return out
+
+    def pact_ref(self, key: str) -> str:
+        """How to cite the pact for a feature: 'art. 5 del Patto' when the territory's pact numbers
+        it (``pact.articles``), 'Patto' otherwise."""
+        article = self.pact.get("articles", {}).get(key)
+        return f"art. {article} del Patto" if article else "Patto"
+
+    @cached_property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(min_lon, min_lat, max_lon, max_lat)`` of the comuni (WGS84)."""
+        b = self.comuni.total_bounds
+        return float(b[0]), float(b[1]), float(b[2]), float(b[3])
 
     def file_info(self, key: str) -> dict:
         info = dict(self.manifest.get("files", {}).get(key, {}))
@@ -247,3 +295,16 @@ def load_territory(slug_or_path: str | Path | None = None) -> Territory:
         except pyproj.exceptions.CRSError as exc:
             raise TerritoryError(f"{manifest_path.name}: metric_crs non valido ({manifest['metric_crs']}).") from exc
     return Territory(slug=target.name, folder=target, manifest=manifest)
+
+
+def territory_of_store(store) -> Territory:
+    """The territory a database was built from: its folder (meta ``territory_folder``) when that
+    still exists, else its slug (meta ``territory``). Pages use this, so that a territory given
+    by path works everywhere.
+
+    ``store`` is a :class:`geo.data.storage.Store` (anything with ``get_meta``).
+    """
+    folder = store.get_meta("territory_folder")
+    if folder and (Path(folder) / "territory.json").exists():
+        return load_territory(Path(folder))
+    return load_territory(store.get_meta("territory"))

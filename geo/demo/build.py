@@ -49,6 +49,7 @@ def generate_layers(
     *,
     seed: int = config.DEMO_SEED,
     real_schools: pd.DataFrame | None = None,
+    official: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Generate every synthetic layer for a territory, without touching a database.
@@ -67,6 +68,9 @@ def generate_layers(
         Master seed; each generator draws from its own child stream (:func:`geo.demo.synth.child_rng`).
     real_schools
         The real schools already stored (``code``, ``level``): their levels are not generated.
+    official
+        Official yearly totals (``anno, categoria, delitti, fonte``); default the territory's
+        (``build_demo`` passes what the loader stored, national tables included).
     progress
         Optional ``progress(fraction, italian_text)`` callback (fractions 0.30-0.80 here).
 
@@ -83,7 +87,8 @@ def generate_layers(
 
     say(0.35, "Generazione dei delitti dimostrativi calibrati sui totali ufficiali")
     targets = incidents.yearly_targets(
-        territory.official_crime, incidents.load_national_categories(), population=float(comuni["residenti"].sum())
+        territory.official_crime if official is None else official, incidents.load_national_categories(),
+        population=float(comuni["residenti"].sum())
     )
     hotspots = incidents.choose_hotspots(cells, localities, comuni, rng=child_rng(seed, "hotspots"), places=places)
     inc = incidents.generate_incidents(
@@ -183,13 +188,16 @@ def build_demo(
                 "SELECT nome, tipo, abitanti, pro_com_t, lon, lat FROM localities ORDER BY id").df()
             comuni = cur.execute("SELECT pro_com_t, nome, residenti FROM comuni ORDER BY pro_com_t").df()
             real_schools = cur.execute("SELECT code, level FROM schools WHERE NOT synthetic ORDER BY code").df()
+            official = cur.execute("SELECT anno, categoria, delitti, fonte FROM crime_official").df()
             layers = generate_layers(terr, cells, localities, comuni, seed=seed, real_schools=real_schools,
-                                     progress=say)
+                                     official=official, progress=say)
             say(0.80, "Scrittura dei livelli dimostrativi nel database")
             for table in GENERATED_TABLES:
                 written = Store.write_frame(cur, table, layers[table], mode="append")
                 counts[table] = counts.get(table, 0) + written  # schools: real + generated
             hotspots = layers["hotspots"]
+            warnings = territory_warnings(terr, localities, comuni, official)
+            store.set_meta(cur, "territory_warnings", json.dumps(warnings, ensure_ascii=False))
             store.set_meta(cur, "demo", "true")
             store.set_meta(cur, "seed", str(seed))
             store.set_meta(cur, "demo_hotspots", json.dumps([
@@ -216,4 +224,46 @@ def build_demo(
     say(1.0, "Database dimostrativo pronto")
     return {"path": str(target), "built": True, "skipped": False, "territory": terr.slug, "seed": seed,
             "seconds": seconds,
-            "size_bytes": target.stat().st_size, "counts": counts}
+            "size_bytes": target.stat().st_size, "counts": counts, "targets": layers["targets"],
+            "official": official, "warnings": warnings}
+
+
+def targets_report(targets: pd.DataFrame, official: pd.DataFrame) -> list[str]:
+    """Italian lines saying, per year, which of the demo's yearly totals are official and which
+    are estimated (the ``targets`` of :func:`geo.demo.synth.incidents.yearly_targets`)."""
+    totals = official[official["categoria"] == "totale"].set_index("anno")["fonte"] if len(official) else {}
+    lines = []
+    for year, grp in targets.groupby("anno"):
+        total = int(grp["delitti"].sum())
+        source = f"ufficiale, {totals[year]}" if year in totals else "stimato dal tasso nazionale per residente"
+        off = grp[grp["ufficiale"]]["categoria"].tolist()
+        est = grp[~grp["ufficiale"]]["categoria"].tolist()
+        cats = (f"categorie ufficiali: {len(off)}" + (f" ({', '.join(off)})" if 0 < len(off) < 4 else "")
+                + f"; stimate: {len(est)}")
+        number = f"{total:,}".replace(",", ".")
+        lines.append(f"{year}: totale {number} ({source}); {cats}")
+    return lines
+
+
+def territory_warnings(territory: Territory, localities: pd.DataFrame, comuni: pd.DataFrame,
+                       official: pd.DataFrame) -> list[str]:
+    """Italian warnings about what the demo had to estimate: comuni without any populated
+    locality (residents spread over the whole comune) and crime totals missing from every
+    official table."""
+    from geo.data.population import KIND_WEIGHTS
+    from geo.data.territory_builder import official_crime_from_national
+
+    out = []
+    populated = set(localities.loc[localities["tipo"].isin(list(KIND_WEIGHTS)), "pro_com_t"])
+    without = comuni[~comuni["pro_com_t"].isin(populated)]
+    if len(without):
+        names = ", ".join(without["nome"].astype(str).head(8)) + (
+            f" e altri {len(without) - 8}" if len(without) > 8 else "")
+        out.append(f"{len(without)} comuni su {len(comuni)} senza località abitate ({names}): i loro residenti "
+                   "sono distribuiti su tutto il comune e la cella più densa può cadere lontano dal centro. "
+                   "Aggiungere le località in localita.geojson.")
+    if official.empty or not (official["categoria"] == "totale").any():
+        _crime, note = official_crime_from_national(territory)
+        out.append(note or "Nessun totale ufficiale dei delitti per questo territorio: i totali annui della demo "
+                           "sono stimati dal tasso nazionale per residente.")
+    return out

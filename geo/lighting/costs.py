@@ -1,10 +1,10 @@
 """Unit costs and energy parameters of the lighting planner, each with its source.
 
 Every number here is a *default* a Regione is expected to replace: unit costs with the items of
-its own price list for public works (in Tuscany the *Prezzario dei lavori pubblici della Regione
-Toscana*, chapter on public lighting), the energy price with the one of the comuni's supply
-contract, the emission factor with the latest ISPRA edition. The dashboard shows each source next
-to the value, and the printable summary lists them.
+its own price list for public works (named by the territory: ``pact.price_list`` in
+``territory.json``; for Massa-Carrara the Tuscan regional price list), the energy price with the
+one of the comuni's supply contract, the emission factor with the latest ISPRA edition. The
+dashboard shows each source next to the value, and the printable summary lists them.
 
 Energy arithmetic (per light point, per year)::
 
@@ -43,8 +43,8 @@ DEFAULT_LAMP_POWER_W: dict[str, float] = {
 
 _PRICE_LIST_NOTE = (
     "Ordine di grandezza indicativo: la Regione deve sostituirlo con la voce del proprio prezzario "
-    "regionale dei lavori pubblici (in Toscana il Prezzario dei lavori pubblici della Regione "
-    "Toscana, capitolo impianti di illuminazione pubblica) o con i prezzi dei contratti in essere."
+    "regionale dei lavori pubblici (capitolo impianti di illuminazione pubblica) o con i prezzi dei "
+    "contratti in essere."
 )
 
 

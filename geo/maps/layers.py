@@ -451,14 +451,33 @@ def use_draw_assets(draw, assets_url: str | None):
     return draw
 
 
-def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Sequence[float] = (44.1, 10.1),
-             zoom_start: int = 10) -> folium.Map:
+#: Where a map without any territory geometry starts (the centre of Italy).
+ITALY_VIEW: tuple[tuple[float, float], int] = ((42.5, 12.5), 6)
+
+
+def start_view(comuni: pd.DataFrame | None = None) -> tuple[list[float], int]:
+    """Initial ``[lat, lon]`` and zoom of a map: the centre of the comuni's bounds, at a zoom that
+    shows their extent (the maps then fit the bounds of their layers); Italy without comuni."""
+    if comuni is None or not len(comuni):
+        return list(ITALY_VIEW[0]), ITALY_VIEW[1]
+    x0, y0, x1, y1 = shapely.total_bounds(comuni_shapes(comuni))
+    extent = max(x1 - x0, (y1 - y0) * 1.4, 1e-3)
+    zoom = int(np.clip(np.floor(np.log2(360.0 / extent)) + 1, 6, 14))
+    return [float((y0 + y1) / 2), float((x0 + x1) / 2)], zoom
+
+
+def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Sequence[float] | None = None,
+             zoom_start: int | None = None, comuni: pd.DataFrame | None = None) -> folium.Map:
     """An empty Lanterna map: canvas renderer, scale bar, Leaflet from ``assets_url``
     (:func:`use_assets`), compact controls (:data:`MAP_CSS`) and the base map ``tiles``
-    (:data:`TILES`). Every map of the dashboard starts here."""
+    (:data:`TILES`). Every map of the dashboard starts here, at ``location`` or else at the
+    territory of ``comuni`` (:func:`start_view`)."""
     if tiles not in TILES:
         raise ValueError(f"sfondo sconosciuto: {tiles}")
-    m = folium.Map(location=list(location), zoom_start=zoom_start, tiles=None, prefer_canvas=True,
+    view, zoom = start_view(comuni)
+    location = list(location) if location is not None else view
+    zoom_start = zoom_start if zoom_start is not None else zoom
+    m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, prefer_canvas=True,
                    control_scale=True)
     use_assets(m, assets_url)
     m.get_root().header.add_child(folium.Element(f"<style>{MAP_CSS}</style>"), name="lanterna_css")
@@ -523,7 +542,7 @@ def build_map(
     spec = METRICS[metric]
     classes = map_classes(cells, metric=metric, role=role, scheme=scheme, k=k)
 
-    m = base_map(tiles=tiles, assets_url=assets_url)
+    m = base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
 
     lats, lons = hexgrid.cell_centers(cells["cell"].to_numpy())
     colors = dict(enumerate(classes.colors)) | {NO_DATA: NO_DATA_COLOR, HIDDEN: HIDDEN_COLOR}

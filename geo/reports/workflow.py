@@ -887,7 +887,7 @@ def reports_map(
     import folium.plugins
 
     from geo.maps import layers as maps
-    m = maps.base_map(tiles=tiles, assets_url=assets_url)
+    m = maps.base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
     bounds = None
     if len(comuni):
         x0, y0, x1, y1 = shapely.total_bounds(maps.comuni_shapes(comuni))

@@ -1099,7 +1099,8 @@ def coverage_map(
     None); every text is HTML-escaped; signs of marginality appear only as area totals,
     suppressed for ``role`` like incident counts.
     """
-    m = folium.Map(location=[44.05, 10.1], zoom_start=12, tiles=None, prefer_canvas=True, control_scale=True)
+    location, zoom = maps.start_view(comuni)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
     maps.use_assets(m, assets_url)
     m.get_root().header.add_child(folium.Element(f"<style>{maps.MAP_CSS}</style>"), name="lanterna_css")
     if tiles == "osm":

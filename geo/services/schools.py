@@ -856,7 +856,8 @@ def exposure_map(exposure: Exposure, *, role: str | None, comuni: pd.DataFrame |
     school, the selected school's area highlighted, the comuni boundaries. Every text is escaped;
     figures are those ``role`` may see."""
     exposure = role_view(exposure, role)
-    m = folium.Map(location=[44.05, 10.1], zoom_start=11, tiles=None, prefer_canvas=True, control_scale=True)
+    location, zoom = maps.start_view(comuni)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
     maps.use_assets(m, assets_url)
     m.get_root().header.add_child(folium.Element(f"<style>{maps.MAP_CSS}</style>"), name="lanterna_css")
     if tiles == "osm":

@@ -440,7 +440,8 @@ def zone_map(
     """
     e = html.escape
     top = result.params["top"]
-    m = folium.Map(location=[44.1, 10.1], zoom_start=10, tiles=None, prefer_canvas=True, control_scale=True)
+    location, zoom = maps.start_view(comuni)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
     maps.use_assets(m, assets_url)
     if tiles == "osm":
         folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name=maps.TILES["osm"], max_zoom=19,

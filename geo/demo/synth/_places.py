@@ -396,19 +396,42 @@ class PlaceContext:
         """Name of the nearest locality of ``kinds`` to each cell (preferably in the same comune);
         the comune's name when there is none."""
         positions = np.asarray(positions, dtype=np.int64)
-        loc = self.localities[self.localities["tipo"].isin(kinds) & (self.localities["nome"] != "")]
         out = np.array([self.names.get(c, c) for c in self.codes[positions]], dtype=object)
-        if loc.empty or positions.size == 0:
+        if positions.size == 0:
             return out
-        groups = loc.groupby(loc["pro_com_t"].astype(str)) if same_comune else [(None, loc)]
-        for code, pts in groups:
-            mask = np.ones(positions.size, bool) if code is None else self.codes[positions] == code
-            if not mask.any():
+        trees = self._locality_trees(tuple(kinds), same_comune)
+        if not trees:
+            return out
+        if not same_comune:
+            tree, names = trees[None]
+            _, j = tree.query(np.column_stack([self.x[positions], self.y[positions]]))
+            out[:] = names[j]
+            return out
+        codes = self.codes[positions]
+        for code in np.unique(codes):
+            if code not in trees:
                 continue
-            tree = cKDTree(np.column_stack([pts["x"].to_numpy(), pts["y"].to_numpy()]))
+            mask = codes == code
+            tree, names = trees[code]
             _, j = tree.query(np.column_stack([self.x[positions[mask]], self.y[positions[mask]]]))
-            out[mask] = pts["nome"].to_numpy()[j]
+            out[mask] = names[j]
         return out
+
+    def _locality_trees(self, kinds: tuple[str, ...], same_comune: bool) -> dict:
+        """KD-trees of the named localities of ``kinds``, per comune (or one, key None), built once:
+        the generators ask for the nearest locality many times on large provinces."""
+        cache = self.__dict__.setdefault("_trees_cache", {})
+        key = (kinds, same_comune)
+        if key not in cache:
+            loc = self.localities[self.localities["tipo"].isin(kinds) & (self.localities["nome"] != "")]
+            trees: dict = {}
+            if not loc.empty:
+                groups = loc.groupby(loc["pro_com_t"].astype(str)) if same_comune else [(None, loc)]
+                for code, pts in groups:
+                    trees[code] = (cKDTree(np.column_stack([pts["x"].to_numpy(), pts["y"].to_numpy()])),
+                                   pts["nome"].to_numpy())
+            cache[key] = trees
+        return cache[key]
 
     def cells_within(self, x: float, y: float, radius_m: float) -> np.ndarray:
         """Positions of cells whose centre is within ``radius_m`` of a point (local metres)."""
