@@ -311,5 +311,6 @@ def role_caption(role: str | None) -> None:
 
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role) else " · i conteggi di delitti inferiori a 3 sono mascherati (art. 3 del Patto).")
+        + ("" if can_see_exact(role) else " · conteggi di delitti protetti con il metodo della chiave di cella "
+                                          "(art. 3 del Patto).")
     )
