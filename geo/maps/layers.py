@@ -22,7 +22,8 @@ Which hexagons are drawn, their colour classes, tooltips and exports all come fr
 role may see (:func:`geo.overview.metrics.protect_frame`, the cell-key method): nothing on the map
 depends on an exact count a role without clearance may not read. Every text that may come from a
 user (report descriptions, names of schools and services, addresses) is escaped with
-:func:`html.escape`, and JSON embedded in the page escapes ``<``, ``>`` and ``&``, so no input can close the ``<script>`` or inject markup.
+:func:`html.escape`, and JSON embedded in the page escapes ``<``, ``>`` and ``&``, so no input can
+close the ``<script>`` or inject markup.
 """
 
 from __future__ import annotations
