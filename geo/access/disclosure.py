@@ -39,8 +39,10 @@ Perturbation table (p-table), public
     probabilities :data:`NOISE_WEIGHTS`; when ``x + e`` would fall between 1 and
     ``threshold - 1`` its probability is split between ``0`` and ``threshold`` so that the mean
     stays ``x + e``. Every row of the table is unbiased (its mean is ``x``), **no published
-    count is ever between 1 and threshold - 1**, and the published value never differs from the
-    true one by more than :data:`MAX_NOISE` (small counts: by at most ``threshold - 1``).
+    count is ever between 1 and threshold - 1**, and a count of at least ``threshold + MAX_NOISE``
+    is published within :data:`MAX_NOISE` of the truth. Near the threshold the published value
+    is ``0`` or between ``threshold`` and ``x + MAX_NOISE``: with the defaults a published 0
+    comes from 0 to 4 incidents and a published 3 from 1 to 5 (:func:`preimage`).
     The cell key picks the outcome by inverting the row's cumulative distribution.
 Derived figures
     Rates, shares, densities, changes, prevented incidents and exposure are computed *from the
@@ -116,7 +118,8 @@ def ptable(*, t: int | None = None) -> pd.DataFrame:
 
 def preimage(published: int, *, t: int | None = None) -> tuple[int, int]:
     """The true counts a published count can come from, as an inclusive range (the p-table is
-    public, so this is what any reader knows). ``0`` → ``(0, threshold - 1 + MAX_NOISE)``."""
+    public, so this is what any reader knows). ``0`` → ``(0, threshold - 1 + MAX_NOISE)``; a value
+    the table never publishes raises ``ValueError``."""
     t = threshold() if t is None else int(t)
     y = int(published)
     rows = _rows(t, MAX_NOISE, tuple(sorted(NOISE_WEIGHTS.items())))
@@ -126,7 +129,9 @@ def preimage(published: int, *, t: int | None = None) -> tuple[int, int]:
         xs.append(0)
     if y >= t:  # shifted rows beyond the table: x + e = y with x > last
         xs += [y - e for e in NOISE_WEIGHTS if y - e > last]
-    return (min(xs), max(xs)) if xs else (y, y)
+    if not xs:
+        raise ValueError(f"{y} non è mai pubblicato dalla tabella di perturbazione")
+    return min(xs), max(xs)
 
 
 def cell_keys(key_sums: np.ndarray | pd.Series | Sequence[int]) -> np.ndarray:
@@ -212,12 +217,16 @@ def protect_total(counts: pd.Series | np.ndarray, key_sums: pd.Series | np.ndarr
 
 
 def protected_note() -> str:
-    """The Italian note shown next to protected figures (true to the p-table in use)."""
+    """The Italian note shown next to protected figures (true to the p-table in use: the ranges
+    come from :func:`preimage`)."""
     t = threshold()
     small = "1" if t == 2 else f"da 1 a {t - 1}"
-    return (f"Valori protetti con il metodo della chiave di cella (art. 3 del Patto): ogni conteggio può "
-            f"differire da quello vero di al massimo {MAX_NOISE} (quelli piccoli di al massimo {t - 1}), "
-            f"nessun valore pubblicato è {small} e gli stessi delitti danno sempre lo stesso valore.")
+    z0, z1 = preimage(0)
+    s0, s1 = preimage(t)
+    return (f"Conteggi protetti con il metodo della chiave di cella (art. 3 del Patto): nessun valore pubblicato "
+            f"è {small}; da {t + MAX_NOISE} in su un valore differisce da quello vero di al massimo {MAX_NOISE}, "
+            f"0 vuol dire da {z0} a {z1} delitti e {t} da {s0} a {s1}; gli stessi delitti danno sempre lo stesso "
+            f"valore.")
 
 
 #: :func:`protected_note` for the configured threshold.
