@@ -49,7 +49,8 @@ def test_views_are_what_the_pages_publish(demo_store, views):
         for res, comuni in ((7, ()), (9, ("045010",))):
             f = Filters(res=res, comuni=comuni, start=sl.start, end=sl.end, time_band=sl.time_band)
             shown = metrics.protect_frame(metrics.hex_metrics(demo_store, f), ROLE).set_index("cell")["incidents"]
-            sub = nodes[(nodes["slice"] == i) & (nodes["res"] == res) & (nodes["comune"] == (comuni[0] if comuni else ""))]
+            comune = comuni[0] if comuni else ""
+            sub = nodes[(nodes["slice"] == i) & (nodes["res"] == res) & (nodes["comune"] == comune)]
             sub = sub.set_index("hex")["published"]
             assert (shown.reindex(sub.index) == sub).all()
             assert (shown.drop(sub.index) == 0).all()  # hexagons outside the attack publish 0
