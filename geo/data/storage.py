@@ -205,6 +205,8 @@ class Store:
             self._init_schema()
         self._check_version()
         self._secret: str | None = None
+        if not read_only:
+            self.cell_key_secret()  # created with the file, so that read-only openings find it
 
     # -- cell keys of the disclosure control (geo.access.disclosure) --------------------------
     def cell_key_secret(self) -> str:
