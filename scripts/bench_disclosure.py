@@ -70,7 +70,8 @@ def main() -> None:
         print(f"demo built in {time.perf_counter() - t0:.1f} s")
 
     print("\n== public p-table (threshold", disclosure.threshold(), ", max noise", disclosure.MAX_NOISE, ")")
-    print(disclosure.ptable().pivot(index="true", columns="published", values="probability").round(3).fillna(""))
+    table = disclosure.ptable().pivot(index="true", columns="published", values="probability")
+    print(table.round(3).astype(object).where(table.notna(), ""))
 
     slices = disclosure_audit.demo_slices(args.year)
     print(f"\n== views: {len(slices)} slices of {args.year}")
