@@ -138,12 +138,13 @@ def _series_values(at, tab_label: str) -> list[str]:
     return [str(v) for v in tables[0].drop(columns="Periodo").to_numpy().ravel()]
 
 
-def test_small_counts_hidden_for_roles_without_clearance(app):
+def test_small_counts_protected_for_roles_without_clearance(app):
     viewer = _open(app)
     viewer.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()
     values = _series_values(viewer, "viewer")
-    assert "< 3" in values
-    assert any("Ruolo *Osservatore*" in c.value for c in viewer.caption)
+    assert "< 3" not in values and "riservato" not in values  # protected numbers, nothing withheld
+    assert not any(v in values for v in ("1", "2"))
+    assert any("Ruolo *Osservatore*" in c.value and "chiave di cella" in c.value for c in viewer.caption)
 
     police = _open(app, role="forze_polizia")
     police.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()
