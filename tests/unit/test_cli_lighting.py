@@ -56,7 +56,7 @@ def test_csv_plan_for_a_budget(db, tmp_path, capsys):
     assert rows[1][header.index("Costo cumulato (€)")] == "2650,0"
     # 24 night-time outdoor incidents: protected (cell-key) for the default role, exact with clearance
     shown = int(rows[0][header.index("Delitti notturni all'aperto nel periodo")])
-    assert abs(shown - 24) <= 2
+    assert abs(shown - 24) <= 3
     err = capsys.readouterr().err
     exact = tmp_path / "esatto.csv"
     assert run(db, "--budget", "3.000", "--ruolo", "prefettura", "-o", str(exact)) == 0

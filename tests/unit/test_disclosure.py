@@ -56,7 +56,7 @@ def test_cleared_roles_see_exact_counts():
 
 def test_protected_note_tells_the_truth():
     note = disclosure.PROTECTED_NOTE
-    assert "da 1 a 2" in note and "0 vuol dire da 0 a 4" in note and "3 da 1 a 5" in note
+    assert "da 1 a 2" in note and "0 vuol dire da 0 a 5" in note and "3 da 1 a 6" in note
 
 
 def test_key_of_a_count_depends_only_on_its_records(mc_store):
@@ -99,3 +99,21 @@ def test_another_secret_gives_other_keys(mc_store, monkeypatch):
     monkeypatch.setenv(CELL_KEY_SECRET_ENV, "another")
     with Store(path, read_only=True) as other:
         assert int(other.incidents_by_cell(10)["incidents_key"].iloc[0]) != first
+
+
+def test_homeless_priority_areas_use_protected_counts(tmp_path):
+    from geo.services import homeless
+    from tests.unit.tiny_store import build_tiny_store
+
+    store = build_tiny_store(tmp_path / "tiny.duckdb")
+    with store.transaction() as cur:  # two drug offences: a small count
+        cur.execute("UPDATE incidents SET category = 'stupefacenti' WHERE category = 'rapine'")
+    exact = homeless.marginality_incidents(store, role=None)
+    shown = homeless.marginality_incidents(store, role="comune")
+    raw = store.incidents_by_cell(homeless.GAP_RES, categories=list(homeless.MARGINALITY_INCIDENTS))
+    store.close()
+    assert list(shown.columns) == ["cell", "incidents"]  # no key sums
+    assert exact["incidents"].tolist() == raw["incidents"].tolist()
+    expected = disclosure.protect_counts(raw["incidents"], raw["incidents_key"], "comune")
+    assert shown["incidents"].tolist() == expected.tolist()
+    assert not shown["incidents"].between(1, 2).any()

@@ -169,7 +169,7 @@ def test_period_change_is_protected_for_a_role_without_clearance(store):
     assert ch.loc["rapine", "previous_shown"] in ("0", "3")
     values = ch[["current", "previous"]].to_numpy().ravel()
     assert not ((values >= 1) & (values < 3)).any() and not np.isnan(values).any()
-    assert abs(ch.loc["totale", "previous"] - 15) <= 2 and abs(ch.loc["rapine", "current"] - 12) <= 2
+    assert abs(ch.loc["totale", "previous"] - 15) <= 3 and abs(ch.loc["rapine", "current"] - 12) <= 3
     assert (ch["delta"] == ch["current"] - ch["previous"]).all()  # derived from the protected values
     assert ch.loc["furti_abitazione", "previous_shown"] == "0"  # nothing stays nothing
     again = trends.period_change(store, MAR_APR, by="category", role=VIEWER).set_index("key")
@@ -201,7 +201,7 @@ def test_series_protection_for_a_role_without_clearance(store):
     # Alfa April (2) is never shown as 2 nor as "< 3"; large values stay within 2
     assert shown.loc[(ALFA, date(2024, 4, 1)), "shown"] in ("0", "3")
     assert shown.loc[(BETA, date(2024, 2, 1)), "shown"] == "0"
-    assert abs(shown.loc[(BETA, date(2024, 3, 1)), "incidents"] - 10) <= 2
+    assert abs(shown.loc[(BETA, date(2024, 3, 1)), "incidents"] - 10) <= 3
     assert s["suppressed"].isna().all() and s["incidents"].notna().all()
     assert not s["incidents"].between(1, 2).any()
     assert exact["incidents"].between(1, 2).any()
@@ -315,7 +315,7 @@ def test_official_vs_dataset_is_protected_for_roles_without_clearance(store):
     assert "dataset_key" not in out.columns
     # the official figures are published statistics: unchanged
     assert out.loc[(2024, "rapine"), "ufficiali_shown"] == "12"
-    assert abs(out.loc[(2024, "totale"), "dataset"] - 43) <= 2 and abs(out.loc[(2024, "rapine"), "dataset"] - 13) <= 2
+    assert abs(out.loc[(2024, "totale"), "dataset"] - 43) <= 3 and abs(out.loc[(2024, "rapine"), "dataset"] - 13) <= 3
     ds = out["dataset"].dropna()
     assert not ds.between(1, 2).any()
     cleared = trends.protect_official(official, POLICE).set_index(["anno", "categoria"])
