@@ -49,17 +49,17 @@ def test_page_renders_kpis_controls_and_table(app, demo_db):
     assert at.title[0].value == "Mappa integrata"
     f = _filters(at)
     store = open_store(demo_db)
-    expected = metrics.kpis(store, f)
+    expected = metrics.protect_kpis(metrics.kpis(store, f, include_private_services=False), "osservatore")
     shown = _metrics(at)
     assert shown["Delitti nel periodo"] == f"{expected.incidents:,}".replace(",", ".")
     assert shown["Scuole"] == str(expected.schools)
     assert len(shown) == 8
     assert [s.label for s in at.main.selectbox] == ["Indicatore sulla mappa", "Classificazione", "Esagono selezionato"]
     table = _map_table(at)
-    frame = metrics.hex_metrics(store, f, include_private_services=False)
-    assert len(table) == int(maps.drawable(frame).sum())
+    frame = metrics.protect_frame(metrics.hex_metrics(store, f, include_private_services=False), "osservatore")
+    assert len(table) == int(maps.drawable(frame).sum())  # what is listed follows the protected counts
     assert [b.label for b in at.get("download_button")] == ["Scarica CSV", "Scarica GeoJSON"]
-    assert any("conteggi di delitti inferiori a 3" in c.value for c in at.sidebar.caption)
+    assert any("chiave di cella" in c.value for c in at.sidebar.caption)
 
 
 def test_changing_a_filter_changes_the_figures(app, demo_db):
