@@ -8,6 +8,7 @@ import streamlit as st
 
 from geo import config
 from geo.access import privacy
+from geo.access.disclosure import PROTECTED_NOTE
 from geo.data.territory import TerritoryError, territory_of_store
 from geo.overview import trends
 from pages.common import current_role, demo_notice, get_store, month_label, pact_label, require_page, sidebar_filters
@@ -185,13 +186,8 @@ def calibration_chart(official: pd.DataFrame) -> alt.Chart:
 
 
 def _scarto(rows: pd.DataFrame) -> list[str]:
-    """Gap in percent; "riservato" when a count it compares is hidden (it would give it back)."""
-    hidden = {privacy.COUNT_LABEL, privacy.DERIVED_LABEL}
-    return [
-        privacy.DERIVED_LABEL if u in hidden or d in hidden
-        else fmt_dec(x, 1, sign=True) + " %" if not pd.isna(x) else "–"
-        for x, u, d in zip(rows["scarto_pct"], rows["ufficiali_shown"], rows["dataset_shown"], strict=True)
-    ]
+    """Gap in percent (computed from the figures the role sees)."""
+    return [fmt_dec(x, 1, sign=True) + " %" if not pd.isna(x) else "–" for x in rows["scarto_pct"]]
 
 
 def _js(text: str) -> str:
@@ -287,13 +283,8 @@ else:
         "le categorie e le fasce orarie scelti nei filtri."
     )
     if not cleared:
-        st.caption(
-            f":material/lock: Ruolo *{privacy.ROLES.get(role, role)}*: i valori da 1 a "
-            f"{config.SUPPRESSION_THRESHOLD - 1} sono "
-            f"mostrati come «{trends.PRIMARY_LABEL}» e, quando permetterebbero di ricostruirli per differenza, un "
-            f"secondo valore è indicato come «{trends.COMPLEMENT_LABEL}» (frequenza minima "
-            f"{config.SUPPRESSION_THRESHOLD}, codice di deontologia Sistan; {pact_label('dati_anonimi')})."
-        )
+        st.caption(f":material/lock: Ruolo *{privacy.ROLES.get(role, role)}*. {PROTECTED_NOTE} Frequenza minima "
+                   f"{config.SUPPRESSION_THRESHOLD}, codice di deontologia Sistan; {pact_label('dati_anonimi')}.")
 
     by_category = trends.period_change(store, filters, by="category", role=role)
     by_comune = trends.period_change(store, filters, by="pro_com_t", role=role)
@@ -319,8 +310,6 @@ else:
     by_breakdown = {by: trends.incident_series(store, filters, by=by, freq=freq, role=role)
                     for by in ("category", "pro_com_t")}
     total_series = trends.incident_series(store, filters, freq=freq, role=role)
-    unprotected = {p for s in by_breakdown.values() for p in s.attrs.get("unprotected_periods", [])}
-    total_series = trends.hide_periods(total_series, unprotected)
     st.altair_chart(total_chart(total_series, freq=freq), width="stretch")
     tab_cat, tab_com = st.tabs(["Per categoria", "Per comune"])
     breakdowns = ((tab_cat, "category", "Delitti per categoria"), (tab_com, "pro_com_t", "Delitti per comune"))
@@ -328,9 +317,9 @@ else:
         with tab:
             series = by_breakdown[by]
             st.altair_chart(series_chart(series, freq=freq, title=title), width="stretch")
-            hidden = int(series["suppressed"].notna().sum())
-            if hidden:
-                st.caption(f"{hidden} valori nascosti per riservatezza statistica (interruzioni delle linee).")
+            if not cleared:
+                st.caption(PROTECTED_NOTE + " Ogni valore è protetto da solo: le linee non sommano esattamente "
+                           "al totale.")
             with st.expander("Valori del grafico"):
                 st.dataframe(series_table(series, freq=freq), hide_index=True)
 
@@ -387,7 +376,7 @@ st.subheader("Totali ufficiali e dati del dataset")
 st.caption("I totali ufficiali sono reali (ISTAT; Ministero dell'Interno per categoria). Il dataset della dashboard "
            "è generato e calibrato su di essi quando è dimostrativo: il confronto mostra la calibrazione. Tutta la "
            "provincia, tutte le categorie: non dipende dai filtri.")
-official = trends.suppress_official(trends.official_vs_dataset(store), role)
+official = trends.protect_official(trends.official_vs_dataset(store), role)
 if official.empty:
     st.info("Nessun totale ufficiale per questo territorio.")
 else:

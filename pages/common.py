@@ -430,5 +430,5 @@ def role_caption(role: str | None) -> None:
         ref = f"{article} del Patto" if article != "Patto" else "Patto"
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role) else f" · i conteggi di delitti inferiori a 3 sono mascherati ({ref}).")
+        + ("" if can_see_exact(role) else f" · conteggi di delitti protetti con il metodo della chiave di cella ({ref}).")
     )

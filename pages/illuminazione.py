@@ -106,19 +106,22 @@ def _need_params(rule_key: tuple, outskirts_km: float, weights: tuple) -> NeedPa
 
 
 @st.cache_data(show_spinner="Calcolo del fabbisogno di illuminazione per esagono…", max_entries=16)
-def load_need(db: str, version: str, res: int, comuni: tuple[str, ...], start, end, categories: tuple[str, ...],
-              rule_key: tuple, outskirts_km: float, weights: tuple) -> pd.DataFrame:
+def load_need(db: str, version: str, cleared: bool, res: int, comuni: tuple[str, ...], start, end,
+              categories: tuple[str, ...], rule_key: tuple, outskirts_km: float, weights: tuple) -> pd.DataFrame:
+    """The need table; for roles without clearance on protected incident counts (the plan, its
+    effects and the frontier then derive only from published figures)."""
     del version  # part of the cache key only
     need = lighting_need(open_store(db), res=res, comuni=comuni, start=start, end=end,
-                         categories=categories or None, params=_need_params(rule_key, outskirts_km, weights))
+                         categories=categories or None, params=_need_params(rule_key, outskirts_km, weights),
+                         role=None if cleared else "osservatore")
     return need
 
 
 @st.cache_data(show_spinner="Preparazione degli interventi possibili…", max_entries=16)
-def load_candidates(db: str, version: str, res: int, comuni: tuple[str, ...], start, end, categories: tuple[str, ...],
-                    rule_key: tuple, outskirts_km: float, weights: tuple, costs_key: tuple, effects_key: tuple,
-                    energy_key: tuple, lot_size: int) -> pd.DataFrame:
-    need = load_need(db, version, res, comuni, start, end, categories, rule_key, outskirts_km, weights)
+def load_candidates(db: str, version: str, cleared: bool, res: int, comuni: tuple[str, ...], start, end,
+                    categories: tuple[str, ...], rule_key: tuple, outskirts_km: float, weights: tuple,
+                    costs_key: tuple, effects_key: tuple, energy_key: tuple, lot_size: int) -> pd.DataFrame:
+    need = load_need(db, version, cleared, res, comuni, start, end, categories, rule_key, outskirts_km, weights)
     return build_candidates(need, costs=CostParams(*costs_key), effects=EffectModel(*effects_key),
                             energy=EnergyParams(*energy_key), lot_size=lot_size or None)
 
@@ -144,7 +147,7 @@ def load_comuni_geometries(db: str, version: str) -> pd.DataFrame:
 def need_layer_data(cand_key: tuple, metric: str, cleared: bool, names_key: tuple) -> dict:
     """The need layer's features, classes and legend (plain data: cached, rebuilt only when the
     need, the metric or the clearance change, never on a budget change)."""
-    need = load_need(*cand_key[:10])
+    need = load_need(*cand_key[:11])
     candidates = load_candidates(*cand_key)
     names = dict(names_key)
     role = "prefettura" if cleared else "osservatore"
@@ -471,8 +474,8 @@ except ValueError as exc:
     st.stop()
 
 rule_key = (rule.basis, rule.target, rule.underlit_below, rule.min_points)
-need_key = (db, version, plan_res, tuple(filters.comuni), filters.start, filters.end, tuple(filters.categories),
-            rule_key, float(outskirts_km), tuple(weights))
+need_key = (db, version, cleared, plan_res, tuple(filters.comuni), filters.start, filters.end,
+            tuple(filters.categories), rule_key, float(outskirts_km), tuple(weights))
 cand_key = (*need_key, costs.key(), effects.key(), energy.key(), lot_size)
 try:
     need = load_need(*need_key)

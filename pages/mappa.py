@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.access.disclosure import PROTECTED_NOTE
 from geo.access.privacy import can_see_exact, format_int
 from geo.data.filters import Filters
 from geo.data.storage import open_store
@@ -105,17 +106,12 @@ def details_panel(store, frame: pd.DataFrame, filters: Filters, role: str, metri
     if series.empty:
         st.caption("Nessun dato sui delitti nel periodo.")
         return
-    series = series.assign(mese=[month_label(m) for m in series["month"]],
-                           riservato=series["suppressed"].notna())
+    series = series.assign(mese=[month_label(m) for m in series["month"]])
     order = list(series["mese"])
     base = alt.Chart(series).encode(x=alt.X("mese:O", sort=order, title=None, axis=alt.Axis(labelAngle=-45)))
     tooltip = [alt.Tooltip("mese:N", title="Mese"), alt.Tooltip("shown:N", title="Delitti")]
     bars = base.mark_bar(color="#0066CC").encode(y=alt.Y("incidents:Q", title="Delitti"), tooltip=tooltip)
-    hidden = base.transform_filter("datum.riservato").mark_point(shape="diamond", filled=True, color="#8a8a8a",
-                                                                   size=50).encode(y=alt.datum(0), tooltip=tooltip)
-    st.altair_chart((bars + hidden).properties(height=200, title="Delitti per mese"), width="stretch")
-    if series["riservato"].any():
-        st.caption("◆ mesi con valori riservati (meno di 3 delitti, o nascosti perché ricavabili dal totale).")
+    st.altair_chart(bars.properties(height=200, title="Delitti per mese"), width="stretch")
 
 
 @st.fragment
@@ -151,7 +147,7 @@ def main() -> None:
     cleared = can_see_exact(role)
     role_caption(role)
     db, version = str(store.path), metrics.data_version(store)
-    frame = load_frame(db, version, filters, cleared)
+    frame = metrics.protect_frame(load_frame(db, version, filters, cleared), role)  # what the role may see
     kpi_strip(load_kpis(db, version, filters, cleared), role)
 
     c1, c2, c3 = st.columns([2.2, 1.6, 2.2])
@@ -175,8 +171,7 @@ def main() -> None:
     st.subheader("Tabella dei dati della mappa")
     st.caption(
         f"{format_int(len(shown))} esagoni con residenti o dati, ordinati per «{metrics.METRICS[metric].label}». "
-        + ("" if cleared else "«< 3»: da 1 a 2 delitti, valore non pubblicato; «riservato»: valore che "
-                              "permetterebbe di ricavarlo. ")
+        + ("" if cleared else PROTECTED_NOTE + " ")
         + "Residenti stimati distribuendo i totali ISTAT dei comuni sulle località."
     )
     st.dataframe(metrics.styled_table(shown, role), hide_index=True, height=380, width="stretch")

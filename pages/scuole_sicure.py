@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.access.disclosure import PROTECTED_NOTE
 from geo.access.privacy import (
     DERIVED_LABEL,
     apply_suppression,
@@ -46,11 +47,13 @@ LEAFLET_URL = "../../app/static/vendor/leaflet"
 
 @st.cache_data(show_spinner="Calcolo dell'esposizione delle scuole…", max_entries=24)
 def load_exposure(db: str, version: str, walk_m: float, start: date | None, end: date | None,
-                  comuni: tuple[str, ...], levels: tuple[str, ...], basis: str, months: int | None
-                  ) -> exposure.Exposure:
+                  comuni: tuple[str, ...], levels: tuple[str, ...], basis: str, months: int | None,
+                  cleared: bool = False) -> exposure.Exposure:
+    """The exposure; for roles without clearance on protected counts (cell-key method)."""
     del version  # part of the cache key only
     return exposure.compute_exposure(open_store(db), walk_m=walk_m, start=start, end=end, comuni=comuni,
-                                     levels=levels, basis=basis, months=months)
+                                     levels=levels, basis=basis, months=months,
+                                     role=None if cleared else "osservatore")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -182,7 +185,8 @@ def main() -> None:
                      key="scuole_sfondo", horizontal=True)
 
     result = exposure.role_view(load_exposure(db, version, float(walk_m), filters.start, filters.end,
-                                              filters.comuni, tuple(levels), basis, filters.months), role)
+                                              filters.comuni, tuple(levels), basis, filters.months, cleared),
+                                role)
     schools = result.schools
     period = (f"{month_label(filters.start)} – {month_label(filters.end)}" if filters.start and filters.end
               else "tutto il periodo")
@@ -206,7 +210,7 @@ def main() -> None:
     k1.metric("Scuole analizzate", format_int(len(schools)), border=True)
     k2.metric("A esposizione alta", format_int(len(alta)), border=True,
               help="Rapporto con le aree simili significativamente sopra 1 (limite inferiore dell'IC 95 % > 1)."
-                   + ("" if cleared else " Non conta le scuole con esposizione riservata (meno di 3 delitti)."))
+                   + ("" if cleared else " Calcolato dai conteggi protetti."))
     k3.metric(f"Spaccio e violenza entro {format_int(walk_m)} m", near_share_text(near, total, role),
               border=True, help="Quota dei delitti di spaccio e violenza dei comuni scelti avvenuti nelle aree "
                                 "delle scuole (ogni esagono contato una volta).")
@@ -236,8 +240,7 @@ def main() -> None:
         st.caption(
             "Ordine: esposizione alta per prima, poi limite inferiore dell'intervallo di confidenza del rapporto "
             "(prudente: pochi delitti non bastano per salire), poi delitti, segnalazioni di ordine pubblico e punti "
-            "luce guasti. " + ("" if cleared else "«< 3»: da 1 a 2 delitti, valore non pubblicato; «riservato»: "
-                                                   "valore che permetterebbe di ricavarlo.")
+            "luce guasti. " + ("" if cleared else PROTECTED_NOTE)
         )
         st.dataframe(exposure.ranked_styler(result, role), hide_index=True, height=420, width="stretch",
                      column_config={"Motivi": st.column_config.TextColumn(width="large")})

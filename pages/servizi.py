@@ -77,7 +77,7 @@ def load_gaps(db: str, version: str, services_version: str, role: str, user_comu
     del services_version
     store = open_store(db)
     _, _, localities, cell_comune = load_static(db, version)
-    incidents = store.incidents_by_cell(hl.GAP_RES, categories=list(hl.MARGINALITY_INCIDENTS), start=start, end=end)
+    incidents = hl.marginality_incidents(store, start=start, end=end, role=role)
     end_day = None if end is None else (pd.Timestamp(end) + pd.offsets.MonthEnd(0)).date()
     signals = hl.marginality_signals(store.points("reports"), incidents, start=start, end=end_day)
     services = hl.visible_services(store.points("services"), role, user_comuni)

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.access.disclosure import PROTECTED_NOTE
 from geo.access.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
 from geo.data.filters import Filters
 from geo.data.storage import open_store
@@ -181,7 +182,7 @@ def concentration_chart(curve: pd.DataFrame) -> alt.Chart:
 
 def zone_card(row: dict, *, role: str, top: int) -> None:
     """One zone card: figures, drivers, trend, exposure, lighting, robustness."""
-    hide = zone_report.derived_hidden(row, role)
+    fig = zone_report.zone_figures(row, role)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Priorità", format_decimal(row["priority"], 1), help="Punti da 0 a 100: somma dei contributi.")
     c2.metric("Superficie", f"{format_decimal(row['area_km2'], 2)} km²")
@@ -190,8 +191,8 @@ def zone_card(row: dict, *, role: str, top: int) -> None:
     drivers = " · ".join(f"**{md(INDICATORS[k].label)}** {format_decimal(row[f'c_{k}'], 1)} punti"
                          for k in row["drivers"])
     st.markdown(f"**Comuni:** {md(', '.join(row['comuni']))}  \n**Fattori principali:** {drivers or '–'}")
-    night = "riservato" if hide else format_percent(row["night_share"])
-    rate = "riservato" if hide else format_decimal(row["harm_rate"], 1)
+    night = zone_report.MISSING_TOTAL if fig is None else format_percent(fig["night_share"])
+    rate = zone_report.MISSING_TOTAL if fig is None else format_decimal(fig["harm_rate"], 1)
     st.markdown(
         f"**Tendenza (EHSA):** {md(row['trend_class'])} ({row['trend_class_cells']} esagoni su {row['n_cells']}); "
         f"delitti {md(zone_report.trend_text(row))}  \n"
@@ -286,7 +287,7 @@ st.caption(
     f"Periodo dei delitti: **{period_text}** · esagoni H3 di risoluzione {zone_res} · "
     f"{len(z)} zone di {format_decimal(min_km2, 1)}–{format_decimal(max_km2, 1)} km² · "
     f"ruolo *{md(ROLES.get(role, role))}*"
-    + ("" if cleared else " (conteggi da 1 a 2 mostrati come «< 3»)")
+    + ("" if cleared else f" ({PROTECTED_NOTE})")
 )
 if z.empty:
     st.info("Nessuna zona individuata: nessun esagono ha priorità positiva con questi pesi e filtri.")

@@ -16,9 +16,9 @@ Each entry of :data:`MATRIX` gives a role a scope on an action:
 
 Roles (pact articles in brackets): **prefettura** chairs the CPOSP and may do everything;
 **forze_polizia** see everything, exact incident counts included, and take part in the CPOSP
-agenda (art. 3); **regione** sees every map with suppressed incidents and plans lighting (art. 5);
+agenda (art. 3); **regione** sees every map with protected incident counts and plans lighting (art. 5);
 **comune** manages the reports, the lighting inventory and the homeless-service census of its own
-territory (artt. 4, 8, 14); **osservatore** only reads, with suppressed incidents.
+territory (artt. 4, 8, 14); **osservatore** only reads, with protected incident counts.
 
 The command line acts as :data:`SYSTEM`, the operator who owns the database file (and could edit
 it directly anyway): it passes every check, is recorded as such in the audit log, and cannot be

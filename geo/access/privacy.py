@@ -1,30 +1,21 @@
-"""Statistical confidentiality of incident figures: who sees exact counts, and how others see them.
+"""Statistical confidentiality of incident figures: who sees exact counts, and display helpers.
 
 Pact art. 3 lets the Prefettura give the Comuni *anonymous statistical elaborations* of crime
 trends, "nel rispetto delle regole del Garante". The Sistan code of conduct (Italian statistical
 ethics rules) sets three as the minimum frequency of a published aggregate
-(:data:`geo.config.SUPPRESSION_THRESHOLD`): an incident count between 1 and ``threshold - 1`` in
-a hexagon could point at a person (a victim, a household, a shop), so roles without police
-clearance see it as ``"< 3"`` and never the number.
+(:data:`geo.config.SUPPRESSION_THRESHOLD`).
 
-Choices
--------
-* **Zero stays zero.** "Nothing was reported here" does not describe anybody, and hiding zeros
-  would blank most of the map without protecting anyone.
-* **Derived values follow their counts.** A rate per 1,000 residents, a density per km² or a
-  night share can be multiplied back into the count (residents and areas are published), so each
-  derived column names the counts it reveals and is hidden whenever one of them is. The night
-  share reveals both the night and the day count (``incidents`` is published): it is hidden when
-  either of them is small, not only the total.
-* **Secondary (complementary) suppression.** Totals published next to a hidden cell (a comune's
-  total, the sum of the table) let a reader recover the hidden value by subtraction, also when
-  several cells are hidden (two hidden cells summing to 2 are both 1).
-  :func:`complementary_suppression` hides further cells until, in every group whose total is
-  published, each hidden small count could take at least two values given the total, the
-  visible cells and what the labels say (``"< 3"``: 1 to 2; ``"riservato"``: 0 or at least the
-  threshold). When no cell can protect it, the group is reported so that its total is hidden
-  instead. The map's hexagons (:mod:`geo.overview.metrics`) use it with the comune and the whole table as
-  groups; the monthly series of one hexagon use :func:`geo.overview.trends.suppress`.
+**The disclosure control is the cell-key method of** :mod:`geo.access.disclosure`: every incident
+count a role without police clearance can obtain is published as its protected value
+(:func:`geo.access.disclosure.protect_counts`: never 1 to ``threshold - 1``, the same for the same
+records however they are asked for), and derived values are computed from the protected counts.
+The threat model and the choice are in ``docs/AUTH.md`` (*Disclosure control*).
+
+This module keeps the roles, :func:`can_see_exact`, the Italian number formats and the older
+threshold helpers (:func:`suppressed_mask`, :func:`apply_suppression`). These no longer protect
+anything on their own: the capabilities call them on *already protected* figures, where they hide
+nothing (no protected count is small), as a fail-closed guard should exact figures ever reach a
+view of a role without clearance.
 
 Non-incident layers (street lights, degradation reports, schools, services, confiscated
 properties) are not about people and are shown exactly; only the address of homeless services
@@ -121,88 +112,6 @@ def suppress_counts(series: pd.Series, role: str | None, *, threshold: int | Non
     return pd.Series(shown, index=series.index, dtype="object", name=series.name)
 
 
-def complementary_suppression(
-    counts: pd.Series | np.ndarray | Sequence[float],
-    groups: Sequence[pd.Series | np.ndarray | Sequence[object]],
-    role: str | None,
-    *,
-    threshold: int | None = None,
-) -> tuple[np.ndarray, list[tuple[int, object]]]:
-    """Cells to hide *in addition* to the small counts, so that no published total gives them away.
-
-    Each entry of ``groups`` labels the rows (aligned with ``counts``); rows sharing a label
-    form a group whose total is assumed published. Within a group, a hidden small count ``v``
-    (``1 <= v < threshold``) is safe when another hidden cell of the group could move by one unit
-    the opposite way while every label stays true: ``v`` can go up if another small count is at
-    least 2 or a complementary cell is above the threshold; ``v`` can go down if another small
-    count is at most ``threshold - 2`` or a complementary cell is at least the threshold (a
-    hidden zero protects nothing: it cannot become 1 or 2 without being a small count itself).
-    Unsafe groups get their smallest suitable visible cell hidden, until every group is safe or
-    has no suitable cell left.
-
-    Parameters
-    ----------
-    counts
-        Exact counts (non-negative integers).
-    groups
-        Group labels per row, one array per kind of published total (e.g. the comune of each
-        hexagon, and one constant for the whole table).
-    role
-        Cleared roles (:data:`CLEARED_ROLES`) need nothing hidden.
-    threshold
-        Smallest count published (default :data:`geo.config.SUPPRESSION_THRESHOLD`).
-
-    Returns
-    -------
-    extra, unprotected
-        ``extra``: boolean array, True for the complementary cells (the small counts themselves
-        are not included: see :func:`suppressed_mask`). ``unprotected``: ``(group index, label)``
-        of the groups left unsafe, whose total must then be hidden too.
-    """
-    values = np.nan_to_num(np.asarray(pd.to_numeric(pd.Series(counts, dtype="object"), errors="coerce"),
-                                      dtype="float64"), nan=0.0).astype("int64")
-    primary = suppressed_mask(values, role, threshold=threshold)
-    extra = np.zeros(values.shape, dtype=bool)
-    if not primary.any():
-        return extra, []
-    t = _threshold(threshold)
-    labels = [pd.Series(np.asarray(g, dtype="object")).fillna("").to_numpy() for g in groups]
-    members = [list(pd.Series(range(len(values))).groupby(lab, sort=False).indices.values()) for lab in labels]
-    unprotected: dict[tuple[int, object], bool] = {}
-    for _ in range(len(values) + 1):  # each pass hides at least one more cell or stops
-        changed = False
-        for k, lab in enumerate(labels):
-            for idx in members[k]:
-                prim, comp, v = primary[idx], extra[idx], values[idx]
-                if not prim.any():
-                    continue
-                down = (prim & (v >= 2)) | (comp & (v >= t + 1))  # hidden cells that may move by -1
-                up = (prim & (v <= t - 2)) | (comp & (v >= t))  # hidden cells that may move by +1
-                may_rise = prim & (v <= t - 2) & ((down.sum() - down) >= 1)
-                may_fall = prim & (v >= 2) & ((up.sum() - up) >= 1)
-                unsafe = prim & ~(may_rise | may_fall)
-                key = (k, lab[idx[0]])
-                if not unsafe.any():
-                    unprotected.pop(key, None)
-                    continue
-                # A visible cell above the threshold helps every unsafe count; one equal to the
-                # threshold only those that may fall; zeros help none.
-                visible = ~(prim | comp)
-                big, at_t = visible & (v >= t + 1), visible & (v == t)
-                score_big = int(unsafe.sum()) if big.any() else 0
-                score_t = int((unsafe & (v >= 2)).sum()) if at_t.any() else 0
-                if score_big == 0 and score_t == 0:
-                    unprotected[key] = True
-                    continue
-                pool = np.flatnonzero(at_t if score_t >= score_big else big)
-                chosen = pool[np.lexsort((pool, v[pool]))[0]]
-                extra[idx[chosen]] = True
-                changed = True
-        if not changed:
-            break
-    return extra, sorted(unprotected, key=lambda kl: (kl[0], str(kl[1])))
-
-
 def suppression_mask(
     df: pd.DataFrame,
     count_cols: Sequence[str],
@@ -261,8 +170,7 @@ def apply_suppression(
         Display function per column; counts default to :func:`format_int`, derived values to
         :func:`format_decimal` with one decimal.
     extra
-        Counts to hide besides the small ones (complementary suppression, see
-        :func:`complementary_suppression`): a boolean DataFrame with some of ``count_cols``,
+        Counts to hide besides the small ones: a boolean DataFrame with some of ``count_cols``,
         aligned on ``df``. They are shown as ``"riservato"`` and their derived values follow.
 
     Returns

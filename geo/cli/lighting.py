@@ -173,13 +173,14 @@ def cmd_lighting(args) -> int:
         raise ValueError("--inizio è successivo a --fine.")
     with Store(db, read_only=True) as store:
         comuni = resolve_comuni(store, args.comune)
-        need = lighting_need(store, res=args.res, comuni=comuni, start=start, end=end, params=need_params)
+        need = lighting_need(store, res=args.res, comuni=comuni, start=start, end=end, params=need_params,
+                             role=args.ruolo)  # protected counts for a role without clearance
         names = lighting_report.comune_names(store.comuni())
         demo = store.get_meta("demo") == "true"
         period = store.period()
     candidates = build_candidates(need, costs=costs, effects=effects, energy=energy, lot_size=args.lot_size or None)
     plan = optimise(candidates, options)
-    # totals that include a suppressed hexagon would give its count back (pact art. 3)
+    # only an exact plan shown to a role without clearance has rows to hide (never with role=...)
     hidden = lighting_report.totals_hidden(plan, args.ruolo)
     if args.format == "csv":
         data = lighting_report.plan_csv(plan, names, role=args.ruolo)

@@ -12,7 +12,9 @@ residents, so roll-ups are joins, not per-row H3 calls.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -162,6 +164,15 @@ class StorageInUseError(StorageError):
     """The file is held by another process (lock) or by another connection of this process."""
 
 
+#: Environment variable holding the secret of the record keys (see :meth:`Store.cell_key_secret`).
+CELL_KEY_SECRET_ENV = "LANTERNA_CELL_KEY_SECRET"
+_KEY_MODULUS = 2**32
+#: The incidents with their record keys; the first query parameter is the secret.
+_KEYED_INCIDENTS = f"""SELECT *, (md5_number_lower(?::VARCHAR || '|' || cell::VARCHAR || '|' || month::VARCHAR
+    || '|' || category || '|' || time_band || '|' || coalesce(outdoor::VARCHAR, '-')) % {_KEY_MODULUS})::BIGINT
+    AS rkey FROM incidents"""
+
+
 def _first(rows: list) -> tuple | None:
     """First row of a fully fetched result, or None.
 
@@ -225,6 +236,11 @@ def sql(template: str, **parts: Sql) -> Sql:
     return Sql(template.format(**parts))
 
 
+
+#: The cell-key fragments as allow-listed SQL (module literals).
+_KEY_MOD_SQL = Sql(str(_KEY_MODULUS))
+_KEYED_SQL = Sql(_KEYED_INCIDENTS)
+
 def _res_column(res: int) -> Sql:
     if res == config.STORE_RES:
         return Sql("c.cell")
@@ -271,6 +287,34 @@ class Store:
         if not read_only:
             self._init_schema()
         self._check_version()
+        self._secret: str | None = None
+        if not read_only:
+            self.cell_key_secret()  # created with the file, so that read-only openings find it
+
+    # -- cell keys of the disclosure control (geo.access.disclosure) --------------------------
+    def cell_key_secret(self) -> str:
+        """The secret of the record keys: ``LANTERNA_CELL_KEY_SECRET`` when set, otherwise a random
+        value created once and kept in ``meta`` (never shown by the dashboard; whoever can read the
+        database file sees the exact counts anyway)."""
+        if self._secret is not None:
+            return self._secret
+        env = os.environ.get(CELL_KEY_SECRET_ENV)
+        if env:
+            self._secret = env
+            return env
+        found = self.get_meta("cell_key_secret")
+        if found is None:
+            if self.read_only:
+                raise StorageError(
+                    f"Il database {self.path.name} non ha la chiave del controllo di riservatezza: aprirlo una "
+                    f"volta in scrittura oppure impostare {CELL_KEY_SECRET_ENV}."
+                )
+            with self.transaction() as cur:
+                found = _first(cur.execute("SELECT value FROM meta WHERE key = 'cell_key_secret'").fetchall())
+                found = found[0] if found else secrets.token_hex(32)
+                self.set_meta(cur, "cell_key_secret", found)
+        self._secret = found
+        return found
 
     # -- connection management --------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -519,16 +563,26 @@ class Store:
         categories: Sequence[str] | None = None,
         time_band: str | None = None,
     ) -> pd.DataFrame:
-        """Incident totals per cell at ``res``: ``cell``, ``incidents``, ``night``, ``night_outdoor``."""
+        """Incident totals per cell at ``res``: ``cell``, ``incidents``, ``night``, ``night_outdoor``,
+        and for each count its key sum (``incidents_key``, ``night_key``, ``night_outdoor_key``): the sum
+        modulo 2**32 of the record keys of the rows it adds up, where a row's record key is the lower
+        64 bits of MD5(secret | cell | month | category | time band | outdoor) modulo 2**32
+        (:mod:`geo.access.disclosure`, the cell-key method)."""
         where, params = self._filters(comuni, start, end, categories, time_band)
         col = _res_column(res)
         return self.query(
             sql("""SELECT {col} AS cell, sum(i.count)::BIGINT AS incidents,
                    sum(CASE WHEN i.time_band = 'notte' THEN i.count ELSE 0 END)::BIGINT AS night,
                    sum(CASE WHEN i.time_band = 'notte' AND i.outdoor THEN i.count ELSE 0 END)::BIGINT
-                       AS night_outdoor
-                FROM incidents i JOIN cells c USING (cell) WHERE {where} GROUP BY 1""", col=col, where=where),
-            params,
+                       AS night_outdoor,
+                   (sum(i.rkey) % {mod})::BIGINT AS incidents_key,
+                   (sum(CASE WHEN i.time_band = 'notte' THEN i.rkey ELSE 0 END) % {mod})::BIGINT
+                       AS night_key,
+                   (sum(CASE WHEN i.time_band = 'notte' AND i.outdoor THEN i.rkey ELSE 0 END) % {mod})
+                       ::BIGINT AS night_outdoor_key
+                FROM ({keyed}) i JOIN cells c USING (cell) WHERE {where} GROUP BY 1""",
+                col=col, where=where, mod=_KEY_MOD_SQL, keyed=_KEYED_SQL),
+            [self.cell_key_secret(), *params],
         )
 
     def incidents_series(
@@ -544,7 +598,8 @@ class Store:
         time_band: str | None = None,
     ) -> pd.DataFrame:
         """Monthly incident counts, grouped by ``month`` plus any of ``category``, ``pro_com_t``,
-        ``time_band``, ``cell`` (at ``res``). ``cells`` restricts to cells at ``res``."""
+        ``time_band``, ``cell`` (at ``res``). ``cells`` restricts to cells at ``res``. With each count,
+        ``incidents_key``: the sum of its rows' record keys modulo 2**32 (see :meth:`incidents_by_cell`)."""
         allowed = {"category": Sql("i.category"), "pro_com_t": Sql("c.pro_com_t"), "time_band": Sql("i.time_band")}
         if res is not None:
             allowed["cell"] = _res_column(res)
@@ -557,10 +612,12 @@ class Store:
             params.append([int(c) for c in cells])
         group = Sql(", ".join(str(i + 1) for i in range(len(keys))))
         return self.query(
-            sql("""SELECT {keys}, sum(i.count)::BIGINT AS incidents
-                FROM incidents i JOIN cells c USING (cell) WHERE {where}
-                GROUP BY {group} ORDER BY {group}""", keys=Sql(", ".join(keys)), where=where, group=group),
-            params,
+            sql("""SELECT {keys}, sum(i.count)::BIGINT AS incidents,
+                   (sum(i.rkey) % {mod})::BIGINT AS incidents_key
+                FROM ({keyed}) i JOIN cells c USING (cell) WHERE {where}
+                GROUP BY {group} ORDER BY {group}""", keys=Sql(", ".join(keys)), where=where, group=group,
+                mod=_KEY_MOD_SQL, keyed=_KEYED_SQL),
+            [self.cell_key_secret(), *params],
         )
 
     def period(self) -> tuple[date, date] | None:

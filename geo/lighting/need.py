@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from geo import config
+from geo.access.disclosure import protect_columns
+from geo.access.privacy import can_see_exact
 from geo.data import hexgrid
 from geo.data.schemas import OLD_LAMP_TECHNOLOGIES, OPEN_REPORT_STATUS
 from geo.lighting.costs import lamp_power_w
@@ -471,12 +473,19 @@ def lighting_need(
     end: date | None = None,
     categories: Sequence[str] | None = None,
     params: NeedParams | None = None,
+    role: str | None = None,
 ) -> pd.DataFrame:
     """The need table of a territory (see :func:`compute_need`), read from a
     :class:`geo.data.storage.Store`.
 
     Incidents are the night-time outdoor ones of the period ``start``-``end`` (the whole period
     with data when None) and of ``categories`` (all when None), expressed per year.
+
+    ``role`` is the viewer: for a role without police clearance every incident count per hexagon
+    is its cell-key protected value (:func:`geo.access.disclosure.protect_counts`, the value the
+    Mappa shows for the same hexagon and filters), so the plan, its prevented incidents, their
+    shares per comune and the frontier derive only from published figures. None: the exact
+    counts (library use by a cleared caller; the table's ``attrs["protected"]`` says which).
     """
     params = params or NeedParams()
     comuni = list(comuni) if comuni else None
@@ -499,6 +508,10 @@ def lighting_need(
 
     state = lighting_state(in_territory("lighting"), res)
     incidents = store.incidents_by_cell(res, comuni=comuni, start=start, end=end, categories=categories)
+    protected = role is not None and not can_see_exact(role)
+    if protected:
+        incidents = protect_columns(incidents, ("incidents", "night", "night_outdoor"), role)
+    incidents = incidents.drop(columns=[c for c in incidents.columns if c.endswith("_key")])  # never published
     road = store.road_length_by_cell(res, comuni=comuni, highways=LIT_HIGHWAYS)
     road_km = road.set_index("cell")["road_km"] if not road.empty else None
     demand = demand_counts(
@@ -506,8 +519,10 @@ def lighting_need(
     )
     all_comuni = store.comuni()
     centres = comune_centres(store.points("localities"), all_comuni, context)
-    return compute_need(
+    out = compute_need(
         context=context, state=state, incidents=incidents, months=months,
         settled_km2=settled_area_km2(context10, res, min_residents=params.settled_min_residents),
         road_km=road_km, demand=demand, centres=centres, params=params,
     )
+    out.attrs["protected"] = protected
+    return out

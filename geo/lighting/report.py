@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from geo import config
+from geo.access.disclosure import PROTECTED_NOTE
 from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL, can_see_exact, format_decimal, format_int, suppressed_mask
 from geo.lighting.costs import CostParams, EnergyParams
 from geo.lighting.effects import STUDIES, EffectModel
@@ -61,6 +62,14 @@ PREVENTED = ("prevented_low", "prevented_central", "prevented_high")
 #: Why a total of prevented incidents is not shown (Italian UI text).
 HIDDEN_TOTAL_NOTE = (f"il piano include esagoni con {config.SUPPRESSION_THRESHOLD - 1} o meno delitti notturni "
                      "all'aperto (o vicini di tali esagoni): il totale ne rivelerebbe il valore (Patto, art. 3)")
+
+
+def privacy_note(role: str | None) -> str:
+    """What the plan's incident figures are for ``role`` (Italian)."""
+    if can_see_exact(role):
+        return "Valori esatti (profilo autorizzato)."
+    return (f"{PROTECTED_NOTE} Il piano, i delitti evitati, le quote per comune e la frontiera sono calcolati "
+            "dai conteggi protetti.")
 
 
 def _neutralise(value: object) -> object:
@@ -218,10 +227,7 @@ def plan_geojson(plan: Plan, names: Mapping[str, str], *, role: str | None,
         features.append({"type": "Feature", "properties": {k: _json_value(v) for k, v in row.items()},
                          "geometry": {"type": "Polygon", "coordinates": [hex_ring(int(cell), 6)]}})
     meta = {k: _json_value(v) for k, v in (metadata or {}).items()}
-    meta["riservatezza"] = (
-        "Valori esatti (profilo autorizzato)" if can_see_exact(role) else
-        f"Conteggi da 1 a {config.SUPPRESSION_THRESHOLD - 1} e valori da essi derivati non pubblicati "
-        "(art. 3 del Patto; codice di deontologia Sistan)")
+    meta["riservatezza"] = "Valori esatti (profilo autorizzato)" if can_see_exact(role) else PROTECTED_NOTE
     return json.dumps({"type": "FeatureCollection", "name": "lanterna_piano_illuminazione", "lanterna": meta,
                        "features": features}, ensure_ascii=False)
 
@@ -413,9 +419,7 @@ per l'effetto atteso sui delitti notturni all'aperto; il piano massimizza i deli
 ed è risolto in modo esatto.</p>
 <h2>Parametri e fonti</h2><table><tr><th>Gruppo</th><th>Parametro</th><th>Valore</th><th>Fonte</th></tr>{params}</table>
 <h2>Prove sull'effetto dell'illuminazione</h2>{citations_html()}
-<p class="muted">Generato da Lanterna. Aggregati anonimi (Patto, art. 3): per i ruoli senza abilitazione i conteggi da
-1 a {config.SUPPRESSION_THRESHOLD - 1} sono mostrati come «{e(COUNT_LABEL)}» e i valori che ne derivano come
-«{e(DERIVED_LABEL)}».</p>
+<p class="muted">Generato da Lanterna. Aggregati anonimi (Patto, art. 3). {e(privacy_note(role))}</p>
 </body></html>"""
 
 

@@ -18,11 +18,12 @@ the browser on every change (folium #1746), so the layers are written compactly 
 
 Privacy and safety
 ------------------
-Tooltips show what :func:`geo.overview.metrics.suppress_frame` lets the role see; the colour of a hexagon
-whose figure is hidden is the neutral :data:`geo.maps.classes.HIDDEN_COLOR`, so the class does not
-leak the value. Every text that may come from a user (report descriptions, names of schools and
-services, addresses) is escaped with :func:`html.escape`, and JSON embedded in the page escapes
-``<``, ``>`` and ``&``, so no input can close the ``<script>`` or inject markup.
+Which hexagons are drawn, their colour classes, tooltips and exports all come from the figures the
+role may see (:func:`geo.overview.metrics.protect_frame`, the cell-key method): nothing on the map
+depends on an exact count a role without clearance may not read. Every text that may come from a
+user (report descriptions, names of schools and services, addresses) is escaped with
+:func:`html.escape`, and JSON embedded in the page escapes ``<``, ``>`` and ``&``, so no input can
+close the ``<script>`` or inject markup.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ import shapely
 from folium.map import Layer
 from folium.template import Template
 
-from geo import config
-from geo.access.privacy import COUNT_LABEL, can_see_exact, format_decimal
+from geo.access.disclosure import PROTECTED_NOTE
+from geo.access.privacy import can_see_exact, format_decimal
 from geo.data import hexgrid
 from geo.data.schemas import (
     OPEN_REPORT_STATUS,
@@ -51,7 +52,7 @@ from geo.data.schemas import (
     SERVICE_TYPES,
 )
 from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, SCHEMES, Classification, classify
-from geo.overview.metrics import METRICS, TABLE_COLUMNS, hidden_mask, map_table, suppress_frame
+from geo.overview.metrics import METRICS, TABLE_COLUMNS, map_table, protect_frame, suppress_frame
 
 #: Decimals kept in coordinates: 5 decimals of a degree are about 1 m at these latitudes.
 COORD_DECIMALS = 5
@@ -302,11 +303,11 @@ def drawable(frame: pd.DataFrame) -> pd.Series:
 
 def map_classes(frame: pd.DataFrame, *, metric: str, role: str | None, scheme: str = "quantiles",
                 k: int = 5) -> Classification:
-    """Legend classes of ``metric`` over ``frame``; values hidden for ``role`` are left out of the
-    breaks and get the class :data:`geo.maps.classes.HIDDEN`."""
+    """Legend classes of ``metric`` over ``frame``, on the values ``role`` may see
+    (:func:`geo.overview.metrics.protect_frame`)."""
     spec = METRICS[metric]
-    hidden = hidden_mask(frame, role).get(spec.column)
-    return classify(frame[spec.column], scheme=scheme, k=k, hidden=hidden, higher_is_worse=spec.higher_is_worse,
+    frame = protect_frame(frame, role)
+    return classify(frame[spec.column], scheme=scheme, k=k, hidden=None, higher_is_worse=spec.higher_is_worse,
                     integer=spec.kind == "count", fmt=None if spec.kind == "count" else _legend_format(spec.kind))
 
 
@@ -504,7 +505,7 @@ def build_map(
     Parameters
     ----------
     frame
-        Figures per hexagon (exact; suppression for ``role`` happens here).
+        Figures per hexagon (exact; the protection for ``role`` happens here).
     role
         Viewer's role (:mod:`geo.access.privacy`).
     metric, scheme, k
@@ -532,6 +533,7 @@ def build_map(
         raise ValueError(f"indicatore sconosciuto: {metric}")
     if scheme not in SCHEMES:
         raise ValueError(f"metodo di classificazione sconosciuto: {scheme}")
+    frame = protect_frame(frame, role)  # what is drawn, coloured and sorted is what the role may see
     cells = frame[drawable(frame)].reset_index(drop=True)
     if len(cells) > MAX_MAP_CELLS:
         raise TooManyCellsError(
@@ -574,8 +576,6 @@ def build_map(
 
     entries = [(c, label) for c, label in zip(classes.colors, classes.labels, strict=True)]
     codes = set(classes.classes.unique())
-    if HIDDEN in codes:
-        entries.append((HIDDEN_COLOR, f"Dato riservato ({COUNT_LABEL} delitti)"))
     if NO_DATA in codes:
         entries.append((NO_DATA_COLOR, "Non calcolabile"))
     note = f"Classi: {SCHEMES[scheme]}. Esagoni senza residenti né dati non disegnati."
@@ -642,9 +642,7 @@ def cells_geojson(frame: pd.DataFrame, *, role: str | None, metadata: Mapping[st
         props["valori_riservati"] = [key for key, h in hid.items() if h]
         features.append({"type": "Feature", "properties": props,
                          "geometry": {"type": "Polygon", "coordinates": [_ring(cell, 6)]}})
-    threshold = config.SUPPRESSION_THRESHOLD
-    note = (f"Conteggi da 1 a {threshold - 1} e valori da essi derivati non pubblicati (art. 3 del Patto; "
-            f"codice di deontologia Sistan)") if not can_see_exact(role) else "Valori esatti (profilo autorizzato)"
+    note = PROTECTED_NOTE if not can_see_exact(role) else "Valori esatti (profilo autorizzato)"
     collection = {"type": "FeatureCollection", "name": "lanterna_esagoni",
                   "lanterna": {"riservatezza": note, **dict(metadata or {})}, "features": features}
     return json.dumps(collection, ensure_ascii=False, default=str).encode("utf-8")

@@ -27,26 +27,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from geo import config
+from geo.access.disclosure import KEY_MODULUS, PROTECTED_NOTE, combine_keys, protect_counts
 from geo.access.privacy import (
-    COUNT_LABEL,
-    DERIVED_LABEL,
     MISSING_LABEL,
-    apply_suppression,
     can_see_exact,
-    complementary_suppression,
     format_decimal,
     format_int,
     format_percent,
-    suppressed_mask,
-    suppression_mask,
 )
 from geo.data import hexgrid
 from geo.data.filters import Filters
@@ -108,6 +102,7 @@ TABLE_COLUMNS: dict[str, str] = {
     "confiscated": "Beni confiscati",
 }
 
+_KEY_COLUMNS = ("incidents_key", "night_key")
 _POINT_COUNTS = ("lights", "lights_broken", "lights_old", "reports_open", "reports_open_severity", "schools",
                  "services", "confiscated")
 
@@ -188,19 +183,22 @@ def hex_metrics(store: Store, filters: Filters, *, include_private_services: boo
         ``area_km2``, ``incidents``, ``night``, ``day``, ``rate_per_1000``, ``per_km2``,
         ``night_share``, ``reports_open``, ``reports_open_severity``, ``lights``,
         ``lights_broken``, ``lights_old``, ``lights_broken_share``, ``schools``, ``services``,
-        ``confiscated``; sorted by cell. Units in the module notes.
+        ``confiscated``, and the key sums of the incident counts (``incidents_key``, ``night_key``,
+        ``day_key``: :mod:`geo.access.disclosure`); sorted by cell. Units in the module notes.
+        Exact figures: what a role sees is :func:`protect_frame`.
     """
     comuni = list(filters.comuni) or None
     frame = store.cell_context(filters.res, comuni=comuni)
     incidents = store.incidents_by_cell(filters.res, **filters.query_kwargs())
     stats = store.layer_stats_by_cell(filters.res, comuni=comuni)
     frame = frame.merge(incidents, on="cell", how="left").merge(stats, on="cell", how="left")
-    for col in ("incidents", "night", "night_outdoor", *_POINT_COUNTS):
+    for col in ("incidents", "night", "night_outdoor", *_POINT_COUNTS, *_KEY_COLUMNS):
         frame[col] = frame[col].fillna(0).astype("int64")
     if not include_private_services:
         public = _public_services_by_cell(store, filters)
         frame["services"] = frame["cell"].map(public).fillna(0).astype("int64")
     frame["day"] = frame["incidents"] - frame["night"]
+    frame["day_key"] = np.mod(frame["incidents_key"] - frame["night_key"], KEY_MODULUS)
     names = store.comuni().set_index("pro_com_t")["nome"]
     frame["comune"] = frame["pro_com_t"].map(names)
     frame["h3"] = hexgrid.to_str(frame["cell"])
@@ -219,66 +217,59 @@ def hex_metrics(store: Store, filters: Filters, *, include_private_services: boo
                                                 np.nan)
     columns = ["cell", "h3", "pro_com_t", "comune", "residents", "area_km2", "incidents", "night", "day",
                "rate_per_1000", "per_km2", "night_share", "reports_open", "reports_open_severity", "lights",
-               "lights_broken", "lights_old", "lights_broken_share", "schools", "services", "confiscated"]
+               "lights_broken", "lights_old", "lights_broken_share", "schools", "services", "confiscated",
+               "incidents_key", "night_key", "day_key"]
     return frame[columns].sort_values("cell").reset_index(drop=True)
 
 
-def _groups(frame: pd.DataFrame) -> list[np.ndarray]:
-    """Groups whose totals are published: each comune (the *Andamento* page and the comune
-    filter publish its total) and the whole table (the KPI strip)."""
-    whole = np.zeros(len(frame), dtype="int64")
-    if "pro_com_t" in frame.columns:
-        return [frame["pro_com_t"].astype("object").fillna("").to_numpy(), whole]
-    return [whole]
-
-
-def complementary_mask(frame: pd.DataFrame, role: str | None) -> pd.DataFrame:
-    """Incident counts of a :func:`hex_metrics` frame hidden from ``role`` *because* a published
-    total would otherwise reveal a small count (:func:`geo.access.privacy.complementary_suppression`
-    per comune and over the whole table). One boolean column per :data:`INCIDENT_COUNTS`."""
-    out = pd.DataFrame(False, index=frame.index, columns=list(INCIDENT_COUNTS))
-    if can_see_exact(role) or frame.empty:
-        return out
-    groups = _groups(frame)
-    for col in INCIDENT_COUNTS:
-        extra, _ = complementary_suppression(frame[col].to_numpy(), groups, role)
-        out[col] = extra
+def protect_frame(frame: pd.DataFrame, role: str | None) -> pd.DataFrame:
+    """A :func:`hex_metrics` frame as ``role`` may see it: for roles without clearance the incident
+    counts are replaced by their cell-key protected values
+    (:func:`geo.access.disclosure.protect_counts`) and the derived values (rate, density, night
+    share) are recomputed from them; the key columns are dropped and ``protected`` is True.
+    Cleared roles get the exact frame (``protected`` False). Idempotent."""
+    if "protected" in frame.columns:
+        if can_see_exact(role) or bool(frame["protected"].all()):
+            return frame
+        raise ValueError("cifre esatte senza chiavi: impossibile proteggerle per questo ruolo")
+    out = frame.copy()
+    if not can_see_exact(role) and not out.empty:
+        exact = out["incidents"].astype("float64").to_numpy()
+        for col in INCIDENT_COUNTS:
+            out[col] = protect_counts(out[col].to_numpy(), out[f"{col}_key"].to_numpy(), role)
+        shown = out["incidents"].astype("float64").to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(exact > 0, shown / exact, 0.0)  # rates are linear in the count
+            for col in ("rate_per_1000", "per_km2"):
+                out[col] = out[col].astype("float64") * scale
+            both = (out["night"] + out["day"]).astype("float64")
+            out["night_share"] = np.where(both > 0, out["night"] / both, np.nan)
+    out = out.drop(columns=[c for c in out.columns if c.endswith("_key")])
+    out["protected"] = not can_see_exact(role)
     return out
 
 
-def exposed_totals(frame: pd.DataFrame, *, role: str | None = "osservatore") -> frozenset[str]:
-    """Incident counts (of :data:`INCIDENT_COUNTS`) whose total over ``frame`` must be hidden from
-    roles without clearance: no complementary cell can protect a small count otherwise."""
-    if can_see_exact(role) or frame.empty:
-        return frozenset()
-    whole = [np.zeros(len(frame), dtype="int64")]
-    return frozenset(col for col in INCIDENT_COUNTS
-                     if complementary_suppression(frame[col].to_numpy(), whole, role)[1])
-
-
-def hidden_mask(frame: pd.DataFrame, role: str | None) -> pd.DataFrame:
-    """True where an incident figure of a :func:`hex_metrics` frame is hidden from ``role``:
-    small counts, the cells hidden to protect them (:func:`complementary_mask`), and the values
-    derived from either."""
-    return suppression_mask(frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, extra=complementary_mask(frame, role))
+def hidden_mask(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where an incident figure of a :func:`hex_metrics` frame is withheld: nowhere. With the
+    cell-key method every count is published (protected, :func:`protect_frame`); the mask is kept
+    for the tables and exports that mark withheld values (always False)."""
+    return pd.DataFrame(False, index=frame.index, columns=[*INCIDENT_COUNTS, *INCIDENT_DERIVED])
 
 
 def suppress_frame(
     frame: pd.DataFrame, role: str | None, *, columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A :func:`hex_metrics` frame as Italian text for a role, and the mask of hidden values.
+    """A :func:`hex_metrics` frame as Italian text for a role, and the mask of withheld values.
 
-    Incident counts and their derived values go through :func:`geo.access.privacy.apply_suppression`;
-    every other figure is formatted (:data:`FORMATS`, integers by default); identifiers and
-    names are left as they are. ``columns`` limits the work (and the result) to some columns.
+    Incident counts and their derived values are protected for ``role`` (:func:`protect_frame`);
+    every figure is formatted (:data:`FORMATS`, integers by default); identifiers and names are
+    left as they are. ``columns`` limits the result to some columns.
     """
-    extra = complementary_mask(frame, role)  # on the whole frame: it needs every hexagon and comune
-    if columns is not None:
-        needed = set(columns) | set(INCIDENT_COUNTS) | {s for d in INCIDENT_DERIVED.values() for s in d}
-        frame = frame[[c for c in frame.columns if c in needed or c in INCIDENT_DERIVED]]
-    display, mask = apply_suppression(frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, formats=FORMATS, extra=extra)
+    frame = protect_frame(frame, role).drop(columns="protected")
+    mask = hidden_mask(frame)
+    display = frame.copy()
     for col in frame.columns:
-        if col not in mask.columns and col not in _TEXT_COLUMNS:
+        if col not in _TEXT_COLUMNS:
             fmt = FORMATS.get(col, format_int)
             display[col] = [fmt(v) for v in frame[col]]
     if columns is not None:
@@ -289,15 +280,11 @@ def suppress_frame(
 def sort_for_role(frame: pd.DataFrame, column: str, role: str | None) -> pd.DataFrame:
     """``frame`` from the highest ``column`` value down, as ``role`` may see it.
 
-    Sorting on exact values would leak what suppression hides (hexagons with 2 incidents listed
-    before those with 1), so hidden values sort as one tie between 0 and the threshold (hidden
-    derived values last, like missing ones) and ties follow the H3 id.
+    Sorting on exact values would leak what the protection hides (hexagons with 2 incidents
+    listed before those with 1), so the order follows the protected values (:func:`protect_frame`)
+    and ties follow the H3 id.
     """
-    key = frame[column].astype("float64")
-    mask = hidden_mask(frame, role)
-    if column in mask:
-        tie = np.nan if column in INCIDENT_DERIVED else (config.SUPPRESSION_THRESHOLD - 1) / 2
-        key = key.mask(mask[column].to_numpy(), tie)
+    key = protect_frame(frame, role)[column].astype("float64")
     order = pd.DataFrame({"key": key.to_numpy(), "h3": frame["h3"].to_numpy()}, index=frame.index)
     order = order.sort_values(["key", "h3"], ascending=[False, True], na_position="last", kind="stable")
     return frame.loc[order.index]
@@ -317,30 +304,24 @@ def map_table(frame: pd.DataFrame, role: str | None) -> tuple[pd.DataFrame, pd.D
         exports; ``text``: the same as Italian display strings (``"< 3"``, ``"riservato"``);
         ``hidden``: True where a value is hidden. All three share index and headers.
     """
+    frame = protect_frame(frame, role)
     display, mask = suppress_frame(frame, role)
     cols = list(TABLE_COLUMNS)
     values = frame[cols].copy()
     for col in ("night_share", "lights_broken_share"):
         values[col] = values[col] * 100
     hidden = pd.DataFrame(False, index=frame.index, columns=cols)
-    for col in mask.columns.intersection(cols):
-        hidden[col] = mask[col].to_numpy()
-    for col in hidden.columns:
-        if hidden[col].any():
-            values[col] = values[col].astype("float64").mask(hidden[col])
     text = display[cols].copy()
     for col in ("night_share", "lights_broken_share"):  # the header says "(%)": numbers only
-        text[col] = [DERIVED_LABEL if h else format_decimal(v * 100, 0)
-                     for h, v in zip(hidden[col], frame[col], strict=True)]
+        text[col] = [format_decimal(v * 100, 0) for v in frame[col]]
     return (values.rename(columns=TABLE_COLUMNS), text.rename(columns=TABLE_COLUMNS),
             hidden.rename(columns=TABLE_COLUMNS))
 
 
 def styled_table(frame: pd.DataFrame, role: str | None):
     """The map's table as a pandas ``Styler``: numbers stay numbers (the table sorts them),
-    hidden ones are NaN displayed as ``"< 3"`` or ``"riservato"``, Italian separators."""
-    values, _, hidden = map_table(frame, role)
-    derived_headers = {TABLE_COLUMNS[c] for c in INCIDENT_DERIVED}
+    Italian separators; incident figures as ``role`` may see them (:func:`protect_frame`)."""
+    values, _, _ = map_table(frame, role)
     share_headers = {TABLE_COLUMNS[c] for c in ("night_share", "lights_broken_share")}
     rate_headers = {TABLE_COLUMNS[c] for c in ("rate_per_1000", "per_km2")}
 
@@ -353,13 +334,7 @@ def styled_table(frame: pd.DataFrame, role: str | None):
 
     text_headers = {TABLE_COLUMNS["h3"], TABLE_COLUMNS["comune"]}
     formatters = {h: number(h) for h in values.columns if h not in text_headers}
-    styler = values.style.format(formatters, na_rep=MISSING_LABEL)
-    for header in hidden.columns:
-        rows = hidden.index[hidden[header]]
-        if len(rows):
-            label = DERIVED_LABEL if header in derived_headers else COUNT_LABEL
-            styler = styler.format(lambda _v, label=label: label, subset=pd.IndexSlice[rows, [header]])
-    return styler.hide(axis="index")
+    return values.style.format(formatters, na_rep=MISSING_LABEL).hide(axis="index")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -405,9 +380,12 @@ class Kpis:
     lights_broken: int
     schools: int
     services: int
-    #: Incident totals (``incidents``, ``night``, ``day``) that roles without clearance must not
-    #: see because they would reveal a small count (:func:`exposed_totals`).
-    exposed: frozenset[str] = frozenset()
+    #: Key sums of ``incidents``, ``night`` and ``previous`` (:mod:`geo.access.disclosure`).
+    incidents_key: int = 0
+    night_key: int = 0
+    previous_key: int = 0
+    #: True once the incident totals are protected for a role without clearance (:func:`protect_kpis`).
+    protected: bool = False
 
     @property
     def day(self) -> int:
@@ -442,10 +420,11 @@ def kpis(
     if frame is None:
         frame = hex_metrics(store, filters, include_private_services=include_private_services)
     window = trends.comparison_window(store, filters)
-    previous = None
+    previous, previous_key = None, 0
     if window is not None and window.previous_covered:
         kwargs = {**filters.query_kwargs(), "start": window.previous_start, "end": window.previous_end}
-        previous = int(store.incidents_by_cell(filters.res, **kwargs)["incidents"].sum())
+        before = store.incidents_by_cell(filters.res, **kwargs)
+        previous, previous_key = int(before["incidents"].sum()), combine_keys(before["incidents_key"])
     return Kpis(
         incidents=int(frame["incidents"].sum()),
         night=int(frame["night"].sum()),
@@ -461,8 +440,23 @@ def kpis(
         lights_broken=int(frame["lights_broken"].sum()),
         schools=int(frame["schools"].sum()),
         services=int(frame["services"].sum()),
-        exposed=exposed_totals(frame),
+        incidents_key=combine_keys(frame["incidents_key"]),
+        night_key=combine_keys(frame["night_key"]),
+        previous_key=previous_key,
     )
+
+
+def protect_kpis(k: Kpis, role: str | None) -> Kpis:
+    """The KPI totals as ``role`` may see them: each incident total protected by the cell-key
+    method (:func:`geo.access.disclosure.protect_counts`: the same records always give the same
+    published total, the one a single-hexagon or comune view of the same records shows); the
+    rate, night share and change follow from the protected totals. Cleared roles: unchanged."""
+    if can_see_exact(role) or k.protected:
+        return k
+    incidents, night = protect_counts([k.incidents, k.night], [k.incidents_key, k.night_key], role)
+    previous = None if k.previous is None else int(protect_counts([k.previous], [k.previous_key], role)[0])
+    return replace(k, incidents=int(incidents), night=int(min(night, incidents)), previous=previous,
+                   protected=True)
 
 
 @dataclass(frozen=True)
@@ -485,20 +479,13 @@ def _month(d: date) -> str:
 
 
 def kpi_cards(k: Kpis, role: str | None) -> list[KpiCard]:
-    """The KPI strip for a role: small incident totals, and whatever reveals them, hidden."""
-    hide_now, hide_night, hide_day = suppressed_mask([k.incidents, k.night, k.day], role)
-    if not can_see_exact(role):  # secondary suppression: a total that would reveal a hidden hexagon
-        hide_now, hide_night, hide_day = (hide_now or "incidents" in k.exposed, hide_night or "night" in k.exposed,
-                                          hide_day or "day" in k.exposed)
-    hide_prev = k.previous is not None and bool(suppressed_mask([k.previous], role)[0])
+    """The KPI strip for a role (incident totals protected for roles without clearance:
+    :func:`protect_kpis`)."""
+    k = protect_kpis(k, role)
     period = f"da {_month(k.start)} a {_month(k.end)}" if k.start and k.end else "nessun dato"
-
     if k.previous is None:
         change = KpiCard(_CHANGE_LABEL, "n.d.",
                          help="I dati non coprono il periodo precedente della stessa durata.")
-    elif hide_now or hide_prev:
-        change = KpiCard(_CHANGE_LABEL, DERIVED_LABEL,
-                         help=f"Uno dei due totali è inferiore a {config.SUPPRESSION_THRESHOLD}.")
     else:
         diff = k.incidents - k.previous
         pct = k.change_pct
@@ -512,14 +499,15 @@ def kpi_cards(k: Kpis, role: str | None) -> list[KpiCard]:
         )
     rate = k.rate_per_1000
     return [
-        KpiCard("Delitti nel periodo", COUNT_LABEL if hide_now else format_int(k.incidents),
-                help=f"Delitti denunciati {period}, con i filtri scelti."),
+        KpiCard("Delitti nel periodo", format_int(k.incidents),
+                help=f"Delitti denunciati {period}, con i filtri scelti."
+                + (f" {PROTECTED_NOTE}" if k.protected else "")),
         change,
         KpiCard("Tasso per 1.000 ab./anno",
-                DERIVED_LABEL if hide_now else (MISSING_LABEL if rate is None else format_decimal(rate, 1)),
+                MISSING_LABEL if rate is None else format_decimal(rate, 1),
                 help=f"Delitti ogni 1.000 residenti all'anno; residenti: {format_int(k.residents)} (ISTAT)."),
         KpiCard("Quota notturna (20-6)",
-                DERIVED_LABEL if (hide_night or hide_day) else format_percent(k.night_share),
+                format_percent(k.night_share),
                 help="Parte dei delitti avvenuti tra le 20 e le 6, quando l'illuminazione pubblica è accesa."),
         KpiCard("Segnalazioni di degrado aperte", format_int(k.reports_open)),
         KpiCard("Punti luce guasti", format_percent(k.lights_broken_share, 1),
@@ -537,7 +525,7 @@ def kpi_cards(k: Kpis, role: str | None) -> list[KpiCard]:
 @dataclass(frozen=True)
 class CellDetails:
     """Figures of one hexagon (a :func:`hex_metrics` row) and its monthly incidents (every month
-    of the period, zeros included: ``month``, ``incidents``)."""
+    of the period, zeros included: ``month``, ``incidents``, ``incidents_key``)."""
 
     cell: int
     h3: str
@@ -545,8 +533,7 @@ class CellDetails:
     comune: str
     figures: pd.Series
     series: pd.DataFrame = field(repr=False)
-    #: The whole :func:`hex_metrics` frame the hexagon comes from: its complementary suppression
-    #: depends on the other hexagons.
+    #: The whole :func:`hex_metrics` frame the hexagon comes from.
     context: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
@@ -566,14 +553,16 @@ def cell_details(
     row = rows.iloc[0]
     window = trends.comparison_window(store, filters)
     if window is None:
-        series = pd.DataFrame({"month": pd.Series(dtype="object"), "incidents": pd.Series(dtype="int64")})
+        series = pd.DataFrame({"month": pd.Series(dtype="object"), "incidents": pd.Series(dtype="int64"),
+                               "incidents_key": pd.Series(dtype="int64")})
     else:
         kwargs = {**filters.query_kwargs(), "start": window.start, "end": window.end}
         raw = store.incidents_series(res=filters.res, cells=[int(cell)], **kwargs)
         raw["month"] = pd.to_datetime(raw["month"]).dt.date
         months = trends.month_range(window.start, window.end)
-        counts = raw.groupby("month")["incidents"].sum().reindex(months, fill_value=0)
-        series = pd.DataFrame({"month": months, "incidents": counts.to_numpy().astype("int64")})
+        counts = raw.groupby("month")[["incidents", "incidents_key"]].sum().reindex(months, fill_value=0)
+        series = pd.DataFrame({"month": months, "incidents": counts["incidents"].to_numpy().astype("int64"),
+                               "incidents_key": counts["incidents_key"].to_numpy().astype("int64")})
     return CellDetails(cell=int(cell), h3=str(row["h3"]), res=filters.res, comune=str(row["comune"]),
                        figures=row, series=series, context=frame)
 
@@ -595,42 +584,23 @@ _DETAIL_ROWS: tuple[tuple[str, str], ...] = (
 
 
 def details_table(details: CellDetails, role: str | None) -> pd.DataFrame:
-    """The hexagon's figures as a two-column table (``Voce``, ``Valore``) for a role (hidden as
-    in the map's table, complementary suppression included)."""
+    """The hexagon's figures as a two-column table (``Voce``, ``Valore``) for a role (protected
+    as in the map's table: the same records give the same values)."""
     row_frame = details.figures.to_frame().T.reset_index(drop=True)
-    extra = None
-    if details.context is not None:
-        full = complementary_mask(details.context, role)
-        extra = full[(details.context["cell"] == details.cell).to_numpy()].reset_index(drop=True)
-    if extra is None or extra.empty:
-        display, _ = suppress_frame(row_frame, role)
-    else:
-        display, _ = apply_suppression(row_frame, INCIDENT_COUNTS, INCIDENT_DERIVED, role, formats=FORMATS,
-                                       extra=extra)
-        for col in row_frame.columns:
-            if col not in INCIDENT_COUNTS and col not in INCIDENT_DERIVED and col not in _TEXT_COLUMNS:
-                display[col] = [FORMATS.get(col, format_int)(v) for v in row_frame[col]]
+    for col in row_frame.columns:
+        if col not in _TEXT_COLUMNS and col != "protected":
+            row_frame[col] = pd.to_numeric(row_frame[col], errors="coerce")
+    display, _ = suppress_frame(row_frame, role)
     row = display.iloc[0]
     return pd.DataFrame({"Voce": [label for _, label in _DETAIL_ROWS],
                          "Valore": [str(row[col]) for col, _ in _DETAIL_ROWS]})
 
 
 def details_series(details: CellDetails, role: str | None) -> pd.DataFrame:
-    """The hexagon's monthly incidents for a role: ``month``, ``incidents`` (NaN when hidden),
-    ``suppressed`` and ``shown`` (text). The hexagon's total is published beside the chart, so a
-    single hidden month would be recoverable by subtraction: :func:`geo.overview.trends.suppress` then
-    hides a second one (complementary suppression)."""
-    table = details.series.assign(key="cella")
+    """The hexagon's monthly incidents for a role: ``month``, ``incidents`` (protected for roles
+    without clearance, :func:`geo.overview.trends.protect`), ``suppressed`` (always None) and
+    ``shown`` (text)."""
+    table = details.series
     if table.empty:
-        return table.assign(suppressed=None, shown="").drop(columns="key")
-    out = trends.suppress(table, value="incidents", groups=[["key"]], role=role)
-    if details.context is not None and not can_see_exact(role):
-        # A hexagon whose total is hidden to protect another one must not publish its months:
-        # they add up to that total.
-        row = (details.context["cell"] == details.cell).to_numpy()
-        if complementary_mask(details.context, role)["incidents"].to_numpy()[row].any():
-            hide = (table["incidents"] > 0).to_numpy() & out["suppressed"].isna().to_numpy()
-            out.loc[hide, "incidents"] = np.nan
-            out.loc[hide, "suppressed"] = "complementare"
-            out.loc[hide, "shown"] = trends.COMPLEMENT_LABEL
-    return out.drop(columns="key")
+        return table.assign(suppressed=None, shown="").drop(columns="incidents_key")
+    return trends.protect(table, role=role).drop(columns="incidents_key")

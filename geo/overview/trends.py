@@ -4,19 +4,16 @@ Everything here is a pure computation on :class:`geo.data.storage.Store` queries
 DataFrames; the *Andamento* page only draws them.
 
 Statistical confidentiality (pact art. 3; Sistan code of conduct): for roles without police
-clearance (:func:`geo.access.privacy.can_see_exact`) a published count between 1 and
-``SUPPRESSION_THRESHOLD - 1`` is replaced by "< 3" (*primary* suppression,
-:func:`geo.access.privacy.suppressed_mask`). Because totals are published as well (the period total of
-each line, the monthly total readable from the other breakdown, the yearly view), a single hidden
-value in a group whose total is known could be recovered by subtraction; the smallest other
-values of that group are then hidden too and shown as "riservato" (*complementary* suppression,
-:func:`geo.access.privacy.complementary_suppression`: several small values summing to a known total are
-protected as well), repeated until no group has exactly one hidden value.
+clearance (:func:`geo.access.privacy.can_see_exact`) every count is published as its cell-key
+protected value (:func:`protect`, :mod:`geo.access.disclosure`): never between 1 and
+``SUPPRESSION_THRESHOLD - 1``, at most ``MAX_NOISE`` from the truth, the same for the same records
+whichever page, filter or breakdown asks for them. Totals and lines are protected each on its own,
+so a line's months need not add up exactly to its total.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -24,17 +21,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from geo.access import privacy
+from geo.access import disclosure, privacy
 from geo.data.filters import Filters
 from geo.data.schemas import INCIDENT_CATEGORIES
 from geo.data.storage import Store
 
 Breakdown = Literal["category", "pro_com_t"]
 Frequency = Literal["M", "Y"]
-
-#: Labels shown instead of a hidden value.
-PRIMARY_LABEL = privacy.COUNT_LABEL
-COMPLEMENT_LABEL = privacy.DERIVED_LABEL
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,82 +88,36 @@ def comparison_window(store: Store, filters: Filters) -> Window | None:
 # Statistical confidentiality
 # --------------------------------------------------------------------------------------------
 
-def suppress(
+def protect(
     frame: pd.DataFrame,
     *,
     value: str = "incidents",
-    groups: Sequence[Sequence[str]] = (),
+    key: str | None = None,
     role: str | None = None,
-    threshold: int | None = None,
 ) -> pd.DataFrame:
-    """Hide small counts, with complementary suppression inside groups whose total is public.
+    """Counts of a table as ``role`` may see them (cell-key method,
+    :func:`geo.access.disclosure.protect_counts`).
 
     Parameters
     ----------
     frame
-        One row per published value; ``value`` holds the exact counts.
-    value
-        Column to protect.
-    groups
-        Column lists; every group of rows sharing those columns is assumed to have a published
-        total (for example ``[["month"], ["key"]]`` for a month x line table whose monthly and
-        per-line totals are visible elsewhere). Groups of one row are left alone: their total is
-        the row itself, hidden already if small.
+        One row per published value; ``value`` holds the exact counts, ``key`` (default
+        ``<value>_key``) the key sums of their records.
     role
-        The viewer's role; for cleared roles (:data:`geo.access.privacy.CLEARED_ROLES`) nothing is hidden.
-    threshold
-        Smallest count published (default :data:`geo.config.SUPPRESSION_THRESHOLD`);
-        ``1 .. threshold - 1`` are hidden, zero is published.
+        The viewer's role; cleared roles (:data:`geo.access.privacy.CLEARED_ROLES`) see the exact counts.
 
     Returns
     -------
     DataFrame
-        A copy with ``value`` as float (NaN where hidden), ``suppressed`` (``None``,
-        ``"primario"`` or ``"complementare"``) and ``shown`` (the text to display).
-        ``attrs["unprotected"]`` lists ``(columns, values)`` of the groups whose hidden values no
-        visible cell can protect (e.g. ``[1, 3]``: the total 4 gives the 1 away): the caller must
-        hide their published total.
+        A copy with ``value`` as float (protected), ``suppressed`` (always None: nothing is
+        withheld) and ``shown`` (the text to display).
     """
     out = frame.copy()
-    counts = out[value].astype("int64").to_numpy()
-    primary = privacy.suppressed_mask(counts, role, threshold=threshold)
-    hidden = primary.copy()
-    unprotected: list[tuple[tuple[str, ...], object]] = []
-    if hidden.any() and groups:
-        # 1. Every hidden small count must keep at least two possible values given the total of
-        #    each group and the labels (several small values can sum to a recoverable total:
-        #    [1, 1, 10] with total 12 are both 1), see privacy.complementary_suppression.
-        labels = [_group_labels(out, cols) for cols in groups]
-        extra, left = privacy.complementary_suppression(counts, labels, role, threshold=threshold)
-        hidden |= extra
-        unprotected = [
-            (tuple(groups[k]), tuple(out[list(groups[k])].to_numpy()[np.flatnonzero(labels[k] == lab)[0]]))
-            for k, lab in left
-        ]
-        # 2. No group may keep a single hidden value (a complementary one recovered by
-        #    subtraction would then give the small count away through another group).
-        for _ in range(len(out)):  # each pass hides at least one more value or stops
-            changed = False
-            for lab in labels:
-                for idx in pd.Series(range(len(out))).groupby(lab, sort=False).indices.values():
-                    if hidden[idx].sum() != 1:
-                        continue
-                    # The smallest other value; a zero only when no positive value is left (a
-                    # published zero next to a published total gives the hidden value away too).
-                    candidates = [i for i in idx if not hidden[i]]
-                    if candidates:
-                        hidden[min(candidates, key=lambda i: (counts[i] == 0, counts[i], i))] = True
-                        changed = True
-            if not changed:
-                break
-    #: Groups whose hidden values no published cell can protect: their total must be hidden too.
-    out.attrs["unprotected"] = unprotected
-    out[value] = np.where(hidden, np.nan, counts.astype(float))
-    out["suppressed"] = np.where(primary, "primario", np.where(hidden, "complementare", None))
-    out["shown"] = [
-        PRIMARY_LABEL if p else COMPLEMENT_LABEL if h else privacy.format_int(c)
-        for p, h, c in zip(primary, hidden, counts, strict=True)
-    ]
+    key = key or f"{value}_key"
+    shown = disclosure.protect_counts(out[value].to_numpy(), out[key].to_numpy(), role)
+    out[value] = shown.astype(float)
+    out["suppressed"] = None
+    out["shown"] = [privacy.format_int(c) for c in shown]
     return out
 
 
@@ -228,58 +175,33 @@ def incident_series(
     raw["month"] = pd.to_datetime(raw["month"]).dt.date
     grid = pd.MultiIndex.from_product([month_range(window.start, window.end), list(labels)], names=["month", "key"])
     monthly = (
-        raw.groupby(["month", "key"])["incidents"].sum()
+        raw.groupby(["month", "key"])[["incidents", "incidents_key"]].sum()
         .reindex(grid, fill_value=0)
         .reset_index()
     )
     if freq == "Y":
         monthly["period"] = [date(m.year, 1, 1) for m in monthly["month"]]
         table = monthly.groupby(["period", "key"], sort=True).agg(
-            incidents=("incidents", "sum"), months=("month", "nunique")
+            incidents=("incidents", "sum"), incidents_key=("incidents_key", "sum"), months=("month", "nunique")
         ).reset_index()
-        groups: list[list[str]] = [["period"], ["key"]]
     elif freq == "M":
         table = monthly.rename(columns={"month": "period"})
         table["months"] = 1
-        table["year"] = [p.year for p in table["period"]]
-        groups = [["period"], ["key"], ["key", "year"]]
     else:
         raise ValueError(f"frequenza non prevista: {freq}")
-    if not by:
-        groups = [["key"], ["key", "year"]] if freq == "M" else [["key"]]
-    table = suppress(table, groups=groups, role=role)
+    table = protect(table, role=role)
     table["label"] = table["key"].map(labels)
-    result = table[columns].reset_index(drop=True)
-    # periods whose breakdown cannot be protected: their published total would reveal it
-    result.attrs["unprotected_periods"] = sorted(
-        v[0] if isinstance(v, tuple) else v
-        for cols, v in table.attrs.get("unprotected", []) if tuple(cols) == ("period",))
-    return result
-
-
-def hide_periods(series: pd.DataFrame, periods: Iterable[date]) -> pd.DataFrame:
-    """``series`` (from :func:`incident_series`) with the values of ``periods`` reserved.
-
-    Used for the total line when a breakdown of the same periods could not be protected by
-    complementary suppression (e.g. categories [1, 3]: the published total 4 would give both back).
-    """
-    out = series.copy()
-    mask = out["period"].isin(set(periods)) & out["incidents"].notna()
-    out["incidents"] = out["incidents"].astype(float)
-    out.loc[mask, "incidents"] = np.nan
-    out.loc[mask, "suppressed"] = "complementare"
-    out.loc[mask, "shown"] = COMPLEMENT_LABEL
-    return out
+    return table[columns].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
 # Change against the previous period
 # --------------------------------------------------------------------------------------------
 
-def _totals(store: Store, filters: Filters, by: Breakdown, start: date, end: date) -> pd.Series:
+def _totals(store: Store, filters: Filters, by: Breakdown, start: date, end: date) -> pd.DataFrame:
     kwargs = {**filters.query_kwargs(), "start": start, "end": end}
     raw = store.incidents_series(by=(by,), **kwargs)
-    return raw.groupby(by)["incidents"].sum()
+    return raw.groupby(by)[["incidents", "incidents_key"]].sum()
 
 
 def period_change(
@@ -301,59 +223,33 @@ def period_change(
         One row per category (or comune) plus a last row ``key == "totale"``: ``key``,
         ``label``, ``current``, ``previous``, ``delta`` (current - previous), ``delta_pct``
         (percent of previous; NaN when previous is 0 or missing), ``current_shown``,
-        ``previous_shown``. Hidden values (roles without clearance) are NaN with their label
-        in the ``*_shown`` columns; delta and percentage are hidden when either side is.
+        ``previous_shown``. For roles without clearance every count is protected on its own
+        (:func:`geo.access.disclosure.protect_counts`) and the deltas follow from the protected values.
     """
     window = comparison_window(store, filters)
     labels = breakdown_labels(store, by, filters)
     keys = list(labels)
-    if window is None:
-        current = pd.Series(0, index=keys, dtype="int64")
-        previous = pd.Series(np.nan, index=keys)
-        covered = False
-    else:
-        current = _totals(store, filters, by, window.start, window.end).reindex(keys, fill_value=0)
-        covered = window.previous_covered
-        previous = (
-            _totals(store, filters, by, window.previous_start, window.previous_end).reindex(keys, fill_value=0)
-            if covered else pd.Series(np.nan, index=keys)
-        )
-    frame = pd.DataFrame({"key": keys, "label": [labels[k] for k in keys],
-                          "current": current.to_numpy(), "previous": previous.to_numpy()})
-    total = pd.DataFrame({"key": ["totale"], "label": ["Totale"], "current": [frame["current"].sum()],
-                          "previous": [frame["previous"].sum() if covered else np.nan]})
-    frame = pd.concat([frame, total], ignore_index=True)
-    frame["group"] = np.where(frame["key"] == "totale", "totale", "voci")
-
-    cur = suppress(frame.assign(n=frame["current"].astype("int64")), value="n", groups=[["group"]],
-                   role=role)
-    _hide_unprotected_total(cur)
-    frame["current"] = cur["n"]
-    frame["current_shown"] = cur["shown"]
-    if covered:
-        prev = suppress(frame.assign(n=frame["previous"].astype("int64")), value="n", groups=[["group"]],
-                        role=role)
-        _hide_unprotected_total(prev)
-        frame["previous"] = prev["n"]
-        frame["previous_shown"] = prev["shown"]
-    else:
+    empty = pd.DataFrame({"incidents": 0, "incidents_key": 0}, index=keys)
+    covered = window is not None and window.previous_covered
+    current = empty if window is None else _totals(store, filters, by, window.start, window.end).reindex(
+        keys, fill_value=0)
+    previous = _totals(store, filters, by, window.previous_start, window.previous_end).reindex(
+        keys, fill_value=0) if covered else empty
+    frame = pd.DataFrame({"key": [*keys, "totale"], "label": [*(labels[k] for k in keys), "Totale"]})
+    for side, part in (("current", current), ("previous", previous)):
+        counts = [*part["incidents"].astype("int64"), int(part["incidents"].sum())]
+        key_sums = [*part["incidents_key"].astype("int64"), disclosure.combine_keys(part["incidents_key"])]
+        shown = disclosure.protect_counts(counts, key_sums, role).astype(float)
+        frame[side] = shown
+        frame[f"{side}_shown"] = [privacy.format_int(v) for v in shown]
+    if not covered:
+        frame["previous"] = np.nan
         frame["previous_shown"] = "n.d."
     frame["delta"] = frame["current"] - frame["previous"]
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = frame["delta"] / frame["previous"] * 100
     frame["delta_pct"] = pct.where(frame["previous"] > 0)
-    return frame.drop(columns="group")[
-        ["key", "label", "current", "previous", "delta", "delta_pct", "current_shown", "previous_shown"]
-    ]
-
-
-def _hide_unprotected_total(table: pd.DataFrame) -> None:
-    """Hide the "Totale" row when the hidden categories cannot be protected otherwise."""
-    if (("group",), ("voci",)) in table.attrs.get("unprotected", []):
-        total = (table["group"] == "totale").to_numpy() & table["suppressed"].isna().to_numpy()
-        table.loc[total, "n"] = np.nan
-        table.loc[total, "suppressed"] = "complementare"
-        table.loc[total, "shown"] = COMPLEMENT_LABEL
+    return frame[["key", "label", "current", "previous", "delta", "delta_pct", "current_shown", "previous_shown"]]
 
 
 def trend_arrow(delta: float, delta_pct: float | None = None, *, tolerance_pct: float = 1.0) -> str:
@@ -467,20 +363,22 @@ def official_vs_dataset(store: Store) -> pd.DataFrame:
         One row per year and ``categoria`` (``"totale"`` or a category code) present in either
         source: ``anno``, ``categoria``, ``label``, ``ufficiali`` (NaN if absent), ``fonte``, ``dataset``
         (NaN if the year has no data), ``mesi`` (months of data in that year), ``scarto_pct``
-        (dataset against official, percent, only for complete years).
+        (dataset against official, percent, only for complete years), ``dataset_key`` (key sum of
+        the dataset's records, for :func:`protect_official`). Exact figures.
     """
     official = store.table("crime_official")[["anno", "categoria", "delitti", "fonte"]].rename(
         columns={"delitti": "ufficiali"}
     )
     series = store.incidents_series(by=("category",))
     months = store.incidents_series()
-    cols = ["anno", "categoria", "label", "ufficiali", "fonte", "dataset", "mesi", "scarto_pct"]
+    cols = ["anno", "categoria", "label", "ufficiali", "fonte", "dataset", "mesi", "scarto_pct", "dataset_key"]
     if series.empty and official.empty:
         return pd.DataFrame(columns=cols)
     series["anno"] = pd.to_datetime(series["month"]).dt.year
-    by_cat = series.groupby(["anno", "category"])["incidents"].sum().rename("dataset").reset_index()
+    agg = {"dataset": ("incidents", "sum"), "dataset_key": ("incidents_key", "sum")}
+    by_cat = series.groupby(["anno", "category"]).agg(**agg).reset_index()
     by_cat = by_cat.rename(columns={"category": "categoria"})
-    totals = series.groupby("anno")["incidents"].sum().rename("dataset").reset_index().assign(categoria="totale")
+    totals = series.groupby("anno").agg(**agg).reset_index().assign(categoria="totale")
     dataset = pd.concat([totals, by_cat], ignore_index=True)
     months["anno"] = pd.to_datetime(months["month"]).dt.year
     n_months = months.groupby("anno")["month"].nunique().rename("mesi")
@@ -496,44 +394,23 @@ def official_vs_dataset(store: Store) -> pd.DataFrame:
 
 
 
-def suppress_official(official: pd.DataFrame, role: str | None = None) -> pd.DataFrame:
+def protect_official(official: pd.DataFrame, role: str | None = None) -> pd.DataFrame:
     """:func:`official_vs_dataset` made safe to show to ``role``.
 
-    The yearly counts of a category can be small. ``dataset`` is suppressed per year with the
-    category rows as a group whose total (the ``"totale"`` row) is published, the total being
-    hidden too when the categories cannot be protected otherwise; ``ufficiali`` gets primary
-    suppression. Hidden values become NaN (so charts drop them), ``ufficiali_shown`` and
-    ``dataset_shown`` hold the text to display, and ``scarto_pct`` is NaN when either side is
-    hidden (it would give the hidden value back).
+    ``ufficiali`` are published statistics (ISTAT, Ministero dell'Interno) and stay as they are.
+    ``dataset`` (the stored incidents of a year and category) is protected for roles without
+    clearance (:func:`geo.access.disclosure.protect_counts`, with the key sums of its records) and
+    ``scarto_pct`` is recomputed from the protected value. ``ufficiali_shown`` and ``dataset_shown``
+    hold the text to display.
     """
     out = official.copy().reset_index(drop=True)
+    if not out.empty and not privacy.can_see_exact(role):
+        has = out["dataset"].notna().to_numpy()
+        shown = disclosure.protect_counts(out.loc[has, "dataset"].to_numpy(),
+                                          out.loc[has, "dataset_key"].to_numpy(), role)
+        out.loc[has, "dataset"] = shown.astype(float)
+        complete = out["mesi"] == 12
+        out["scarto_pct"] = ((out["dataset"] - out["ufficiali"]) / out["ufficiali"] * 100).where(complete)
     out["ufficiali_shown"] = [privacy.format_int(x) for x in out["ufficiali"]]
     out["dataset_shown"] = [privacy.format_int(x) for x in out["dataset"]]
-    if out.empty or privacy.can_see_exact(role):
-        return out
-    hidden = np.zeros(len(out), dtype=bool)
-    has_off = out["ufficiali"].notna().to_numpy()
-    if has_off.any():
-        off = suppress(out.loc[has_off].assign(n=out.loc[has_off, "ufficiali"].astype("int64")), value="n",
-                       role=role)
-        out.loc[has_off, "ufficiali_shown"] = off["shown"].to_numpy()
-        out.loc[has_off, "ufficiali"] = off["n"].to_numpy()
-        hidden[has_off] |= off["suppressed"].notna().to_numpy()
-    has_ds = out["dataset"].notna().to_numpy()
-    if has_ds.any():
-        part = out.loc[has_ds].assign(
-            n=out.loc[has_ds, "dataset"].astype("int64"),
-            group=np.where(out.loc[has_ds, "categoria"] == "totale", "totale", "voci"),
-        )
-        ds = suppress(part, value="n", groups=[["anno", "group"]], role=role)
-        for (_, values) in ds.attrs.get("unprotected", []):
-            year = values[0]
-            total = ((ds["anno"] == year) & (ds["group"] == "totale") & ds["suppressed"].isna()).to_numpy()
-            ds.loc[total, "n"] = np.nan
-            ds.loc[total, "suppressed"] = "complementare"
-            ds.loc[total, "shown"] = COMPLEMENT_LABEL
-        out.loc[has_ds, "dataset_shown"] = ds["shown"].to_numpy()
-        out.loc[has_ds, "dataset"] = ds["n"].to_numpy()
-        hidden[has_ds] |= ds["suppressed"].notna().to_numpy()
-    out.loc[hidden, "scarto_pct"] = np.nan
-    return out
+    return out.drop(columns="dataset_key")

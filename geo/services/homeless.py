@@ -73,6 +73,7 @@ from scipy.spatial import cKDTree
 
 from geo import config
 from geo.access import audit
+from geo.access.disclosure import PROTECTED_NOTE, protect_columns
 from geo.access.permissions import User, allows
 from geo.access.privacy import CLEARED_ROLES, apply_suppression, can_see_exact, format_decimal, format_int
 from geo.data import hexgrid
@@ -545,6 +546,19 @@ def hours_summary(services: pd.DataFrame, *, month: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Signs of marginality and gaps
 # --------------------------------------------------------------------------------------------
+
+def marginality_incidents(store, *, start: date | None = None, end: date | None = None,
+                           role: str | None = None) -> pd.DataFrame:
+    """Incidents of :data:`MARGINALITY_INCIDENTS` per hexagon at :data:`GAP_RES` in the period
+    (``cell``, ``incidents``), for :func:`marginality_signals`. For a role without police clearance
+    each count is its cell-key protected value (:func:`geo.access.disclosure.protect_counts`: the
+    value the Mappa shows for the same hexagon, period and categories), so the priority areas and
+    their totals derive only from published figures. None: exact counts."""
+    incidents = store.incidents_by_cell(GAP_RES, categories=list(MARGINALITY_INCIDENTS), start=start, end=end)
+    if role is not None and not can_see_exact(role):
+        incidents = protect_columns(incidents, ("incidents",), role)
+    return incidents[["cell", "incidents"]]
+
 
 def marginality_signals(reports: pd.DataFrame, incidents: pd.DataFrame, *, res: int = GAP_RES,
                         start: date | None = None, end: date | None = None) -> pd.DataFrame:
@@ -1035,8 +1049,7 @@ def gaps_geojson(gaps: Gaps, role: str | None) -> bytes:
         }
         features.append({"type": "Feature", "properties": props,
                          "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6)))})
-    note = ("Valori esatti (profilo autorizzato)" if can_see_exact(role) else
-            f"Conteggi da 1 a {config.SUPPRESSION_THRESHOLD - 1} non pubblicati (art. 3 del Patto)")
+    note = "Valori esatti (profilo autorizzato)" if can_see_exact(role) else PROTECTED_NOTE
     return json.dumps({"type": "FeatureCollection", "name": "lanterna_aree_prioritarie_marginalita",
                        "lanterna": {"riservatezza": note, "distanza_oltre_m": gaps.far_m}, "features": features},
                       ensure_ascii=False).encode("utf-8")

@@ -59,11 +59,11 @@ Ranking
 
 Privacy
 -------
-Counts of incidents around a school follow :mod:`geo.access.privacy` (1-2 shown as "< 3" to roles
-without clearance, and every value derived from them hidden). Areas of different schools
-overlap: subtracting two published figures could expose a small difference (secondary
-suppression is out of scope here, as in :mod:`geo.access.privacy`). Reports and light points are not
-about people and are exact.
+For roles without clearance every incident count around a school, in its reference area and per
+comune is protected by the cell-key method (:func:`protect_exposure`, :mod:`geo.access.disclosure`:
+the same records always give the same value, so overlapping areas cannot be subtracted to pin a
+small count down), and rate ratios, intervals, levels and ranks are computed from the protected
+counts. Reports and light points are not about people and are exact.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ import shapely
 from scipy.stats import beta
 
 from geo import config
+from geo.access.disclosure import KEY_MODULUS, protect_counts
 from geo.access.privacy import (
     COUNT_LABEL,
     DERIVED_LABEL,
@@ -573,9 +574,14 @@ def comune_summary(schools: pd.DataFrame, cells: pd.DataFrame, context: pd.DataF
 
 def compute_exposure(store: Store, *, walk_m: float = DEFAULT_WALK_M, start: date | None = None,
                      end: date | None = None, comuni: Sequence[str] | None = None, levels: Sequence[str] | None = None,
-                     basis: str = "tutte", months: int | None = None) -> Exposure:
+                     basis: str = "tutte", months: int | None = None, role: str | None = None) -> Exposure:
     """:func:`school_exposure` on the database: schools of ``comuni`` (all when empty) and of
-    ``levels``, incidents of the period ``start``-``end`` (first days of months, inclusive)."""
+    ``levels``, incidents of the period ``start``-``end`` (first days of months, inclusive).
+
+    ``role``: for a role without police clearance every incident count of the result (around each
+    school, in its reference area, per comune) is protected by the cell-key method and the rate
+    ratios, their intervals, levels and ranks are recomputed from the protected counts
+    (:func:`protect_exposure`). None: exact figures (``params["protected"]`` says which)."""
     schools = store.points("schools", comuni=list(comuni) if comuni else None)
     if levels:
         schools = schools[schools["level"].isin(list(levels))]
@@ -584,8 +590,53 @@ def compute_exposure(store: Store, *, walk_m: float = DEFAULT_WALK_M, start: dat
     context = store.cell_context(config.STORE_RES)
     layer_stats = store.layer_stats_by_cell(config.STORE_RES)
     reports = store.points("reports")
-    return school_exposure(schools, incidents, context, layer_stats=layer_stats, reports=reports,
-                           comuni=store.comuni(), walk_m=walk_m, basis=basis, months=months)
+    kwargs = {"layer_stats": layer_stats, "reports": reports, "comuni": store.comuni(), "walk_m": walk_m,
+              "basis": basis, "months": months}
+    exact = school_exposure(schools, incidents, context, **kwargs)
+    if role is None or can_see_exact(role):
+        return exact
+    # The key sums of every count add up exactly as the counts do: the same computation on them
+    # gives the key sum of each published count (around a school, its reference, its comune).
+    keyed = school_exposure(schools, incidents.assign(incidents=incidents["incidents_key"]), context, **kwargs)
+    return protect_exposure(exact, keyed, role)
+
+
+def protect_exposure(exact: Exposure, keyed: Exposure, role: str | None) -> Exposure:
+    """``exact`` with its incident counts protected for ``role`` (:mod:`geo.access.disclosure`; the
+    key sums are the same columns of ``keyed``) and every value derived from them recomputed:
+    estimates, yearly density, rate ratios with their intervals, levels, ranks, per-comune figures."""
+    basis = exact.params.get("basis", "tutte")
+    suffix = "all" if basis == "tutte" else "scuola"
+    confidence = exact.params.get("confidence", CONFIDENCE)
+    sch = exact.schools.copy()
+    ks = keyed.schools.set_index("code").reindex(sch["code"])
+    ref_cols = [f"ref_{g}_{suffix}" for g in FOCUS_GROUPS] + ["ref_focus"]
+    for col in (*COUNT_COLUMNS, *ref_cols):
+        keys = np.mod(ks[col].fillna(0).to_numpy(dtype="int64"), KEY_MODULUS)
+        sch[col] = protect_counts(sch[col].to_numpy(), keys, role)
+    sch["focus_school_est"] = sch["focus_scuola"] * SCHOOL_TIME_SHARE
+    sch["focus_outside_est"] = sch["focus_all"] - sch["focus_school_est"]
+    months = exact.params.get("months")
+    per_year = 12 / months if months else np.nan
+    sch["focus_per_km2_year"] = sch["focus_all"] / sch["area_km2"] * per_year
+    e1 = sch["n_cells"].to_numpy(float)
+    e2 = np.where(sch["reference"] == "nessuno", 0.0, sch["ref_cells"].to_numpy(float))
+    sch["rr"], sch["rr_low"], sch["rr_high"] = rate_ratio(sch[f"focus_{suffix}"], e1, sch["ref_focus"], e2,
+                                                          confidence=confidence)
+    for g in FOCUS_GROUPS:
+        rr, lo, hi = rate_ratio(sch[f"{g}_{suffix}"], e1, sch[f"ref_{g}_{suffix}"], e2, confidence=confidence)
+        sch[f"rr_{g}"], sch[f"rr_{g}_low"], sch[f"rr_{g}_high"] = rr, lo, hi
+    sch["exposure_level"] = exposure_level(sch["rr"], sch["rr_low"], sch["rr_high"])
+    sch = rank_schools(sch.drop(columns="rank"))
+    by = exact.by_comune.copy()
+    kb = keyed.by_comune.set_index("pro_com_t").reindex(by["pro_com_t"])
+    for col in ("focus_near", "focus_total"):
+        by[col] = protect_counts(by[col].to_numpy(), np.mod(kb[col].fillna(0).to_numpy(dtype="int64"), KEY_MODULUS),
+                                 role)
+    by["focus_share"] = (by["focus_near"] / by["focus_total"].where(by["focus_total"] > 0)).clip(upper=1.0)
+    alta = sch[sch["exposure_level"] == "alta"].groupby("pro_com_t").size()
+    by["alta"] = by["pro_com_t"].map(alta).fillna(0).astype(int)
+    return Exposure(schools=sch, cells=exact.cells, by_comune=by, params={**exact.params, "protected": True})
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering
 
 from geo import config
+from geo.access.disclosure import KEY_MODULUS
 from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.data.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, SCHOOL_LEVELS
@@ -421,12 +422,11 @@ class Prepared:
     confiscated: pd.DataFrame
     period: tuple[date | None, date | None]
     demo: bool = False
-    #: Per cell of ``cells``: how many of its resolution-10 descendants have a suppressed incident
-    #: count (1 to ``SUPPRESSION_THRESHOLD - 1``) with the filters. The Mappa shows suppressed
-    #: counts at resolutions 7-10 and a hexagon with a suppressed count always has such a
-    #: descendant, so a zone total is safe to show only where this is 0 for all its cells
-    #: (None: unknown, every zone total is reserved).
-    small_counts: np.ndarray | None = None
+    #: Per cell of ``cells``: key sums of its incidents and night incidents with the filters
+    #: (:mod:`geo.access.disclosure`), so that zone totals can be protected for roles without
+    #: clearance (None: unknown, zone totals are then not published to them).
+    incident_keys: np.ndarray | None = None
+    night_keys: np.ndarray | None = None
 
     @property
     def adj(self) -> sp.csr_matrix:
@@ -465,17 +465,14 @@ def prepare(store: Store, filters: Filters, *, freq: str = "Q") -> Prepared:
     start = filters.start or (period[0] if period else None)
     end = filters.end or (period[1] if period else None)
     lat, lon = hexgrid.cell_centers(cells)
-    fine = store.incidents_by_cell(config.STORE_RES, **filters.query_kwargs())
-    fine = fine[(fine["incidents"] >= 1) & (fine["incidents"] < config.SUPPRESSION_THRESHOLD)]
-    small = hexgrid.cell_to_parent(fine["cell"].to_numpy(dtype=np.int64), res) if len(fine) else np.zeros(0, np.int64)
-    small_counts = pd.Series(1, index=small).groupby(level=0).sum().reindex(cells, fill_value=0).to_numpy(
-        dtype=np.int64)
+    keyed = store.incidents_by_cell(res, **filters.query_kwargs()).set_index("cell")
+    keyed = keyed[["incidents_key", "night_key"]].reindex(cells, fill_value=0).to_numpy(dtype=np.int64)
     return Prepared(
         filters=filters, cells=cells, lat=lat, lon=lon, table=table, hot=hot, ehsa=ehsa, months=months,
         history=history, adj_rows=rows, adj_cols=cols, xy=planar_km(cells),
         comuni=dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True)),
         schools=schools, services=services, reports=reports, confiscated=conf, period=(start, end),
-        demo=store.get_meta("demo") == "true", small_counts=small_counts,
+        demo=store.get_meta("demo") == "true", incident_keys=keyed[:, 0], night_keys=keyed[:, 1],
     )
 
 
@@ -603,9 +600,9 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     _public)``, ``homeless_reports``, ``reports_open``, ``reports_severity``,
     ``report_categories`` (top 3), lighting (``lights``, ``lights_broken_share``,
     ``lights_old_share``, ``lighting_deficit``, ``lights_per_1000``), ``confiscated``
-    (reusable) and ``confiscated_all``, ``cells``, ``small_cells`` (resolution-10 hexagons of the
-    zone with a suppressed incident count, see :attr:`Prepared.small_counts`: the zone total is
-    then reserved for roles without clearance), ``services_public`` and
+    (reusable) and ``confiscated_all``, ``cells``, ``incidents_key`` and ``night_key`` (key sums of
+    the zone totals, :attr:`Prepared.incident_keys`: roles without clearance see the totals
+    protected, :func:`geo.zones.report.zone_figures`), ``services_public`` and
     ``nearest_public_service(_km)`` (what roles without clearance are shown)."""
     if zscores.empty:
         return pd.DataFrame()
@@ -705,10 +702,10 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     out["confiscated_all"] = conf_z.value_counts().reindex(ranks, fill_value=0).to_numpy()
     cells_of = pd.Series(prep.cells[in_zone]).groupby(zone).agg(lambda v: [int(c) for c in v])
     out["cells"] = cells_of.reindex(ranks).to_numpy()
-    # unknown (a Prepared built by hand): fail closed, every zone total reserved
-    small = prep.small_counts if prep.small_counts is not None else np.ones(len(prep.cells), dtype=np.int64)
-    out["small_cells"] = pd.Series(small[in_zone]).groupby(zone).sum().reindex(ranks, fill_value=0).to_numpy(
-        dtype=np.int64)
+    # key sums of the zone totals (None when unknown: a Prepared built by hand)
+    for col, keys in (("incidents_key", prep.incident_keys), ("night_key", prep.night_keys)):
+        out[col] = (None if keys is None else pd.Series(keys[in_zone] % KEY_MODULUS).groupby(zone).sum()
+                    .reindex(ranks, fill_value=0).to_numpy(dtype=np.int64) % KEY_MODULUS)
     return out.reset_index(drop=True)
 
 

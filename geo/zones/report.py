@@ -1,11 +1,9 @@
 """What the committee takes away from a pilot-zone ranking: the flat table, CSV and GeoJSON
 exports, and a printable HTML summary (ranking, zone cards, method).
 
-Privacy follows :mod:`geo.access.privacy`: for roles without clearance an incident count from 1 to
-``SUPPRESSION_THRESHOLD - 1`` is shown as "< 3", and values derived from it (rates, night
-share) as "riservato". A zone's total is also "riservato" (with the values derived from it) when
-one of its hexagons, at any resolution of the Mappa, has a suppressed count: the total minus the
-hexagons visible on the map would give it back (``small_cells``, :mod:`geo.zones.pilot`). Homeless
+Privacy: roles without clearance see each zone's incident total and night total protected by the
+cell-key method (:func:`zone_figures`, :mod:`geo.access.disclosure`), and the night share and harm
+rates computed from them. Homeless
 services whose address is not public are neither named, counted nor used for distances.
 Every text written into HTML is escaped; text cells of the CSV that a spreadsheet would run as
 a formula are prefixed with an apostrophe.
@@ -24,15 +22,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import config
+from geo.access.disclosure import PROTECTED_NOTE, protect_counts
 from geo.access.privacy import (
-    COUNT_LABEL,
-    DERIVED_LABEL,
     can_see_exact,
     format_decimal,
     format_int,
     format_percent,
-    suppressed_mask,
 )
 from geo.data import hexgrid
 from geo.data.schemas import INCIDENT_CATEGORIES
@@ -42,36 +37,49 @@ from geo.zones.indicators import INDICATOR_KEYS, INDICATORS, SEVERITY_WEIGHTS
 from geo.zones.pilot import ZoneResult, zone_label
 from geo.zones.priority import PRESETS
 
+#: Shown for a zone figure that cannot be protected (a ranking without key sums).
+MISSING_TOTAL = "n.d."
+
 # --------------------------------------------------------------------------------------------
 # Display helpers
 # --------------------------------------------------------------------------------------------
 
-def incidents_shown(count: int, *, role: str | None) -> str:
-    """An incident count as shown to ``role`` ("< 3" for 1-2 without clearance)."""
-    return COUNT_LABEL if suppressed_mask([count], role)[0] else format_int(count)
+def zone_figures(row: Mapping, role: str | None) -> dict[str, float] | None:
+    """The zone's incident figures as ``role`` may see them: ``incidents``, ``night``,
+    ``night_share``, ``harm_rate``, ``harm_density``.
 
-
-def total_reserved(row: Mapping, role: str | None) -> bool:
-    """True when the zone's exact incident total must be hidden from ``role`` although it is not
-    small itself: one of the zone's hexagons has a suppressed count (a missing ``small_cells``
-    counts as one: fail closed)."""
-    return not can_see_exact(role) and int(row.get("small_cells", 1)) > 0
+    Cleared roles get the exact figures. For the others the totals are protected by the cell-key
+    method (:func:`geo.access.disclosure.protect_counts` with the zone's key sums: the same records
+    always give the same total) and the night share, harm rate and harm density are recomputed
+    from the protected totals. None when the key sums are unknown (fail closed).
+    """
+    exact = {"incidents": float(row["incidents"]), "night": float(row.get("night", 0)),
+             "night_share": row.get("night_share", float("nan")), "harm_rate": row.get("harm_rate", float("nan")),
+             "harm_density": row.get("harm_density", float("nan"))}
+    if can_see_exact(role):
+        return exact
+    keys = (row.get("incidents_key"), row.get("night_key"))
+    if any(k is None or pd.isna(k) for k in keys):
+        return None
+    incidents, night = protect_counts([row["incidents"], row.get("night", 0)], list(keys), role)
+    night = min(night, incidents)
+    scale = incidents / exact["incidents"] if exact["incidents"] > 0 else 0.0
+    return {"incidents": float(incidents), "night": float(night),
+            "night_share": night / incidents if incidents > 0 else float("nan"),
+            "harm_rate": exact["harm_rate"] * scale, "harm_density": exact["harm_density"] * scale}
 
 
 def zone_incidents(row: Mapping, role: str | None) -> str:
-    """The zone's incident total as shown to ``role``: "< 3" when small, "riservato" when one of
-    its hexagons has a suppressed count (:func:`total_reserved`), the number otherwise."""
-    shown = incidents_shown(int(row["incidents"]), role=role)
-    return DERIVED_LABEL if shown != COUNT_LABEL and total_reserved(row, role) else shown
+    """The zone's incident total as shown to ``role`` (:func:`zone_figures`); "n.d." when it
+    cannot be protected."""
+    fig = zone_figures(row, role)
+    return MISSING_TOTAL if fig is None else format_int(fig["incidents"])
 
 
 def derived_hidden(row: Mapping, role: str | None) -> bool:
-    """True when values derived from the zone's incident counts (rates, night share) must be
-    hidden: the total, the night or the day count is small (:mod:`geo.access.privacy`), or the total is
-    reserved (:func:`total_reserved`)."""
-    night = row.get("night", 0)
-    counts = [row["incidents"], night, row["incidents"] - night]
-    return bool(suppressed_mask(counts, role).any()) or total_reserved(row, role)
+    """True when the zone's incident figures cannot be shown to ``role`` (no key sums to protect
+    them: :func:`zone_figures` is None)."""
+    return zone_figures(row, role) is None
 
 
 def drivers_label(keys: Sequence[str]) -> str:
@@ -111,13 +119,15 @@ def service_km(row: Mapping, role: str | None) -> float:
 def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:
     """The zone's indicators for its card: Italian label, the zone's value with its unit, the
     zone's score (area-weighted mean of its hexagons' percentile scores) and the contribution to
-    the priority. Values derived from a suppressed incident count read "riservato"."""
-    hide = derived_hidden(row, role)
+    the priority. Incident figures as :func:`zone_figures` gives them to ``role``."""
+    fig = zone_figures(row, role)
+    hide = fig is None
+    fig = fig or {}
     area = row["area_km2"]
     values = {
-        "harm_rate": (format_decimal(row["harm_rate"], 1), "per 1.000 residenti all'anno", True),
-        "harm_density": (format_decimal(row["harm_density"], 1), "per km² all'anno", True),
-        "night_share": (format_percent(row["night_share"]), "dei delitti", True),
+        "harm_rate": (format_decimal(fig.get("harm_rate"), 1), "per 1.000 residenti all'anno", True),
+        "harm_density": (format_decimal(fig.get("harm_density"), 1), "per km² all'anno", True),
+        "night_share": (format_percent(fig.get("night_share")), "dei delitti", True),
         "reports": (format_decimal(row["reports_severity"] / area if area > 0 else None, 1),
                     f"punti di gravità per km² ({row['reports_open']} segnalazioni aperte)", False),
         "lighting_deficit": (format_percent(row["lighting_deficit"]), "dei punti luce attesi", False),
@@ -130,7 +140,7 @@ def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:
     return pd.DataFrame([
         {
             "Indicatore": INDICATORS[k].label,
-            "Valore della zona": DERIVED_LABEL if (derived and hide) else f"{text} {unit}",
+            "Valore della zona": MISSING_TOTAL if (derived and hide) else f"{text} {unit}",
             "Punteggio (0-1)": round(float(row[f"s_{k}"]), 3),
             "Contributo (punti)": round(float(row[f"c_{k}"]), 2),
         }
@@ -147,9 +157,9 @@ def export_table(result: ZoneResult, *, role: str | None) -> pd.DataFrame:
     z = result.zones
     if z.empty:
         return pd.DataFrame(columns=["Rango", "Zona", "Comuni", "Priorità (0-100)"])
-    hidden = [derived_hidden(r, role) for r in z.to_dict("records")]
-    night = [DERIVED_LABEL if h else (None if pd.isna(v) else round(float(v) * 100, 1))
-             for h, v in zip(hidden, z["night_share"], strict=True)]
+    figs = [zone_figures(r, role) for r in z.to_dict("records")]
+    night = [MISSING_TOTAL if f is None else None if pd.isna(f["night_share"])
+             else round(float(f["night_share"]) * 100, 1) for f in figs]
     out = pd.DataFrame({
         "Rango": z["rank"],
         "Zona": z["zone"],
@@ -276,13 +286,13 @@ def svg_map(result: ZoneResult, *, width: int = 640, height: int = 420) -> str:
 def card_html(row: Mapping, *, role: str | None, top: int) -> str:
     """One zone card as HTML (escaped)."""
     e = html.escape
-    hide = derived_hidden(row, role)
+    fig = zone_figures(row, role)
     drivers = "; ".join(f"{INDICATORS[k].label} ({format_decimal(row[f'c_{k}'], 1)} punti)" for k in row["drivers"])
     schools = ", ".join(row["school_names"][:6]) or "nessuna"
     if len(row["school_names"]) > 6:
         schools += f" e altre {len(row['school_names']) - 6}"
-    night = DERIVED_LABEL if hide else format_decimal(row["night_share"] * 100, 0) + " %"
-    rate = DERIVED_LABEL if hide else format_decimal(row["harm_rate"], 1)
+    night = MISSING_TOTAL if fig is None else format_decimal(fig["night_share"] * 100, 0) + " %"
+    rate = MISSING_TOTAL if fig is None else format_decimal(fig["harm_rate"], 1)
     disagreement = " · <b>i profili non concordano</b>" if row["disagreement"] else ""
     indicators = "".join(
         f"<tr><td>{e(r['Indicatore'])}</td><td>{e(r['Valore della zona'])}</td>"
@@ -364,6 +374,7 @@ def summary_html(result: ZoneResult, *, role: str | None, title: str = "Zone pil
     body = "".join("<tr>" + "".join(f"<td>{e(_text(r[c]))}</td>" for c in cols) + "</tr>"
                    for r in table.to_dict("records"))
     cards = "".join(card_html(r, role=role, top=p["top"]) for r in result.zones.head(top).to_dict("records"))
+    privacy_note = "Valori esatti (profilo autorizzato)." if can_see_exact(role) else PROTECTED_NOTE
     demo = ('<p class="warn"><b>Dati dimostrativi</b>: delitti, punti luce, segnalazioni e parte di scuole e '
             "servizi sono generati.</p>") if p.get("demo") else ""
     comuni = ", ".join(p["comuni"]) if p["comuni"] else "tutto il territorio"
@@ -387,10 +398,7 @@ km² · {len(result.zones)} zone individuate · seme {p['seed']}</p>
 <table><tr>{''.join(f'<th>{e(c)}</th>' for c in cols)}</tr>{body}</table>
 <h2>Schede delle zone</h2>{cards}
 <h2>Metodo</h2>{method_html(result)}
-<p class="muted">Generato da Lanterna. Aggregati anonimi (Patto, art. 3): per i ruoli senza abilitazione i
-conteggi da 1 a {config.SUPPRESSION_THRESHOLD - 1} sono mostrati come «{e(COUNT_LABEL)}» e i valori che ne derivano
-come «{e(DERIVED_LABEL)}»; il totale di una zona è «{e(DERIVED_LABEL)}» anche quando uno dei suoi esagoni
-ha un conteggio nascosto sulla mappa.</p>
+<p class="muted">Generato da Lanterna. Aggregati anonimi (Patto, art. 3). {e(privacy_note)}</p>
 </body></html>"""
 
 

@@ -8,11 +8,13 @@ checked here are real ones.
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from geo.access.privacy import format_decimal
 from tests.app.conftest import login_as
 
 PAGE = "pages/andamento.py"
@@ -53,13 +55,24 @@ def page(app):
     return _open(app)
 
 
+def _protected_change(page):
+    """What the library gives the observer for the page's filters (cell-key protected totals)."""
+    from geo.data.storage import open_store
+    from geo.overview import trends
+
+    store = open_store(os.environ["LANTERNA_DB"])
+    return trends.period_change(store, page.session_state["filters"], role="osservatore").set_index("key")
+
+
 def test_page_renders_metrics_and_charts(page):
     assert page.title[0].value.endswith("Andamento dei delitti")
     metrics = _metrics(page)
-    # Default period: the last 12 months of data (2024), against 2023.
-    assert metrics["Delitti nel periodo"] == "6.912"
-    assert metrics["Periodo precedente"] == "6.322"
-    assert metrics["Variazione"] == "+9,3 %"  # (6912 - 6322) / 6322
+    # Default period: the last 12 months of data (2024: 6,912 incidents), against 2023 (6,322),
+    # as the observer sees them: protected, within 3 of the truth.
+    total = _protected_change(page).loc["totale"]
+    assert metrics["Delitti nel periodo"] == total["current_shown"] and abs(total["current"] - 6912) <= 3
+    assert metrics["Periodo precedente"] == total["previous_shown"] and abs(total["previous"] - 6322) <= 3
+    assert metrics["Variazione"] == f"+{format_decimal(total['delta_pct'], 1)} %"  # about +9,3 %
     titles = _titles(_charts(page))
     for title in ("Totale dei delitti nel filtro", "Delitti per categoria", "Delitti per comune",
                   "Delitti denunciati per 1.000 abitanti", "Totali annui della provincia"):
@@ -93,7 +106,9 @@ def test_change_tables(page):
     assert list(by_category.columns[:5]) == ["Categoria", "Periodo attuale", "Periodo precedente", "Variazione",
                                             "Variazione %"]
     total = by_category[by_category["Categoria"] == "Totale"].iloc[0]
-    assert (total["Periodo attuale"], total["Periodo precedente"], total["Variazione"]) == ("6.912", "6.322", "+590")
+    lib = _protected_change(page).loc["totale"]
+    assert (total["Periodo attuale"], total["Periodo precedente"]) == (lib["current_shown"], lib["previous_shown"])
+    assert total["Variazione"] == f"+{int(lib['delta'])}"
     assert total.iloc[-1] == "▲"
     by_comune = _table(page, "Comune")
     assert "Massa" in set(by_comune["Comune"]) and len(by_comune) == 18  # 17 comuni + total
@@ -138,12 +153,13 @@ def _series_values(at, tab_label: str) -> list[str]:
     return [str(v) for v in tables[0].drop(columns="Periodo").to_numpy().ravel()]
 
 
-def test_small_counts_hidden_for_roles_without_clearance(app):
+def test_small_counts_protected_for_roles_without_clearance(app):
     viewer = _open(app)
     viewer.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()
     values = _series_values(viewer, "viewer")
-    assert "< 3" in values
-    assert any("Ruolo *Osservatore*" in c.value for c in viewer.caption)
+    assert "< 3" not in values and "riservato" not in values  # protected numbers, nothing withheld
+    assert not any(v in values for v in ("1", "2"))
+    assert any("Ruolo *Osservatore*" in c.value and "chiave di cella" in c.value for c in viewer.caption)
 
     police = _open(app, role="forze_polizia")
     police.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()

@@ -53,10 +53,12 @@ def _plan_table(at):
     return next(d.value for d in at.dataframe if len(d.value.columns) and d.value.columns[0] == "Posizione")
 
 
-def _expected_plan(at, demo_db, budget: float, **options):
+def _expected_plan(at, demo_db, budget: float, *, role: str | None = None, **options):
+    """The plan the page computes: on protected counts for a ``role`` without clearance."""
     f = at.session_state["filters"]
     store = open_store(demo_db)
-    need = lighting_need(store, res=9, comuni=f.comuni, start=f.start, end=f.end, categories=f.categories or None)
+    need = lighting_need(store, res=9, comuni=f.comuni, start=f.start, end=f.end, categories=f.categories or None,
+                         role=role)
     return optimise(build_candidates(need), PlanOptions(budget=budget, **options))
 
 
@@ -91,26 +93,31 @@ def test_page_shows_the_optimal_plan_with_its_range(cleared_page, demo_db):
     assert any("intervallo" in md.value for md in at.markdown)
 
 
-def test_plan_totals_with_small_counts_are_reserved_without_clearance(default_page, demo_db):
-    """Pact art. 3: the default plan has hexagons with 1-2 incidents; for the Regione its totals of
-    prevented incidents would give them back, so they are «riservato» (costs stay visible)."""
+def test_the_regione_sees_its_plan_effect_per_comune_and_on_the_frontier(default_page, demo_db):
+    """issue 11: the plan of a role without clearance is computed on protected counts, so its
+    prevented incidents, their range, the per-comune shares and the frontier are all shown."""
     at = default_page
-    expected = _expected_plan(at, demo_db, 1_000_000.0)
-    assert totals_hidden(expected, "regione")
+    expected = _expected_plan(at, demo_db, 1_000_000.0, role="regione")
+    exact = _expected_plan(at, demo_db, 1_000_000.0)
+    assert totals_hidden(exact, "regione")  # the exact plan would have had to hide them
+    assert not totals_hidden(expected, "regione")
+    t = expected.totals
     m = _metrics(at)
-    assert m["Delitti evitati all'anno"].value == DERIVED_LABEL
-    assert m["Costo del piano"].value == f"{format_int(expected.totals['cost_eur'])} €"
+    assert m["Delitti evitati all'anno"].value == format_decimal(t["prevented_central"], 1)
+    low, high = format_decimal(t["prevented_low"], 1), format_decimal(t["prevented_high"], 1)
+    assert m["Delitti evitati all'anno"].delta == f"intervallo {low}–{high}"
+    assert m["Costo del piano"].value == f"{format_int(t['cost_eur'])} €"
     effect = next(md.value for md in at.markdown if "Effetto atteso" in md.value)
-    assert DERIVED_LABEL in effect and format_decimal(expected.totals["prevented_central"], 1) not in effect
+    assert DERIVED_LABEL not in effect and format_decimal(t["prevented_central"], 1) in effect
     by = next(d.value for d in at.dataframe if "Quota del piano" in d.value.columns)
-    assert (by["Delitti evitati/anno (centrale)"] == DERIVED_LABEL).any()
+    assert not (by["Delitti evitati/anno (centrale)"].astype(str) == DERIVED_LABEL).any()
     front = next(d.value for d in at.dataframe if "Budget (€)" in d.value.columns)
-    assert (front["Delitti evitati/anno (centrale)"] == DERIVED_LABEL).any()
+    assert not (front["Delitti evitati/anno (centrale)"].astype(str) == DERIVED_LABEL).any()
 
 
 def test_budget_change_recomputes_the_plan(demo_db):
     at = _open(il_budget=300_000.0)
-    expected = _expected_plan(at, demo_db, 300_000.0)
+    expected = _expected_plan(at, demo_db, 300_000.0, role="regione")
     assert _metrics(at)["Costo del piano"].value == f"{format_int(expected.totals['cost_eur'])} €"
     table = _plan_table(at)
     assert table["Costo cumulato (€)"].max() <= 300_000.0
@@ -163,10 +170,8 @@ def test_small_counts_follow_the_role(role):
     table = _plan_table(at)
     col = table["Delitti notturni all'aperto nel periodo"].astype(str)
     if role == "regione":
-        assert not col.isin(["1", "2"]).any()
-        hidden = col == COUNT_LABEL
-        assert hidden.any()  # the default plan does include hexagons with 1-2 incidents
-        assert (table.loc[hidden, "Delitti evitati/anno (centrale)"] == "riservato").all()
+        assert not col.isin(["1", "2"]).any() and not (col == COUNT_LABEL).any()
+        assert not (table["Delitti evitati/anno (centrale)"].astype(str) == "riservato").any()
     else:
         assert not (col == COUNT_LABEL).any() and col.isin(["1", "2"]).any()
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from geo.access.privacy import COUNT_LABEL
+from geo.access import disclosure
 from geo.data.filters import Filters
 from geo.data.storage import open_store
 from geo.maps import layers as maps
@@ -49,17 +49,17 @@ def test_page_renders_kpis_controls_and_table(app, demo_db):
     assert at.title[0].value == "Mappa integrata"
     f = _filters(at)
     store = open_store(demo_db)
-    expected = metrics.kpis(store, f)
+    expected = metrics.protect_kpis(metrics.kpis(store, f, include_private_services=False), "osservatore")
     shown = _metrics(at)
     assert shown["Delitti nel periodo"] == f"{expected.incidents:,}".replace(",", ".")
     assert shown["Scuole"] == str(expected.schools)
     assert len(shown) == 8
     assert [s.label for s in at.main.selectbox] == ["Indicatore sulla mappa", "Classificazione", "Esagono selezionato"]
     table = _map_table(at)
-    frame = metrics.hex_metrics(store, f, include_private_services=False)
-    assert len(table) == int(maps.drawable(frame).sum())
+    frame = metrics.protect_frame(metrics.hex_metrics(store, f, include_private_services=False), "osservatore")
+    assert len(table) == int(maps.drawable(frame).sum())  # what is listed follows the protected counts
     assert [b.label for b in at.get("download_button")] == ["Scarica CSV", "Scarica GeoJSON"]
-    assert any("conteggi di delitti inferiori a 3" in c.value for c in at.sidebar.caption)
+    assert any("chiave di cella" in c.value for c in at.sidebar.caption)
 
 
 def test_changing_a_filter_changes_the_figures(app, demo_db):
@@ -104,20 +104,22 @@ def test_role_without_clearance_never_sees_small_counts(app, demo_db):
     at = _open(app)
     table = _map_table(at)
     assert not table["Delitti"].isin([1, 2]).any()
-    assert table["Delitti"].isna().any()  # the demo has hexagons with 1-2 incidents
+    assert not table["Delitti"].isna().any()  # protected numbers, nothing withheld
     f = _filters(at)
     frame = metrics.hex_metrics(open_store(demo_db), f, include_private_services=False)
-    small = frame[frame["incidents"].between(1, 2)].iloc[0]
+    small = frame[frame["incidents"].between(1, 2) & (frame["residents"] >= 1)].iloc[0]
+    shown = int(disclosure.protect_counts([small["incidents"]], [small["incidents_key"]], "osservatore")[0])
     at.selectbox(key="mappa_cella").set_value(int(small["cell"])).run()
     details = next(d.value for d in at.dataframe if d.value.columns.tolist() == ["Voce", "Valore"])
-    assert dict(zip(details["Voce"], details["Valore"], strict=True))["Delitti nel periodo"] == COUNT_LABEL
+    assert dict(zip(details["Voce"], details["Valore"], strict=True))["Delitti nel periodo"] == str(shown)
+    assert any("chiave di cella" in c.value for c in at.caption)
 
 
-def test_table_order_does_not_reveal_hidden_counts(app):
+def test_table_order_follows_the_protected_counts(app):
     table = _map_table(at := _open(app))
-    hidden = table[table["Delitti"].isna()]
-    assert len(hidden) > 1
-    assert hidden["Esagono H3"].tolist() == sorted(hidden["Esagono H3"])  # H3 order, not 2s before 1s
+    assert table["Delitti"].tolist() == sorted(table["Delitti"], reverse=True)
+    ties = table[table["Delitti"] == 3]
+    assert len(ties) > 1 and ties["Esagono H3"].tolist() == sorted(ties["Esagono H3"])  # H3 order within a tie
     assert at.selectbox(key="mappa_metrica").value == "incidents"
 
 

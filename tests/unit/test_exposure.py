@@ -272,6 +272,33 @@ def test_small_counts_hide_the_ratio_and_the_ranking_position(tiny):
     assert ex.rr_chart_data(result, "osservatore")["rank"].tolist() == [1]  # only the visible one
 
 
+def test_protected_exposure_for_a_role_without_clearance(tiny):
+    """issue 11: counts around a school, in its reference and per comune are cell-key protected
+    (the same records as the map's), and the ratios, intervals and levels come from them."""
+    from geo.access import disclosure
+
+    with tiny.transaction() as cur:
+        cur.execute("DELETE FROM incidents WHERE cell = ? AND category = 'stupefacenti'", [C0])
+        cur.execute("UPDATE incidents SET count = 1 WHERE cell = ? AND category = 'lesioni_minacce'", [N1])
+    exact = exposure_of(tiny)
+    result = exposure_of(tiny, role="osservatore")
+    assert result.params["protected"] and not exact.params.get("protected")
+    assert exposure_of(tiny, role="forze_polizia").schools.equals(exact.schools)
+    s1 = result.schools.set_index("code").loc["MSEE00001D"]
+    assert exact.schools.set_index("code").loc["MSEE00001D", "focus_all"] == 2
+    assert s1["focus_all"] in (0, 3)  # never 2
+    for col in (*ex.COUNT_COLUMNS, "ref_focus"):
+        assert not result.schools[col].between(1, disclosure.threshold() - 1).any(), col
+    lo, hi = cp_ratio(s1["focus_all"], 7, s1["ref_focus"], 324)
+    assert s1["rr_low"] == pytest.approx(lo) and s1["rr_high"] == pytest.approx(hi)
+    assert s1["focus_school_est"] == pytest.approx(s1["focus_scuola"] * 45 / 98)
+    # nothing is withheld: the table shows numbers and the level computed from them
+    table = ex.ranked_table(result, "osservatore").set_index("Codice meccanografico")
+    assert table.loc["MSEE00001D", "Esposizione"] != "Riservata"
+    assert not (table == DERIVED_LABEL).any().any()
+    assert not result.by_comune[["focus_near", "focus_total"]].isin([1, 2]).any().any()
+
+
 def test_exports_are_safe(tiny):
     result = exposure_of(tiny)
     data = ex.table_csv(ex.ranked_table(result, "osservatore"))

@@ -147,3 +147,45 @@ def test_diffusion_from_a_small_count_neighbour_is_hidden(diffusion):
     table = plan_table(plan, NAMES, role="regione")
     assert table.loc[row_n, "Delitti notturni all'aperto nel periodo"].iloc[0] == "0"  # its own count is shown
     assert table.loc[row_n, "Delitti evitati/anno (centrale)"].iloc[0] == DERIVED_LABEL
+
+
+# --------------------------------------------------------------------------------------------
+# The plan of a role without clearance: computed on protected counts, everything shown
+# --------------------------------------------------------------------------------------------
+
+def test_plan_on_protected_counts_shows_its_effect_per_comune_and_on_the_frontier(tmp_path):
+    """issue 11: the Regione sees its plan's expected effect with its range at every budget, per
+    comune and on the frontier, because the plan derives only from protected (published) counts."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from lighting_store import build_lighting_store
+
+    from geo.access import disclosure
+    from geo.lighting.need import lighting_need
+
+    store = build_lighting_store(tmp_path / "lighting.duckdb")
+    exact = lighting_need(store, res=9)
+    protected = lighting_need(store, res=9, role="regione")
+    fine = store.incidents_by_cell(9).set_index("cell")
+    store.close()
+    assert not exact.attrs["protected"] and protected.attrs["protected"]
+    assert not protected["night_outdoor"].between(1, disclosure.threshold() - 1).any()
+    expected = disclosure.protect_counts(fine["night_outdoor"], fine["night_outdoor_key"], "regione")
+    assert (protected.set_index("cell")["night_outdoor"].reindex(fine.index).to_numpy() == expected).all()
+    assert not any(c.endswith("_key") for c in protected.columns)  # key sums are never published
+
+    cands = build_candidates(protected)
+    for budget in (1_000.0, 5_000.0, 50_000.0):
+        plan = optimise(cands, PlanOptions(budget=budget))
+        assert not totals_hidden(plan, "regione")
+        totals = public_totals(plan, "regione")
+        assert totals["prevented_low"] <= totals["prevented_central"] <= totals["prevented_high"]
+        assert DERIVED_LABEL not in effect_sentence(totals, hidden=False)
+        by = public_by_comune(plan, "regione")
+        assert pd.api.types.is_numeric_dtype(by["prevented_central"])
+        assert by["prevented_central"].sum() == pytest.approx(totals["prevented_central"])
+    front = frontier(cands, PlanOptions(budget=0.0), [1_000.0, 5_000.0, 50_000.0])
+    shown = public_frontier(front, "regione")
+    assert shown["prevented_central"].notna().all() and (shown["prevented_central"] >= 0).all()

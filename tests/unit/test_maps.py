@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 import streamlit_folium
 
-from geo.access.privacy import COUNT_LABEL
+from geo.access import disclosure
 from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.maps import layers as maps
 from geo.maps.classes import HIDDEN
 from geo.overview import metrics
-from tests.unit.tiny_store import CELL_A, CELL_B, CELL_C, PERIOD_2024, SCRIPT, build_tiny_store
+from tests.unit.tiny_store import CELL_A, CELL_B, PERIOD_2024, SCRIPT, build_tiny_store
 
 
 @pytest.fixture(scope="module")
@@ -74,25 +74,31 @@ def test_user_text_is_escaped_everywhere(store, frame, points):
     assert SCRIPT not in json.dumps(reports)
 
 
-def test_tooltips_and_colours_hide_small_counts(frame):
+def _protected_b(frame) -> str:
+    return str(int(disclosure.protect_counts([2], [frame.loc[frame["cell"] == CELL_B, "incidents_key"].iloc[0]],
+                                             "osservatore")[0]))
+
+
+def test_tooltips_and_colours_show_protected_values(frame):
     m = maps.build_map(frame, role="osservatore")
     features = {tuple(f["geometry"]["coordinates"][0][0]): f["properties"] for f in _hex_data(m)["features"]}
     ring_b = tuple(maps._ring(CELL_B)[0])
-    props_b = features[ring_b]
-    assert props_b["t"][0] == "Massa"
-    assert props_b["t"][1] == "&lt; 3"  # incidents
-    assert props_b["t"][2] == "riservato"  # rate
-    assert props_b["t"][3] == "riservato"  # night share
-    assert props_b["k"] == HIDDEN
+    shown = _protected_b(frame)
+    if shown != "0":  # a hexagon published as 0 with nothing else in it is not drawn
+        props_b = features[ring_b]
+        assert props_b["t"][0] == "Massa"
+        assert props_b["t"][1] == shown  # incidents: 0 or 3, never 2 nor "< 3"
+        assert props_b["k"] != HIDDEN
+    for props in features.values():
+        assert "&lt; 3" not in props["t"] and "riservato" not in props["t"]
     police = {tuple(f["geometry"]["coordinates"][0][0]): f["properties"]
               for f in _hex_data(maps.build_map(frame, role="forze_polizia"))["features"]}
     assert police[ring_b]["t"][1] == "2" and police[ring_b]["k"] >= 0
 
 
-def test_legend_lists_the_hidden_class_only_when_something_is_hidden(frame):
-    hidden_html = maps.build_map(frame, role="comune").get_root().render()
-    assert "Dato riservato" in hidden_html
-    assert "Dato riservato" not in maps.build_map(frame, role="prefettura").get_root().render()
+def test_legend_has_no_hidden_class(frame):
+    for role in ("comune", "prefettura"):
+        assert "Dato riservato" not in maps.build_map(frame, role=role).get_root().render()
 
 
 def test_private_services_are_shown_only_to_cleared_roles(points):
@@ -173,7 +179,7 @@ def _naive_map(frame: pd.DataFrame) -> folium.Map:
 def test_hexagon_payload_is_less_than_half_of_naive_geojson():
     frame = _synthetic_frame()
     assert len(frame) > 1400
-    ours = len(maps.build_map(frame, role="osservatore", tiles="none").get_root().render().encode())
+    ours = len(maps.build_map(frame, role="forze_polizia", tiles="none").get_root().render().encode())
     naive = len(_naive_map(frame).get_root().render().encode())
     assert ours <= 0.5 * naive, (ours, naive)
     assert ours < 1_500_000
@@ -200,24 +206,17 @@ def test_selection_layer_outlines_one_hexagon():
     assert "interactive: false" in html
 
 
-def test_geojson_export_nulls_hidden_values(frame):
+def test_geojson_export_carries_protected_values(frame):
     seen = json.loads(maps.cells_geojson(frame, role="osservatore"))
     props = {f["properties"]["h3"]: f["properties"] for f in seen["features"]}
     b = props[hexgrid.to_str([CELL_B])[0]]
-    assert b["delitti"] is None and b["quota_notturna_pct"] is None and b["delitti_km2_anno"] is None
-    assert set(b["valori_riservati"]) == {"delitti", "delitti_1000_residenti_anno", "delitti_km2_anno",
-                                          "quota_notturna_pct"}
-    assert "1 a 2" in seen["lanterna"]["riservatezza"]
-    # A (10 incidents, 5 at night) shares Massa with B: with Massa's total published (Andamento),
-    # showing A would give B away, so A is hidden too (secondary suppression); C (Carrara) is not.
-    a = props[hexgrid.to_str([CELL_A])[0]]
-    assert a["delitti"] is None and a["quota_notturna_pct"] is None and "delitti" in a["valori_riservati"]
-    c = props[hexgrid.to_str([CELL_C])[0]]
-    assert c["delitti"] == 3 and c["valori_riservati"] == []
+    assert str(b["delitti"]) == _protected_b(frame) and b["valori_riservati"] == []
+    assert "chiave di cella" in seen["lanterna"]["riservatezza"]
+    assert not any(isinstance(p["delitti"], int) and 1 <= p["delitti"] <= 2 for p in props.values())
+    assert not any(k.endswith("_key") for p in props.values() for k in p)  # key sums are never published
     police = json.loads(maps.cells_geojson(frame, role="forze_polizia"))
     assert {f["properties"]["h3"]: f["properties"]["delitti"] for f in police["features"]}[
         hexgrid.to_str([CELL_B])[0]] == 2
-    assert COUNT_LABEL not in json.dumps(police)
 
 
 def test_draw_plugin_served_locally():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL
+from geo.access import disclosure
 from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.overview import metrics
@@ -82,12 +82,22 @@ def test_kpis_are_totals_of_the_filters(store, filters):
     assert k.rate_per_1000 == pytest.approx(15 / 637 * 1000)
     assert k.night_share == pytest.approx(6 / 15)
     assert (k.reports_open, k.lights, k.lights_broken, k.schools, k.services) == (2, 6, 1, 1, 2)
-    cards = {c.label: c for c in metrics.kpi_cards(k, "osservatore")}
+    cards = {c.label: c for c in metrics.kpi_cards(k, "forze_polizia")}
     assert cards["Delitti nel periodo"].value == "15"
     change = cards["Variazione sul periodo prec."]
     assert change.value == "+200,0 %" and change.delta == "+10 delitti" and change.delta_color == "inverse"
     assert cards["Quota notturna (20-6)"].value == "40 %"
     assert cards["Punti luce guasti"].value == "16,7 %"
+    # without clearance: the totals protected (the same records give the same total), derived from them
+    p = metrics.protect_kpis(k, "osservatore")
+    total, night, previous = (int(disclosure.protect_counts([v], [key], "osservatore")[0]) for v, key in
+                              ((15, k.incidents_key), (6, k.night_key), (5, k.previous_key)))
+    assert (p.incidents, p.night, p.previous) == (total, min(night, total), previous)
+    assert abs(total - 15) <= disclosure.MAX_NOISE and p.protected
+    public = {c.label: c for c in metrics.kpi_cards(k, "osservatore")}
+    assert public["Delitti nel periodo"].value == str(total)
+    assert "chiave di cella" in public["Delitti nel periodo"].help
+    assert public["Punti luce guasti"].value == "16,7 %"
 
 
 def test_previous_period_not_covered_gives_no_change(store, filters):
@@ -97,17 +107,29 @@ def test_previous_period_not_covered_gives_no_change(store, filters):
     assert cards["Variazione sul periodo prec."].value == "n.d."
 
 
-def test_kpi_strip_hides_small_totals(store, filters):
+def test_kpi_strip_never_shows_a_small_total_and_never_a_false_label(store, filters):
     damage = replace(filters, categories=("danneggiamenti",))  # a single incident in hexagon B
     k = metrics.kpis(store, damage)
     assert k.incidents == 1
-    hidden = {c.label: c.value for c in metrics.kpi_cards(k, "comune")}
-    assert hidden["Delitti nel periodo"] == COUNT_LABEL
-    assert hidden["Tasso per 1.000 ab./anno"] == DERIVED_LABEL
-    assert hidden["Quota notturna (20-6)"] == DERIVED_LABEL
-    assert hidden["Variazione sul periodo prec."] in (DERIVED_LABEL, "n.d.")
+    shown = {c.label: c.value for c in metrics.kpi_cards(k, "comune")}
+    expected = int(disclosure.protect_counts([1], [k.incidents_key], "comune")[0])
+    assert shown["Delitti nel periodo"] == str(expected) and expected in (0, 3)
+    assert "< 3" not in shown.values() and "riservato" not in shown.values()
     exact = {c.label: c.value for c in metrics.kpi_cards(k, "prefettura")}
     assert exact["Delitti nel periodo"] == "1"
+
+
+def test_the_same_records_give_the_same_value_in_every_view(store, filters):
+    """Hexagon B is alone in its resolution-7 parent's part of Massa: the map at resolution 8 and
+    the monthly total of its only month publish the same protected value for the same records."""
+    f8 = metrics.protect_frame(metrics.hex_metrics(store, filters), "osservatore").set_index("cell")
+    exact = metrics.hex_metrics(store, filters).set_index("cell")
+    assert not f8["incidents"].between(1, 2).any()
+    for cell in (CELL_A, CELL_B, CELL_C):
+        assert f8.loc[cell, "incidents"] == disclosure.protect_counts(
+            [exact.loc[cell, "incidents"]], [exact.loc[cell, "incidents_key"]], "osservatore")[0]
+    again = metrics.protect_frame(metrics.hex_metrics(store, filters), "osservatore").set_index("cell")
+    assert (again["incidents"] == f8["incidents"]).all()  # repeated queries do not average the noise away
 
 
 def test_cell_details_and_monthly_series(store, filters):
@@ -118,25 +140,22 @@ def test_cell_details_and_monthly_series(store, filters):
     police = metrics.details_series(d, "forze_polizia")
     assert police["shown"].tolist()[:3] == ["5", "3", "2"]
     seen = metrics.details_series(d, "osservatore")
-    # March (2) is hidden, and February too: with the total (10) published, March = 10 - 5 - 3.
-    # January as well: hexagon B (2 incidents, hidden) shares Massa with A, whose comune total is
-    # published, so A's total is hidden to protect B (secondary suppression) and its months,
-    # which add up to it, follow.
-    assert seen["shown"].tolist()[:3] == [DERIVED_LABEL, DERIVED_LABEL, COUNT_LABEL]
-    assert seen["incidents"].isna().tolist()[:3] == [True, True, True]
-    without_b = metrics.hex_metrics(store, filters).query("cell != @CELL_B")
-    alone = metrics.cell_details(store, CELL_A, filters, frame=without_b)
-    assert alone.figures["cell"] == CELL_A and len(alone.context) == 2
-    assert metrics.details_series(alone, "osservatore")["shown"].tolist()[:3] == ["5", DERIVED_LABEL, COUNT_LABEL]
+    keys = d.series["incidents_key"].to_numpy()
+    expected = disclosure.protect_counts(d.series["incidents"], keys, "osservatore")
+    assert seen["incidents"].tolist() == expected.astype(float).tolist()
+    assert seen["shown"].tolist() == [str(v) for v in expected]
+    assert seen["suppressed"].isna().all() and not np.isin(expected, [1, 2]).any()
     assert metrics.cell_details(store, 0x88283082803FFFF, filters) is None
 
 
-def test_details_table_hides_small_counts_and_what_they_reveal(store, filters):
+def _protected_b(frame) -> int:
+    return int(disclosure.protect_counts([2], [frame.loc[CELL_B, "incidents_key"]], "osservatore")[0])
+
+
+def test_details_table_shows_protected_figures(store, filters, frame):
     d = metrics.cell_details(store, CELL_B, filters)
     seen = dict(zip(*metrics.details_table(d, "osservatore").to_dict("list").values(), strict=True))
-    assert seen["Delitti nel periodo"] == COUNT_LABEL
-    assert seen["Delitti per km² all'anno"] == DERIVED_LABEL
-    assert seen["Quota notturna (20-6)"] == DERIVED_LABEL
+    assert seen["Delitti nel periodo"] == str(_protected_b(frame))
     assert seen["Servizi per persone senza dimora"] == "2"
     police = dict(zip(*metrics.details_table(d, "forze_polizia").to_dict("list").values(), strict=True))
     assert police["Delitti nel periodo"] == "2"
@@ -144,22 +163,22 @@ def test_details_table_hides_small_counts_and_what_they_reveal(store, filters):
     assert police["Delitti ogni 1.000 residenti all'anno"] == "–"  # fewer than 50 residents
 
 
-def test_map_table_never_carries_a_hidden_number(frame):
+def test_map_table_carries_only_protected_numbers(frame):
     values, text, hidden = metrics.map_table(frame.reset_index(), "osservatore")
     row_b = frame.reset_index().index[frame.index == CELL_B][0]
-    assert text.loc[row_b, "Delitti"] == COUNT_LABEL
-    assert np.isnan(values.loc[row_b, "Delitti"]) and hidden.loc[row_b, "Delitti"]
-    assert np.isnan(values.loc[row_b, "Delitti per km² all'anno"])
-    assert text.loc[row_b, "Quota notturna (%)"] == DERIVED_LABEL
+    shown = _protected_b(frame)
+    assert text.loc[row_b, "Delitti"] == str(shown) and values.loc[row_b, "Delitti"] == shown
+    assert not hidden.to_numpy().any()
+    assert not values["Delitti"].between(1, 2).any()
     police_values, _, police_hidden = metrics.map_table(frame.reset_index(), "forze_polizia")
     assert police_values.loc[row_b, "Delitti"] == 2 and not police_hidden.to_numpy().any()
 
 
-def test_styled_table_displays_hidden_values_as_labels(frame):
+def test_styled_table_shows_no_label_instead_of_a_number(frame):
     styler = metrics.styled_table(frame.reset_index(), "regione")
     shown = styler.to_string(delimiter=";")
-    assert COUNT_LABEL in shown and DERIVED_LABEL in shown
-    assert not (styler.data["Delitti"] == 2).any()
+    assert "< 3" not in shown and "riservato" not in shown
+    assert not styler.data["Delitti"].between(1, 2).any()
 
 
 def test_csv_is_for_italian_spreadsheets_and_neutralises_formulas(frame):
@@ -169,23 +188,20 @@ def test_csv_is_for_italian_spreadsheets_and_neutralises_formulas(frame):
     assert raw.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(io.BytesIO(raw), sep=";", encoding="utf-8-sig", dtype=str)
     assert "Delitti" in table.columns
-    assert table.loc[table["Esagono H3"] == hexgrid.to_str([CELL_B])[0], "Delitti"].item() == COUNT_LABEL
+    assert table.loc[table["Esagono H3"] == hexgrid.to_str([CELL_B])[0], "Delitti"].item() == str(_protected_b(frame))
     assert table.loc[table["Esagono H3"] == hexgrid.to_str([CELL_A])[0], "Comune"].item().startswith("'=")
     assert metrics.neutralise_formula("-2+3") == "'-2+3"
     assert metrics.neutralise_formula("@SUM(A1)") == "'@SUM(A1)"
     assert metrics.neutralise_formula("Massa") == "Massa"
 
 
-def test_order_for_a_role_does_not_leak_hidden_values():
-    frame = pd.DataFrame({"h3": ["a", "b", "c", "d", "e"], "incidents": [1, 2, 0, 7, 1],
-                          "night": [0, 0, 0, 3, 0], "day": [1, 2, 0, 4, 1],
-                          "rate_per_1000": [5.0, 9.0, 0.0, 3.0, 1.0], "per_km2": [1.0] * 5,
-                          "night_share": [0.0, 0.0, np.nan, 0.43, 0.0]})
-    assert metrics.sort_for_role(frame, "incidents", "forze_polizia")["h3"].tolist() == ["d", "b", "a", "e", "c"]
-    # 1 and 2 are both "< 3": one tie in H3 order, between 3+ and 0.
-    assert metrics.sort_for_role(frame, "incidents", "osservatore")["h3"].tolist() == ["d", "a", "b", "e", "c"]
-    # Hidden rates go last, with the missing ones.
-    assert metrics.sort_for_role(frame, "rate_per_1000", "osservatore")["h3"].tolist() == ["d", "c", "a", "b", "e"]
+def test_order_for_a_role_follows_the_protected_values(frame):
+    data = frame.reset_index()
+    exact_order = metrics.sort_for_role(data, "incidents", "forze_polizia")["incidents"].tolist()
+    assert exact_order == sorted(exact_order, reverse=True)
+    public = metrics.sort_for_role(data, "incidents", "osservatore")
+    shown = metrics.protect_frame(data, "osservatore").set_index("cell").loc[public["cell"], "incidents"].tolist()
+    assert shown == sorted(shown, reverse=True)
 
 
 def test_data_version_changes_with_the_data(store):

@@ -161,17 +161,19 @@ def test_period_change_without_previous_data(store):
     assert set(ch["previous_shown"]) == {"n.d."}
 
 
-def test_period_change_hides_small_counts_and_their_complement(store):
+def test_period_change_is_protected_for_a_role_without_clearance(store):
+    exact = trends.period_change(store, MAR_APR, by="category", role=POLICE).set_index("key")
     ch = trends.period_change(store, MAR_APR, by="category", role=VIEWER).set_index("key")
-    # Previous rapine = 1 is hidden; with the total (15) published, furti (14, the only other
-    # positive value) would give it away, so it is hidden too.
-    assert ch.loc["rapine", "previous_shown"] == "< 3"
-    assert ch.loc["furti_altri", "previous_shown"] == "riservato"
-    assert ch.loc[["rapine", "furti_altri"], ["previous", "delta", "delta_pct"]].isna().all().all()
-    assert ch.loc["totale", "previous_shown"] == "15" and ch.loc["totale", "delta"] == 13
-    assert ch.loc["furti_abitazione", "previous_shown"] == "0"  # zero is published
-    assert ch.loc["rapine", "current_shown"] == "12"
-
+    # previous rapine = 1: published as 0 or 3, never "< 3"; the total and every line are numbers
+    assert exact.loc["rapine", "previous_shown"] == "1"
+    assert ch.loc["rapine", "previous_shown"] in ("0", "3")
+    values = ch[["current", "previous"]].to_numpy().ravel()
+    assert not ((values >= 1) & (values < 3)).any() and not np.isnan(values).any()
+    assert abs(ch.loc["totale", "previous"] - 15) <= 3 and abs(ch.loc["rapine", "current"] - 12) <= 3
+    assert (ch["delta"] == ch["current"] - ch["previous"]).all()  # derived from the protected values
+    assert ch.loc["furti_abitazione", "previous_shown"] == "0"  # nothing stays nothing
+    again = trends.period_change(store, MAR_APR, by="category", role=VIEWER).set_index("key")
+    assert again["previous"].equals(ch["previous"])
 
 # -- series ------------------------------------------------------------------------------------
 
@@ -192,22 +194,21 @@ def test_series_by_comune_fills_zero_months(store):
     assert s["suppressed"].isna().all()
 
 
-def test_series_suppression_for_a_role_without_clearance(store):
+def test_series_protection_for_a_role_without_clearance(store):
     s = trends.incident_series(store, Filters(), by="pro_com_t", role=VIEWER)
-    shown = s.set_index(["key", "period"])["shown"]
-    # Alfa April (2) is hidden; April total (11, readable from the category view) would reveal it
-    # through Beta April, Alfa's own total through Alfa's smallest month (January, tie broken by
-    # order), Beta's total through Beta's smallest positive month (January).
-    expected = {
-        (ALFA, 1): "riservato", (ALFA, 2): "6", (ALFA, 3): "7", (ALFA, 4): "< 3",
-        (BETA, 1): "riservato", (BETA, 2): "0", (BETA, 3): "10", (BETA, 4): "riservato",
-    }
-    for (key, month), text in expected.items():
-        assert shown[(key, date(2024, month, 1))] == text, (key, month)
-    hidden = s[s["suppressed"].notna()]
-    assert hidden["incidents"].isna().all()
-    assert (s["suppressed"] == "primario").sum() == 1
-
+    exact = trends.incident_series(store, Filters(), by="pro_com_t", role=POLICE)
+    shown = s.set_index(["key", "period"])
+    # Alfa April (2) is never shown as 2 nor as "< 3"; large values stay within 2
+    assert shown.loc[(ALFA, date(2024, 4, 1)), "shown"] in ("0", "3")
+    assert shown.loc[(BETA, date(2024, 2, 1)), "shown"] == "0"
+    assert abs(shown.loc[(BETA, date(2024, 3, 1)), "incidents"] - 10) <= 3
+    assert s["suppressed"].isna().all() and s["incidents"].notna().all()
+    assert not s["incidents"].between(1, 2).any()
+    assert exact["incidents"].between(1, 2).any()
+    # the territory's March total is the same whether asked from the total or from the map's KPIs
+    total = trends.incident_series(store, Filters(), role=VIEWER).set_index("period")
+    march = trends.incident_series(store, Filters(start=date(2024, 3, 1), end=date(2024, 3, 1)), role=VIEWER)
+    assert total.loc[date(2024, 3, 1), "incidents"] == march["incidents"].iloc[0]
 
 def test_yearly_series_by_category(store):
     s = trends.incident_series(store, Filters(), by="category", freq="Y", role=POLICE).set_index("key")
@@ -224,24 +225,6 @@ def test_series_of_empty_store(tmp_path, tiny_territory_dir):
     assert trends.incident_series(s, Filters()).empty
     assert trends.comparison_window(s, Filters()) is None
     s.close()
-
-
-def test_suppress_on_a_small_table():
-    frame = pd.DataFrame({"row": ["a", "a", "b", "b"], "col": ["x", "y", "x", "y"], "incidents": [1, 5, 4, 0]})
-    out = trends.suppress(frame, groups=[["row"], ["col"]], role=VIEWER)
-    # a/x hidden; row a -> a/y (5); col x -> b/x (4); then col y and row b each have one hidden
-    # value and only the zero b/y left, which would give it away (5 - 0): b/y is hidden too.
-    assert list(out["shown"]) == ["< 3", "riservato", "riservato", "riservato"]
-    assert list(out["suppressed"]) == ["primario", "complementare", "complementare", "complementare"]
-    with_positive = trends.suppress(frame.assign(incidents=[1, 5, 4, 7]), groups=[["row"], ["col"]], role=VIEWER)
-    assert list(with_positive["shown"]) == ["< 3", "riservato", "riservato", "riservato"]
-    lone = trends.suppress(frame.assign(incidents=[1, 0, 0, 9]), groups=[["row"]], role=VIEWER)
-    assert list(lone["shown"]) == ["< 3", "riservato", "0", "9"]  # row a: only the zero hides the 1
-    assert pd.isna(lone["suppressed"].iloc[3])
-    cleared = trends.suppress(frame, groups=[["row"], ["col"]], role=POLICE)
-    assert list(cleared["incidents"]) == [1, 5, 4, 0] and cleared["suppressed"].isna().all()
-    no_groups = trends.suppress(frame, role=VIEWER)
-    assert np.isnan(no_groups["incidents"].iloc[0]) and no_groups["incidents"].iloc[1:].tolist() == [5, 4, 0]
 
 
 def test_trend_arrow():
@@ -326,66 +309,14 @@ def test_official_vs_dataset_gap_for_complete_years(store):
     assert o.loc[(2023, "totale"), "scarto_pct"] == pytest.approx(50.0)  # 60 against 40
 
 
-def test_suppress_protects_several_small_values_against_a_published_total():
-    # Months [1, 1, 10] with their total 12 on the total chart: hiding only the two 1s would give
-    # them away (12 - 10 = 2 = 1 + 1), so the 10 is hidden too.
-    frame = pd.DataFrame({"period": [1, 2, 3], "key": "furti", "incidents": [1, 1, 10]})
-    out = trends.suppress(frame, groups=[["key"]], role=VIEWER)
-    assert list(out["shown"]) == ["< 3", "< 3", "riservato"]
-    assert list(out["suppressed"]) == ["primario", "primario", "complementare"]
-    assert out["incidents"].isna().all()
-    assert out.attrs["unprotected"] == []
-    assert list(trends.suppress(frame, groups=[["key"]], role=POLICE)["shown"]) == ["1", "1", "10"]
-    # [1, 3]: no visible value can protect the 1 (the 3 shown as "riservato" could only be 3):
-    # the group is reported so that its total is hidden.
-    lone = trends.suppress(pd.DataFrame({"g": "a", "incidents": [1, 3]}), groups=[["g"]], role=VIEWER)
-    assert lone.attrs["unprotected"] == [(("g",), ("a",))]
-
-
-def test_period_change_hides_the_total_when_the_categories_cannot_be_protected():
-    frame = pd.DataFrame({"key": ["a", "b", "totale"], "n": [1, 3, 4],
-                          "group": ["voci", "voci", "totale"]})
-    out = trends.suppress(frame, value="n", groups=[["group"]], role=VIEWER)
-    trends._hide_unprotected_total(out)
-    assert out.loc[2, "shown"] == "riservato" and np.isnan(out.loc[2, "n"])
-
-
-def test_official_vs_dataset_is_suppressed_for_roles_without_clearance():
-    official = pd.DataFrame({
-        "anno": [2023, 2023, 2023, 2023], "categoria": ["totale", "furti_altri", "rapine", "truffe_frodi"],
-        "label": ["Totale", "Altri furti", "Rapine", "Truffe"], "ufficiali": [20.0, 15.0, 2.0, 3.0],
-        "fonte": "x", "dataset": [12.0, 10.0, 1.0, 1.0], "mesi": 12, "scarto_pct": [-40.0, -33.3, -50.0, -66.7],
-    })
-    out = trends.suppress_official(official, VIEWER).set_index("categoria")
-    assert out.loc["rapine", "dataset_shown"] == "< 3" and out.loc["truffe_frodi", "dataset_shown"] == "< 3"
-    assert out.loc["furti_altri", "dataset_shown"] == "riservato"  # 12 - 10 would give 1 + 1 away
-    assert out.loc["rapine", "ufficiali_shown"] == "< 3" and out.loc["truffe_frodi", "ufficiali_shown"] == "3"
-    assert out.loc[["rapine", "truffe_frodi", "furti_altri"], "scarto_pct"].isna().all()
-    assert out.loc["totale", "dataset_shown"] == "12" and out.loc["totale", "scarto_pct"] == -40.0
-    assert out[["dataset", "ufficiali"]].stack().isin([1.0, 2.0]).sum() == 0
-    cleared = trends.suppress_official(official, POLICE).set_index("categoria")
-    assert cleared.loc["rapine", "dataset_shown"] == "1" and cleared.loc["rapine", "scarto_pct"] == -50.0
-
-
-def test_total_line_hides_months_whose_breakdown_cannot_be_protected(monkeypatch):
-    # January: categories 1 and 3 (no complementary choice protects them against the total 4);
-    # February: 5 and 6 (nothing small)
-    from types import SimpleNamespace
-
-    raw = pd.DataFrame({"month": [date(2024, 1, 1), date(2024, 1, 1), date(2024, 2, 1), date(2024, 2, 1)],
-                        "category": ["rapine", "furti_altri", "rapine", "furti_altri"],
-                        "incidents": [1, 3, 5, 6]})
-    fake = SimpleNamespace(incidents_series=lambda by=(), **_: raw if by else raw.groupby("month", as_index=False)[
-        "incidents"].sum())
-    monkeypatch.setattr(trends, "comparison_window",
-                        lambda *_: SimpleNamespace(start=date(2024, 1, 1), end=date(2024, 2, 1)))
-    monkeypatch.setattr(trends, "breakdown_labels", lambda *_: {"rapine": "Rapine", "furti_altri": "Altri furti"})
-    by_cat = trends.incident_series(fake, Filters(), by="category", role=VIEWER)
-    assert by_cat.attrs["unprotected_periods"] == [date(2024, 1, 1)]
-    total = trends.incident_series(fake, Filters(), role=VIEWER)
-    safe = trends.hide_periods(total, by_cat.attrs["unprotected_periods"]).set_index("period")
-    assert safe.loc[date(2024, 1, 1), "shown"] == "riservato" and pd.isna(safe.loc[date(2024, 1, 1), "incidents"])
-    assert safe.loc[date(2024, 2, 1), "incidents"] == 11
-    # a cleared role sees everything, and nothing is unprotected
-    assert trends.incident_series(fake, Filters(), by="category", role="forze_polizia").attrs[
-        "unprotected_periods"] == []
+def test_official_vs_dataset_is_protected_for_roles_without_clearance(store):
+    official = trends.official_vs_dataset(store)
+    out = trends.protect_official(official, VIEWER).set_index(["anno", "categoria"])
+    assert "dataset_key" not in out.columns
+    # the official figures are published statistics: unchanged
+    assert out.loc[(2024, "rapine"), "ufficiali_shown"] == "12"
+    assert abs(out.loc[(2024, "totale"), "dataset"] - 43) <= 3 and abs(out.loc[(2024, "rapine"), "dataset"] - 13) <= 3
+    ds = out["dataset"].dropna()
+    assert not ds.between(1, 2).any()
+    cleared = trends.protect_official(official, POLICE).set_index(["anno", "categoria"])
+    assert cleared.loc[(2024, "rapine"), "dataset_shown"] == "13"

@@ -10,6 +10,8 @@ import json
 import pytest
 import shapely
 
+from geo.access import disclosure
+from geo.access.privacy import format_int, format_percent
 from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.zones import pilot as zones
@@ -37,25 +39,38 @@ def test_one_zone_per_hexagon(result):
     assert zone_of(result, CELL_A)["rank"] == 1  # most harm, most residents, its school
 
 
-def test_small_counts_and_derived_values_are_hidden_without_clearance(result):
-    b = zone_of(result, CELL_B)["zone"]  # two incidents, one at night
+def _protected(count: int, key: int) -> int:
+    return int(disclosure.protect_counts([count], [key], "osservatore")[0])
+
+
+def test_zone_totals_are_protected_without_clearance(result):
+    b_row = zone_of(result, CELL_B)  # two incidents, one at night
+    b = b_row["zone"]
     public = zone_report.export_table(result, role="osservatore").set_index("Zona")
     police = zone_report.export_table(result, role="forze_polizia").set_index("Zona")
-    assert public.loc[b, "Delitti nel periodo"] == "< 3" and public.loc[b, "Quota notturna (%)"] == "riservato"
+    shown = _protected(2, b_row["incidents_key"])
+    assert shown in (0, 3)  # never 1 or 2, never "< 3"
+    assert public.loc[b, "Delitti nel periodo"] == str(shown)
     assert police.loc[b, "Delitti nel periodo"] == "2" and police.loc[b, "Quota notturna (%)"] == 50.0
-    a = zone_of(result, CELL_A)["zone"]
-    assert public.loc[a, "Delitti nel periodo"] == "10" and public.loc[a, "Quota notturna (%)"] == 50.0
+    a_row = zone_of(result, CELL_A)
+    a = a_row["zone"]
+    total = int(public.loc[a, "Delitti nel periodo"])
+    assert total == _protected(10, a_row["incidents_key"]) and abs(total - 10) <= disclosure.MAX_NOISE
+    night = _protected(5, a_row["night_key"])
+    assert public.loc[a, "Quota notturna (%)"] == round(min(night, total) / total * 100, 1)
 
 
 def test_indicator_rows_of_a_card(result):
-    row = zone_of(result, CELL_B)
+    row = zone_of(result, CELL_A)
     public = zone_report.indicator_rows(row, "osservatore").set_index("Indicatore")
     police = zone_report.indicator_rows(row, "prefettura").set_index("Indicatore")
     assert len(public) == 10
-    assert public.loc["Quota notturna dei delitti", "Valore della zona"] == "riservato"
-    assert public.loc["Danno da delitti per residenti", "Valore della zona"] == "riservato"
+    fig = zone_report.zone_figures(row, "osservatore")
+    assert public.loc["Quota notturna dei delitti", "Valore della zona"] == (
+        f"{format_percent(fig['night_share'])} dei delitti")
+    assert fig["harm_rate"] == pytest.approx(row["harm_rate"] * fig["incidents"] / row["incidents"])
     assert police.loc["Quota notturna dei delitti", "Valore della zona"] == "50 % dei delitti"
-    assert public.loc["Popolazione", "Valore della zona"] == "49 residenti"
+    assert public.loc["Popolazione", "Valore della zona"] == f"{format_int(row['residents'])} residenti"
     assert public["Contributo (punti)"].sum() == pytest.approx(row["priority"], abs=0.05)
     assert public["Punteggio (0-1)"].between(0, 1).all()
 
@@ -93,42 +108,41 @@ def merged(tmp_path_factory) -> zones.ZoneResult:
     return zones.rank_zones(prep, WEIGHTS, min_km2=0.3, max_km2=2.5, candidate_share=1.0, top=1, draws=20)
 
 
-def test_total_of_a_zone_with_a_hidden_hexagon_is_reserved_without_clearance(merged):
+def test_total_of_a_large_zone_is_shown_protected_in_every_export(merged):
+    """One zone of 10 + 2 + 3 = 15 incidents (6 at night): its total is published (protected)
+    in the table, CSV, GeoJSON, printable page and card, the same everywhere."""
     assert len(merged.zones) == 1
     row = merged.zones.iloc[0].to_dict()
-    assert (row["incidents"], row["night"], row["small_cells"]) == (15, 6, 1)
-    for role, total, night in (("osservatore", "riservato", "riservato"), ("forze_polizia", "15", 40.0)):
+    assert (row["incidents"], row["night"]) == (15, 6)
+    total = _protected(15, row["incidents_key"])
+    night_n = min(_protected(6, row["night_key"]), total)
+    assert abs(total - 15) <= disclosure.MAX_NOISE
+    for role, shown, night in (("osservatore", str(total), round(night_n / total * 100, 1)),
+                               ("forze_polizia", "15", 40.0)):
         table = zone_report.export_table(merged, role=role)
-        assert table.loc[0, "Delitti nel periodo"] == total and table.loc[0, "Quota notturna (%)"] == night
+        assert table.loc[0, "Delitti nel periodo"] == shown and table.loc[0, "Quota notturna (%)"] == night
         csv_row = next(csv.DictReader(io.StringIO(zone_report.ranking_csv(merged, role=role).decode("utf-8-sig")),
                                       delimiter=";"))
-        assert csv_row["Delitti nel periodo"] == total
+        assert csv_row["Delitti nel periodo"] == shown
         props = json.loads(zone_report.ranking_geojson(merged, role=role))["features"][0]["properties"]
-        assert props["Delitti nel periodo"] == total and props["Quota notturna (%)"] == night
+        assert props["Delitti nel periodo"] == shown and props["Quota notturna (%)"] == night
         page = zone_report.summary_html(merged, role=role)
         card = zone_report.card_html(row, role=role, top=1)
-        cells = zone_report.indicator_rows(row, role).set_index("Indicatore")["Valore della zona"]
-        if role == "osservatore":
-            for text in (page, card):
-                assert "Delitti nel periodo:</b>\nriservato (notte riservato; danno riservato" in text
-                assert "<td>15</td>" not in text and "40 %" not in text
-            assert "<td>riservato</td>" in page
-            assert cells["Quota notturna dei delitti"] == cells["Danno da delitti per residenti"] == "riservato"
-        else:
-            for text in (page, card):
-                assert "Delitti nel periodo:</b>\n15 (notte 40 %" in text
-            assert "<td>15</td>" in page
-            assert cells["Quota notturna dei delitti"] == "40 % dei delitti"
-    # the zone's scores and rank stay: percentile-based, not counts
+        for text in (page, card):
+            assert f"Delitti nel periodo:</b>\n{shown} (notte " in text
+            assert "riservato (notte" not in text
+        assert f"<td>{shown}</td>" in page
     assert zone_report.export_table(merged, role="osservatore")["Rango"].tolist() == [1]
 
 
-def test_zone_total_reserved_without_hexagon_information():
-    row = {"incidents": 15, "night": 6}  # no small_cells: fail closed
-    assert zone_report.zone_incidents(row, "osservatore") == "riservato"
+def test_zone_total_without_key_sums_is_not_published():
+    row = {"incidents": 15, "night": 6}  # no key sums (a ranking built by hand): fail closed
+    assert zone_report.zone_incidents(row, "osservatore") == "n.d."
     assert zone_report.zone_incidents(row, "prefettura") == "15"
-    assert zone_report.zone_incidents({**row, "small_cells": 0}, "osservatore") == "15"
-    assert zone_report.zone_incidents({"incidents": 2, "night": 1, "small_cells": 1}, "osservatore") == "< 3"
+    shown = zone_report.zone_incidents({**row, "incidents_key": 123, "night_key": 45}, "osservatore")
+    assert shown == str(_protected(15, 123))
+    small = zone_report.zone_incidents({"incidents": 2, "night": 1, "incidents_key": 7, "night_key": 3}, "osservatore")
+    assert small in ("0", "3")
 
 
 def test_csv_for_italian_spreadsheets(result):
@@ -140,7 +154,7 @@ def test_csv_for_italian_spreadsheets(result):
     first = dict(zip(header, body[0], strict=True))
     assert "," in first["Priorità (0-100)"] and "." not in first["Priorità (0-100)"]  # decimal comma
     assert first["Celle H3"] == hexgrid.to_str([CELL_A])[0]
-    assert any(r[header.index("Delitti nel periodo")] == "< 3" for r in body)
+    assert not any(r[header.index("Delitti nel periodo")] in ("1", "2", "< 3", "riservato") for r in body)
 
 
 def test_csv_neutralises_formulas(result):
