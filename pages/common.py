@@ -430,5 +430,6 @@ def role_caption(role: str | None) -> None:
         ref = f"{article} del Patto" if article != "Patto" else "Patto"
     st.sidebar.caption(
         f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role) else f" · conteggi di delitti protetti con il metodo della chiave di cella ({ref}).")
+        + ("" if can_see_exact(role)
+           else f" · conteggi di delitti protetti con il metodo della chiave di cella ({ref}).")
     )

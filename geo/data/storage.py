@@ -165,12 +165,12 @@ class StorageInUseError(StorageError):
 
 
 #: Environment variable holding the secret of the record keys (see :meth:`Store.cell_key_secret`).
-CELL_KEY_SECRET_ENV = "LANTERNA_CELL_KEY_SECRET"
+CELL_KEY_SECRET_ENV = "LANTERNA_CELL_KEY_SECRET"  # noqa: S105 - the name of a variable, not a secret
 _KEY_MODULUS = 2**32
 #: The incidents with their record keys; the first query parameter is the secret.
 _KEYED_INCIDENTS = f"""SELECT *, (md5_number_lower(?::VARCHAR || '|' || cell::VARCHAR || '|' || month::VARCHAR
     || '|' || category || '|' || time_band || '|' || coalesce(outdoor::VARCHAR, '-')) % {_KEY_MODULUS})::BIGINT
-    AS rkey FROM incidents"""
+    AS rkey FROM incidents"""  # noqa: S608 - module literals only, the secret is a parameter
 
 
 def _first(rows: list) -> tuple | None:
