@@ -106,6 +106,7 @@ def test_cli_crea_and_verifica(tmp_path, capsys):
 
 def test_resolve_territory_creates_a_province_on_first_use(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "TERRITORIES_DIR", tmp_path)
+    monkeypatch.delenv("LANTERNA_DB", raising=False)  # the app tests' session database may be set
     ter = resolve_territory("TS")
     assert ter.folder == tmp_path / "trieste" and (tmp_path / "trieste" / "territory.json").exists()
     assert resolve_territory("trieste").folder == ter.folder  # by slug afterwards
