@@ -1,9 +1,17 @@
 """Hot spots of incidents on H3 hexagons: Getis-Ord Gi*, emerging hot-spot trends, concentration.
 
-- :func:`gi_star` runs ``esda.G_Local`` (star=True, binary weights on the first ring of H3
-  neighbours inside the territory) and corrects the analytical two-sided p-values for multiple
-  testing with Benjamini-Hochberg (FDR). Analytical p-values are used because with thousands of
-  hexagons permutation p-values (floor 1/(permutations+1)) cannot pass the BH thresholds.
+- :func:`gi_star` computes Getis-Ord Gi* (binary weights on the first ring of H3 neighbours
+  inside the territory, the cell itself included) and, by default (``method="maxt"``), decides
+  which hexagons are hot or cold with a **max-statistic permutation test** (Westfall & Young
+  1993, single step): the Gi* z-scores of ``log(1 + count)`` are compared with the distribution
+  of the largest absolute z-score over the whole territory when the same counts are shuffled at
+  random over the hexagons. The family-wise error is then at most ``alpha`` whatever the
+  sparsity or overdispersion of the counts, because a shuffle of the observed counts is exactly
+  what "no spatial pattern" means for them (the null that the map's noise floor shows). The log
+  keeps one exceptional hexagon from dominating the maximum. The former method (analytical
+  normal p-values of esda's Gi* and Benjamini-Hochberg FDR, ``method="fdr"``) is kept for
+  the calibration benchmark: on sparse counts it reports hot spots in almost every run of a
+  complete null (scripts/bench_calibration.py, docs/ZONES.md).
 - :func:`emerging_hotspots` repeats Gi* on each quarter (or year) and classifies each hexagon
   in the manner of ArcGIS's *Emerging Hot Spot Analysis* (new, consecutive, intensifying,
   persistent, diminishing, sporadic, oscillating, historical), with a Mann-Kendall test for the
@@ -30,8 +38,12 @@ from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.data.storage import Store
 
-#: Significance level of the hot-spot tests (after FDR) and of the Mann-Kendall trend test.
+#: Significance level of the hot-spot tests (family-wise) and of the Mann-Kendall trend test.
 ALPHA = 0.05
+#: Shuffles of the max-statistic test: p-values are multiples of 1/(PERMUTATIONS + 1).
+PERMUTATIONS = 199
+#: Hot-spot inference methods: the default and the former one (benchmark only).
+METHODS = ("maxt", "fdr")
 #: Share of time bins that makes a pattern "persistent" (ArcGIS EHSA's 90 %).
 PERSISTENT_SHARE = 0.9
 
@@ -142,14 +154,67 @@ def fdr_classes(z: np.ndarray, *, alpha: float = ALPHA) -> tuple[np.ndarray, np.
     return p, q, cls
 
 
+def local_z(values: np.ndarray, neigh: sp.csr_matrix) -> np.ndarray:
+    """Gi* z-scores (analytical moments under random permutation, Ord & Getis 1995) of the
+    columns of ``values`` (cells x k) for the binary weights ``neigh`` (self-loops included).
+
+    Equal to esda's ``Zs`` for one column; vectorised so that hundreds of shuffles cost one
+    sparse-matrix product. Columns without variance give zeros."""
+    y = np.asarray(values, dtype=np.float64)
+    one = y.ndim == 1
+    y = y[:, None] if one else y
+    n = y.shape[0]
+    k = np.asarray(neigh.sum(axis=1)).ravel()
+    mean = y.mean(axis=0)
+    sd = y.std(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = sd[None, :] * np.sqrt(k * (n - k) / max(n - 1, 1))[:, None]
+        z = (neigh @ y - k[:, None] * mean[None, :]) / scale
+    z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+    return z[:, 0] if one else z
+
+
+def maxt_test(values: np.ndarray, neigh: sp.csr_matrix, *, permutations: int = PERMUTATIONS,
+              seed: int = 0, chunk: int = 50) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Single-step max-statistic permutation test of the Gi* z-scores of ``values``.
+
+    Returns the z-scores, the family-wise adjusted p-values ``(1 + #{max_r |z^r| >= |z_i|}) /
+    (permutations + 1)`` and the null maxima. The shuffles are seeded, so the same counts always
+    give the same hot spots."""
+    y = np.asarray(values, dtype=np.float64)
+    z = local_z(y, neigh)
+    if len(y) < 3 or np.ptp(y) == 0:
+        return z, np.ones(len(y)), np.zeros(0)
+    rng = np.random.default_rng(seed)
+    maxima = np.empty(permutations)
+    done = 0
+    while done < permutations:
+        m = min(chunk, permutations - done)
+        shuffled = np.column_stack([rng.permutation(y) for _ in range(m)])
+        maxima[done:done + m] = np.abs(local_z(shuffled, neigh)).max(axis=0)
+        done += m
+    sorted_max = np.sort(maxima)
+    exceed = permutations - np.searchsorted(sorted_max, np.abs(z) - 1e-12, side="left")
+    return z, (1.0 + exceed) / (permutations + 1.0), maxima
+
+
+def neighbourhood_matrix(w: Graph) -> sp.csr_matrix:
+    """The binary weights of a :func:`contiguity_weights` graph as a CSR matrix."""
+    return sp.csr_matrix(w.sparse)
+
+
 def gi_star(
     cells: np.ndarray,
     values: np.ndarray,
     *,
     w: Graph | None = None,
     alpha: float = ALPHA,
+    method: str = "maxt",
+    permutations: int = PERMUTATIONS,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Getis-Ord Gi* hot spots with Benjamini-Hochberg FDR correction.
+    """Getis-Ord Gi* hot spots, family-wise calibrated by a max-statistic permutation test
+    (``method="maxt"``, default) or, for comparison only, BH-FDR on normal p-values (``"fdr"``).
 
     Parameters
     ----------
@@ -168,13 +233,28 @@ def gi_star(
         Indexed by ``cell``: ``value``, ``g`` (Gi*, esda's ``Gs``), ``z`` (its z-score, esda's
         ``Zs``), ``p`` (two-sided,
         normal), ``q`` (BH-adjusted), ``hotspot`` (``caldo``/``freddo``/``non significativo``).
+        With ``"maxt"``, ``z`` is the Gi* z-score of ``log(1 + value)`` and ``p`` = ``q`` is the
+        family-wise adjusted permutation p-value.
     """
     cells = np.asarray(cells, dtype=np.int64)
     y = np.asarray(values, dtype=np.float64)
+    if method not in METHODS:
+        raise ValueError(f"metodo sconosciuto: {method!r}")
     if w is None:
         w = contiguity_weights(cells)
-    g, z = gi_star_stats(y, w)
-    p, q, cls = fdr_classes(z, alpha=alpha)
+    if method == "fdr":
+        g, z = gi_star_stats(y, w)
+        p, q, cls = fdr_classes(z, alpha=alpha)
+    else:
+        g, _ = gi_star_stats(y, w)
+        if len(y) < 3 or y.sum() <= 0 or np.ptp(y) == 0:
+            z, q = np.zeros(len(y)), np.ones(len(y))
+        else:
+            z, q, _ = maxt_test(np.log1p(np.clip(y, 0, None)), neighbourhood_matrix(w),
+                                permutations=permutations, seed=seed)
+        p = q
+        sig = q <= alpha
+        cls = np.where(sig & (z > 0), HOT, np.where(sig & (z < 0), COLD, NONE))
     return pd.DataFrame({"value": y, "g": g, "z": z, "p": p, "q": q, "hotspot": cls},
                         index=pd.Index(cells, name="cell"))
 
@@ -340,13 +420,22 @@ def emerging_hotspots(
     freq: Literal["Q", "Y"] = "Q",
     alpha: float = ALPHA,
     w: Graph | None = None,
+    method: str = "maxt",
+    permutations: int = PERMUTATIONS,
 ) -> pd.DataFrame:
     """Emerging hot-spot classes per cell, in the spirit of ArcGIS EHSA.
 
     For each complete quarter (or year) Gi* is computed on the counts of the bin and corrected
-    with BH-FDR within the bin; each cell then gets a class from its sequence of significant
-    bins (:func:`classify_pattern`) and the Mann-Kendall trend of the monthly counts of its Gi*
-    neighbourhood (the cell and its first ring), i.e. of the local sum Gi* is made of. ArcGIS
+    with BH-FDR within the bin. With the default ``method="maxt"`` the classes are
+    **gatekept** so that they inherit the family-wise calibration of :func:`gi_star`: only a
+    hexagon that is a hot (cold) spot of the whole period or of the final bin, each tested by
+    the max-statistic permutation test at ``alpha / 2``, can carry a hot (cold) class, so under
+    no spatial pattern at most ``alpha`` of the runs show any class (Bonferroni over the two
+    gates); the bins then describe the time profile of the calibrated hot spots with the power
+    of the per-bin test. ``method="fdr"`` is the former, ungated classification. Each cell
+    then gets a class from its sequence of significant bins (:func:`classify_pattern`) and the
+    Mann-Kendall trend of the monthly counts of its Gi* neighbourhood (the cell and its first
+    ring), i.e. of the local sum Gi* is made of. ArcGIS
     tests the trend of the bins' z-scores instead; the monthly counts give the test more points.
 
     Parameters
@@ -377,11 +466,22 @@ def emerging_hotspots(
     hot = np.zeros((n, n_bins), dtype=bool)
     cold = np.zeros((n, n_bins), dtype=bool)
     last_z = np.zeros(n)
+    if method not in METHODS:
+        raise ValueError(f"metodo sconosciuto: {method!r}")
+    gate_hot = np.ones(n, dtype=bool)
+    gate_cold = np.ones(n, dtype=bool)
+    if method == "maxt" and n_bins:
+        gate_hot[:], gate_cold[:] = False, False
+        for seed, col in enumerate((bins >= 0, bins == n_bins - 1)):
+            gate = gi_star(cells, counts[:, col].sum(axis=1), w=w, alpha=alpha / 2, method="maxt",
+                           permutations=permutations, seed=seed)["hotspot"].to_numpy()
+            gate_hot |= gate == HOT
+            gate_cold |= gate == COLD
     for b in range(n_bins):
         z = gi_star_z(counts[:, bins == b].sum(axis=1), w)
         _, _, cls = fdr_classes(z, alpha=alpha)
-        hot[:, b] = cls == HOT
-        cold[:, b] = cls == COLD
+        hot[:, b] = (cls == HOT) & gate_hot
+        cold[:, b] = (cls == COLD) & gate_cold
         last_z = z
     used = counts[:, bins >= 0]
     neighbourhood = adjacency_matrix(cells, self_loops=True) @ used

@@ -41,13 +41,23 @@ def test_gi_star_equals_esda_on_same_data_and_weights():
     cells = disk(12)
     y = np.random.default_rng(7).poisson(4, len(cells)).astype(float)
     y[:20] += 15  # some structure
-    ours = hotspots.gi_star(cells, y)
+    ours = hotspots.gi_star(cells, y, method="fdr")
     ref = esda.G_Local(y, independent_w(cells), transform="B", star=True, permutations=0)
     np.testing.assert_allclose(ours["g"].to_numpy(), ref.Gs, rtol=1e-12)
     np.testing.assert_allclose(ours["z"].to_numpy(), ref.Zs, rtol=1e-12)
     # esda's p_norm is one-sided; ours is the two-sided p of the same z
     np.testing.assert_allclose(ours["p"].to_numpy(), 2 * ref.p_norm, rtol=1e-12)
     assert ours.index.tolist() == cells.tolist()
+
+
+def test_vectorised_z_equals_esda_on_the_log_counts_the_default_method_tests():
+    cells = disk(12)
+    y = np.log1p(np.random.default_rng(8).negative_binomial(1, 0.5, len(cells)).astype(float))
+    ref = esda.G_Local(y, independent_w(cells), transform="B", star=True, permutations=0)
+    neigh = hotspots.neighbourhood_matrix(hotspots.contiguity_weights(cells))
+    np.testing.assert_allclose(hotspots.local_z(y, neigh), ref.Zs, rtol=1e-10)
+    both = hotspots.local_z(np.column_stack([y, y[::-1]]), neigh)
+    np.testing.assert_allclose(both[:, 0], ref.Zs, rtol=1e-10)
 
 
 def test_edge_cells_have_fewer_neighbours_and_nothing_outside():
@@ -59,9 +69,9 @@ def test_edge_cells_have_fewer_neighbours_and_nothing_outside():
     assert set(w.adjacency.index.get_level_values("neighbor")) <= set(range(len(cells)))
 
 
-def test_planted_hot_spot_is_found_with_fdr(grid):
-    """19 hexagons with four times the background rate are found; discoveries away from them
-    (beyond the ring that shares their Gi* neighbourhood) stay within the FDR on average."""
+def test_planted_hot_spot_is_found(grid):
+    """A cluster of 19 hexagons at four times the background rate is found; discoveries away from them
+    (beyond the ring that shares their Gi* neighbourhood) stay rare."""
     cells, w = grid
     planted = np.isin(cells, h3n.grid_disk(CENTRE, 2))  # 19 hexagons
     near = np.isin(cells, h3n.grid_disk(CENTRE, 3))
@@ -76,31 +86,58 @@ def test_planted_hot_spot_is_found_with_fdr(grid):
         found.append(hot[planted].mean())
         false_share.append(significant[~near].sum() / max(significant.sum(), 1))
         assert (res["q"] >= res["p"] - 1e-15).all()
-    assert min(found) >= 0.85 and np.mean(found) >= 0.95
+    # family-wise control costs power at the cluster's edge (its Gi* neighbourhoods mix in
+    # background): the cluster is found in every run, about half of its hexagons flagged
+    assert min(found) > 0 and np.mean(found) >= 0.4
     assert np.mean(false_share) <= ALPHA
 
 
-@pytest.mark.parametrize("rate", [0.3, 3.0])
-def test_random_data_give_no_more_false_hot_spots_than_nominal(grid, rate):
-    """Under complete spatial randomness every discovery is false. BH keeps the false discovery
-    rate at alpha, which under the global null means any discovery is rare: the share of
-    significant hexagons must stay far below alpha (uncorrected tests flag about 5 %)."""
+def any_hot_share(cells, w, draw, runs, method):
+    hits = 0
+    for seed in range(runs):
+        res = hotspots.gi_star(cells, draw(np.random.default_rng(100 + seed)), w=w, alpha=ALPHA, method=method)
+        hits += bool((res["hotspot"] != hotspots.NONE).any())
+    return hits / runs
+
+
+NULLS = {
+    "poisson_0.3": lambda rng, n: rng.poisson(0.3, n),
+    "poisson_3": lambda rng, n: rng.poisson(3.0, n),
+    "negbin": lambda rng, n: rng.negative_binomial(0.2, 0.2 / (0.2 + 0.5), n),  # mean 0.5, var/mean 3.5
+}
+
+
+@pytest.mark.parametrize("null", sorted(NULLS))
+def test_complete_nulls_give_hot_spots_in_at_most_alpha_of_runs(grid, null):
+    """Under complete spatial randomness any hot spot is false: the family-wise test reports
+    one in at most alpha of the runs (plus Monte-Carlo error: 40 runs, binomial 95 % bound)."""
     cells, w = grid
-    shares = []
-    for seed in range(10):
-        y = np.random.default_rng(100 + seed).poisson(rate, len(cells))
-        res = hotspots.gi_star(cells, y, w=w, alpha=ALPHA)
-        shares.append(float((res["hotspot"] != hotspots.NONE).mean()))
-    assert max(shares) <= ALPHA
-    assert np.mean(shares) <= ALPHA / 5
+    share = any_hot_share(cells, w, lambda rng: NULLS[null](rng, len(cells)), 40, "maxt")
+    assert share <= ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / 40)
+
+
+def test_the_former_fdr_method_fails_the_same_null_check(grid):
+    """The check above can fail: BH on normal p-values of sparse counts finds "hot spots" in
+    most runs of pure noise (the defect the max-statistic test removes)."""
+    cells, w = grid
+    share = any_hot_share(cells, w, lambda rng: NULLS["poisson_0.3"](rng, len(cells)), 20, "fdr")
+    assert share > 0.5
 
 
 def test_uncorrected_p_values_would_fail_the_nominal_rate_check(grid):
-    """The check above can fail: raw p-values at 5 % flag about 5 % of random hexagons."""
+    """Raw p-values at 5 % flag about 5 % of random hexagons: a correction is needed."""
     cells, w = grid
     y = np.random.default_rng(100).poisson(3.0, len(cells))
-    res = hotspots.gi_star(cells, y, w=w)
+    res = hotspots.gi_star(cells, y, w=w, method="fdr")
     assert (res["p"] <= ALPHA).mean() > ALPHA / 5
+
+
+def test_same_counts_same_hot_spots(grid):
+    cells, w = grid
+    y = np.random.default_rng(3).poisson(1.0, len(cells))
+    y[:30] += 4
+    a, b = hotspots.gi_star(cells, y, w=w), hotspots.gi_star(cells, y, w=w)
+    assert a["hotspot"].equals(b["hotspot"]) and a["q"].equals(b["q"])
 
 
 def test_degenerate_values_are_not_significant():
@@ -242,3 +279,28 @@ def test_concentration_orders_by_density_not_count():
     # the second hexagon is half cut by the territory's edge: same count, twice the density
     curve = hotspots.concentration_curve(np.array([4.0, 4.0]), np.array([1.0, 0.5]))
     assert curve["share_area"].tolist() == pytest.approx([0, 1 / 3, 1.0])
+
+
+def ehsa_any_class_share(cells, w, runs, method):
+    hits = 0
+    for seed in range(runs):
+        rng = np.random.default_rng(500 + seed)
+        # overdispersed series whose level differs between hexagons, then shuffled in space: the
+        # time profile of each series is kept, any spatial pattern is gone
+        level = rng.gamma(0.5, 0.6, len(cells))
+        counts = rng.poisson(level[:, None] * np.ones((1, 24)))
+        counts = counts[rng.permutation(len(cells))]
+        res = hotspots.emerging_hotspots(cells, counts, freq="Q", w=w, method=method, permutations=99)
+        hits += bool((res["pattern"] != "none").any())
+    return hits / runs
+
+
+def test_emerging_classes_are_calibrated_on_spatially_shuffled_series(grid):
+    cells, w = grid
+    share = ehsa_any_class_share(cells, w, 30, "maxt")
+    assert share <= ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / 30)
+
+
+def test_the_former_ungated_classes_fail_the_same_check(grid):
+    cells, w = grid
+    assert ehsa_any_class_share(cells, w, 10, "fdr") > 0.5
