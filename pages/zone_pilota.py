@@ -20,7 +20,7 @@ from geo.access.privacy import ROLES, can_see_exact, format_decimal, format_int,
 from geo.data.filters import Filters
 from geo.data.storage import open_store
 from geo.overview import metrics
-from geo.zones import hotspots
+from geo.zones import backtest, hotspots
 from geo.zones import pilot as zones
 from geo.zones import report as zone_report
 from geo.zones.indicators import INDICATOR_KEYS, INDICATORS
@@ -374,11 +374,15 @@ with tab_hot:
     n_hot = int((hexes["hotspot"] == hotspots.HOT).sum())
     n_cold = int((hexes["hotspot"] == hotspots.COLD).sum())
     a1, a2, a3 = st.columns(3)
-    a1.metric("Esagoni punto caldo (Gi*, FDR 5 %)", format_int(n_hot))
+    a1.metric("Esagoni punto caldo (Gi*, errore 5 %)", format_int(n_hot),
+              help="Test di permutazione sul massimo (Westfall-Young): in assenza di qualunque struttura "
+                   "spaziale, al più 5 analisi su 100 mostrano anche un solo esagono caldo o freddo.")
     a2.metric("Esagoni punto freddo", format_int(n_cold))
     a3.metric("Superficie con metà dei delitti", format_percent(summary["area_for_incidents"][0.5], 1),
               help="La più piccola quota della superficie, presa dagli esagoni più densi, che contiene il 50 % "
                    "dei delitti del periodo.")
+    prep = load_prepared(db, version, zone_filters)
+    st.markdown("  \n".join(backtest.evidence_lines(n_hot, prep.noise, prep.back)))
     st.altair_chart(concentration_chart(result.concentration), width="stretch")
     st.caption(
         "Come nei rapporti di *risk terrain* e di *hot spot policing*: "

@@ -181,21 +181,42 @@ def maxt_test(values: np.ndarray, neigh: sp.csr_matrix, *, permutations: int = P
     Returns the z-scores, the family-wise adjusted p-values ``(1 + #{max_r |z^r| >= |z_i|}) /
     (permutations + 1)`` and the null maxima. The shuffles are seeded, so the same counts always
     give the same hot spots."""
+    z, p, maxima, _ = _maxt(values, neigh, permutations=permutations, seed=seed, chunk=chunk)
+    return z, p, maxima
+
+
+#: Largest |z| kept per shuffle, to count the significant hexagons of each shuffle (noise floor).
+_TOP = 256
+
+
+def _maxt(values: np.ndarray, neigh: sp.csr_matrix, *, permutations: int, seed: int, chunk: int = 50,
+          alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`maxt_test` plus, for each shuffle, how many hexagons pass the test's critical value
+    (capped at 256): the hot and cold hexagons that a random arrangement of the same counts gives."""
     y = np.asarray(values, dtype=np.float64)
     z = local_z(y, neigh)
     if len(y) < 3 or np.ptp(y) == 0:
-        return z, np.ones(len(y)), np.zeros(0)
+        return z, np.ones(len(y)), np.zeros(0), np.zeros(0, dtype=np.int64)
     rng = np.random.default_rng(seed)
     maxima = np.empty(permutations)
+    k = min(_TOP, len(y))
+    tops = np.empty((permutations, k))
     done = 0
     while done < permutations:
         m = min(chunk, permutations - done)
         shuffled = np.column_stack([rng.permutation(y) for _ in range(m)])
-        maxima[done:done + m] = np.abs(local_z(shuffled, neigh)).max(axis=0)
+        absz = np.abs(local_z(shuffled, neigh))
+        tops[done:done + m] = -np.sort(-np.partition(absz, len(y) - k, axis=0)[len(y) - k:], axis=0).T
+        maxima[done:done + m] = tops[done:done + m, 0]
         done += m
     sorted_max = np.sort(maxima)
     exceed = permutations - np.searchsorted(sorted_max, np.abs(z) - 1e-12, side="left")
-    return z, (1.0 + exceed) / (permutations + 1.0), maxima
+    p = (1.0 + exceed) / (permutations + 1.0)
+    # a value is significant when fewer than alpha * (permutations + 1) maxima reach it
+    allowed = int(np.floor(alpha * (permutations + 1) - 1 + 1e-9))
+    critical = np.sort(maxima)[::-1][allowed] if 0 <= allowed < permutations else np.inf
+    noise = (tops > critical + 1e-12).sum(axis=1)
+    return z, p, maxima, noise
 
 
 def neighbourhood_matrix(w: Graph) -> sp.csr_matrix:
@@ -247,14 +268,20 @@ def gi_star(
         p, q, cls = fdr_classes(z, alpha=alpha)
     else:
         g, _ = gi_star_stats(y, w)
+        noise = np.zeros(0, dtype=np.int64)
         if len(y) < 3 or y.sum() <= 0 or np.ptp(y) == 0:
             z, q = np.zeros(len(y)), np.ones(len(y))
         else:
-            z, q, _ = maxt_test(np.log1p(np.clip(y, 0, None)), neighbourhood_matrix(w),
-                                permutations=permutations, seed=seed)
+            z, q, _, noise = _maxt(np.log1p(np.clip(y, 0, None)), neighbourhood_matrix(w),
+                                   permutations=permutations, seed=seed, alpha=alpha)
         p = q
         sig = q <= alpha
         cls = np.where(sig & (z > 0), HOT, np.where(sig & (z < 0), COLD, NONE))
+        out = pd.DataFrame({"value": y, "g": g, "z": z, "p": p, "q": q, "hotspot": cls},
+                           index=pd.Index(cells, name="cell"))
+        #: hot + cold hexagons in each shuffle of the test (the noise floor, geo.zones.backtest)
+        out.attrs["noise"] = noise
+        return out
     return pd.DataFrame({"value": y, "g": g, "z": z, "p": p, "q": q, "hotspot": cls},
                         index=pd.Index(cells, name="cell"))
 

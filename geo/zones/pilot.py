@@ -42,7 +42,7 @@ from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.data.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, SCHOOL_LEVELS
 from geo.data.storage import Store
-from geo.zones import hotspots
+from geo.zones import backtest, hotspots
 from geo.zones.indicators import (
     INDICATOR_KEYS,
     LIGHTS_PER_1000_RESIDENTS,
@@ -427,6 +427,10 @@ class Prepared:
     #: clearance (None: unknown, zone totals are then not published to them).
     incident_keys: np.ndarray | None = None
     night_keys: np.ndarray | None = None
+    #: Hot hexagons that random arrangements of the same counts give, and the back-test of the
+    #: previous year's hot spots on the last year (:mod:`geo.zones.backtest`).
+    noise: backtest.NoiseFloor | None = None
+    back: backtest.Backtest | None = None
 
     @property
     def adj(self) -> sp.csr_matrix:
@@ -467,12 +471,15 @@ def prepare(store: Store, filters: Filters, *, freq: str = "Q") -> Prepared:
     lat, lon = hexgrid.cell_centers(cells)
     keyed = store.incidents_by_cell(res, **filters.query_kwargs()).set_index("cell")
     keyed = keyed[["incidents_key", "night_key"]].reindex(cells, fill_value=0).to_numpy(dtype=np.int64)
+    noise = backtest.noise_floor(hot)
+    back = backtest.backtest(cells, months, history, table.base["area_km2"].to_numpy(), w=w)
     return Prepared(
         filters=filters, cells=cells, lat=lat, lon=lon, table=table, hot=hot, ehsa=ehsa, months=months,
         history=history, adj_rows=rows, adj_cols=cols, xy=planar_km(cells),
         comuni=dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True)),
         schools=schools, services=services, reports=reports, confiscated=conf, period=(start, end),
         demo=store.get_meta("demo") == "true", incident_keys=keyed[:, 0], night_keys=keyed[:, 1],
+        noise=noise, back=back,
     )
 
 

@@ -339,10 +339,14 @@ altrimenti il rango percentile tra gli esagoni dove è presente. La priorità è
 <p><b>Gravità dei delitti.</b> Ogni delitto pesa la pena minima del reato tipico della categoria nel codice
 penale, in semestri (idea del Cambridge Crime Harm Index; ipotesi di lavoro, non una scala ufficiale):
 {e(severity)}.</p>
-<p><b>Punti caldi.</b> Statistica Gi* di Getis-Ord (libreria esda) sui conteggi dei delitti per esagono, con
-vicinato = esagono e primo anello di esagoni H3 del territorio; valori p analitici bilaterali corretti per i
-confronti multipli con la procedura di Benjamini-Hochberg (FDR 5 %).</p>
-<p><b>Tendenze (come l'Emerging Hot Spot Analysis).</b> Gi* per ogni trimestre completo con correzione FDR; la
+<p><b>Punti caldi.</b> Statistica Gi* di Getis-Ord sul logaritmo di (1 + delitti) per esagono, con
+vicinato = esagono e primo anello di esagoni H3 del territorio; test di permutazione sul massimo
+(Westfall-Young, 199 rimescolamenti degli stessi conteggi): se i delitti fossero disposti a caso, al più 5
+analisi su 100 mostrerebbero anche un solo esagono caldo o freddo. Calibrazione misurata in
+scripts/bench_calibration.py.</p>
+<p><b>Tendenze (come l'Emerging Hot Spot Analysis).</b> Gi* per ogni trimestre completo con correzione FDR,
+solo per gli esagoni che sono punti caldi (o freddi) dell'intero periodo o dell'ultimo trimestre al test sul
+massimo (2,5 % ciascuno), così che anche le classi restino al 5 % in assenza di struttura; la
 tendenza è il test di Mann-Kendall (stagionale con almeno 24 mesi) sui conteggi mensili del vicinato. Classi
 (i punti freddi sono simmetrici):</p><ul>{classes}</ul>
 <p><b>Zone.</b> Candidati: il {e(format_decimal(p['candidate_share'] * 100, 0))} % degli esagoni con priorità
@@ -441,7 +445,7 @@ def zone_map(
     show_trends: bool = False,
 ) -> folium.Map:
     """Folium map of the zones (top N dark, the others orange, labelled "Z01"...), the Gi* hot
-    and cold spots (FDR 5 %), the EHSA classes (hidden layer) and the comuni boundaries.
+    and cold spots (family-wise 5 %), the EHSA classes (hidden layer) and the comuni boundaries.
 
     Tooltips carry no incident counts (only ranks, scores, z-scores and classes), so nothing is
     suppressed here; every text is HTML-escaped.
@@ -470,7 +474,7 @@ def zone_map(
                  f"<br>{e(lab)}",
         } for h, z, q, lab in zip(sig["hotspot"], sig["z"], sig["q"], sig["label"], strict=True)]
         folium.GeoJson(
-            _hex_collection(sig.index.to_numpy(), props), name=f"Punti caldi e freddi (Gi*, FDR 5 %): {len(sig)}",
+            _hex_collection(sig.index.to_numpy(), props), name=f"Punti caldi e freddi (Gi*, errore 5 %): {len(sig)}",
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": f["properties"]["color"],
                                       "weight": 0.4, "fillOpacity": 0.45},
             tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
@@ -526,7 +530,7 @@ def zone_map(
         x0, y0, x1, y1 = shapely.total_bounds(np.asarray(zone_geometries(result)[:top], dtype=object))
         bounds = [[y0, x0], [y1, x1]]
     entries = [(TOP_ZONE_COLOR, f"Zona pilota tra le prime {top}"), (OTHER_ZONE_COLOR, "Altra zona pilota"),
-               (HOT_COLOR, "Punto caldo (Gi*, FDR 5 %)"), (COLD_COLOR, "Punto freddo (Gi*, FDR 5 %)")]
+               (HOT_COLOR, "Punto caldo (Gi*, errore 5 %)"), (COLD_COLOR, "Punto freddo (Gi*, errore 5 %)")]
     maps.Legend("Zone pilota e punti caldi", entries,
                 "Tendenze EHSA: livello nascosto, dal riquadro dei livelli.").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

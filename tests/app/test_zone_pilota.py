@@ -44,6 +44,9 @@ def test_page_shows_zones_ranking_cards_and_robustness(page):
     assert cards[0].startswith("Z01 · ") and len(cards) == min(10, len(table))
     assert any("Fattori principali" in md.value for md in at.markdown)
     assert any("Monte Carlo" in md.value for md in at.markdown)
+    # the hot-spot tab gives the noise floor and the back-test, computed from the demo
+    evidence = " ".join(md.value for md in at.markdown)
+    assert "Soglia del caso" in evidence and "contenevano il" in evidence and "PEI*" in evidence
     assert not at.error
 
 

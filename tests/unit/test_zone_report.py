@@ -185,7 +185,7 @@ def test_summary_html_escapes_and_contains_everything(result):
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
     assert "Scuola &lt;b&gt;Test&lt;/b&gt;" in page and "<b>Test</b>" not in page
     assert page.count('class="card"') == 3
-    for text in ("Metodo", "Benjamini-Hochberg", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", "Z01"):
+    for text in ("Metodo", "Westfall-Young", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", "Z01"):
         assert text in page
     assert "Rifugio riservato" not in page
     assert SCRIPT not in page
