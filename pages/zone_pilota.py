@@ -289,6 +289,9 @@ st.caption(
     f"ruolo *{md(ROLES.get(role, role))}*"
     + ("" if cleared else f" ({PROTECTED_NOTE})")
 )
+absent = zone_report.absent_note(result)
+if absent:
+    st.info(absent, icon=":material/layers_clear:")
 if z.empty:
     st.info("Nessuna zona individuata: nessun esagono ha priorità positiva con questi pesi e filtri.")
     st.stop()
@@ -316,8 +319,9 @@ with tab_map:
     st_folium(m, key="zone_pilota_map", height=560, use_container_width=True, returned_objects=[])
     st.subheader("Classifica delle zone")
     table = zone_report.export_table(result, role=role)
-    shown = ["Rango", "Zona", "Comuni", "Priorità (0-100)", "Fattori principali", "Superficie (km²)", "Residenti",
-             "Delitti nel periodo", "Tendenza (EHSA)", f"P(tra le prime {top})", "Rango di consenso (Borda)",
+    shown = ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)", "Fattori principali",
+             "Superficie (km²)", "Residenti", "Delitti nel periodo", "Affidabilità del tasso per residenti",
+             "Esagoni punto caldo (Gi*)", "Tendenza (EHSA)", f"P(tra le prime {top})", "Rango di consenso (Borda)",
              "Disaccordo tra profili"]
     st.dataframe(
         table[shown], hide_index=True, width="stretch", key="zp_table",
@@ -325,10 +329,14 @@ with tab_map:
             "Priorità (0-100)": st.column_config.ProgressColumn("Priorità", min_value=0, max_value=100,
                                                                 format="%.1f"),
             f"P(tra le prime {top})": st.column_config.NumberColumn(format="percent"),
+            "Beneficio atteso (punti × km²)": st.column_config.NumberColumn(format="%.1f"),
         },
     )
+    st.caption("Le zone sono ordinate per **beneficio atteso** = priorità media × superficie: a parità di priorità, "
+               "una zona più ampia raggiunge più persone e luoghi. L'affidabilità dice quanto il tasso per residenti "
+               "della zona poggia sui suoi dati (bassa: pochi residenti, il tasso è avvicinato alla media).")
     st.altair_chart(contributions_chart(z.head(max(top, 10))), width="stretch")
-    st.caption("Ogni barra è la priorità della zona; i segmenti sono i contributi (peso × punteggio × 100) e "
+    st.caption("Ogni barra è la priorità media della zona; i segmenti sono i contributi (peso × punteggio × 100) e "
                "sommano esattamente alla priorità.")
     st.subheader("Esportazioni")
     d1, d2, d3 = st.columns(3)
@@ -348,8 +356,9 @@ with tab_cards:
     st.caption(f"Schede delle prime {min(top, len(z))} zone. I nomi di servizi con indirizzo riservato sono visibili "
                "solo ai ruoli abilitati.")
     for row in z.head(top).to_dict("records"):
-        with st.expander(f"{row['zone']} · {', '.join(row['comuni'])} · priorità "
-                         f"{format_decimal(row['priority'], 1)}", expanded=row["rank"] == 1):
+        with st.expander(f"{row['zone']} · {', '.join(row['comuni'])} · beneficio atteso "
+                         f"{format_decimal(row['benefit'], 1)} · priorità {format_decimal(row['priority'], 1)}",
+                         expanded=row["rank"] == 1):
             zone_card(row, role=role, top=top)
 
 with tab_rob:

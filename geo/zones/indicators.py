@@ -183,8 +183,9 @@ def harm_weights(categories: pd.Series, *, weights: Mapping[str, float] | None =
     return categories.map(lambda c: table.get(c, 1.0)).to_numpy(dtype=np.float64)
 
 
-def empirical_bayes_rate(events: np.ndarray, population: np.ndarray) -> np.ndarray:
-    """Global empirical-Bayes smoothed rates (Marshall 1991; GeoDa's "Empirical Bayes").
+def empirical_bayes(events: np.ndarray, population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Global empirical-Bayes smoothed rates (Marshall 1991; GeoDa's "Empirical Bayes") and the
+    reliability of each.
 
     Each raw rate ``e/b`` is shrunk towards the overall rate ``m = Σe / Σb`` with weight
     ``A / (A + m / b)``, where ``A`` is the between-area variance estimated by the method of
@@ -198,15 +199,17 @@ def empirical_bayes_rate(events: np.ndarray, population: np.ndarray) -> np.ndarr
 
     Returns
     -------
-    numpy.ndarray
-        Smoothed rates, events per unit of population. Equals ``esda.smoothing.Empirical_Bayes``
-        where every population is positive and ``A`` is positive.
+    (numpy.ndarray, numpy.ndarray)
+        Smoothed rates (events per unit of population; equal to ``esda.smoothing.Empirical_Bayes``
+        where every population is positive and ``A`` is positive) and the weight of each area's
+        own rate in its smoothed rate, in [0, 1] (0: the rate says nothing beyond the overall
+        one; 1: the area is large enough to speak for itself).
     """
     e = np.asarray(events, dtype=np.float64)
     b = np.asarray(population, dtype=np.float64)
     total_b = b.sum()
     if total_b <= 0:
-        return np.zeros_like(e)
+        return np.zeros_like(e), np.zeros_like(e)
     m = e.sum() / total_b
     pos = b > 0
     raw = np.zeros_like(e)
@@ -214,10 +217,27 @@ def empirical_bayes_rate(events: np.ndarray, population: np.ndarray) -> np.ndarr
     variance = (b[pos] * (raw[pos] - m) ** 2).sum() / total_b - m / b.mean()
     variance = max(variance, 0.0)
     out = np.full_like(e, m)
+    weight = np.zeros_like(e)
     if variance > 0:
-        weight = variance / (variance + m / b[pos])
-        out[pos] = weight * raw[pos] + (1 - weight) * m
-    return out
+        weight[pos] = variance / (variance + m / b[pos])
+        out[pos] = weight[pos] * raw[pos] + (1 - weight[pos]) * m
+    return out, weight
+
+
+def empirical_bayes_rate(events: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """The smoothed rates of :func:`empirical_bayes`."""
+    return empirical_bayes(events, population)[0]
+
+
+#: Reliability classes of a shrunk rate by the weight of the area's own rate (Italian labels).
+RELIABILITY_CLASSES: tuple[tuple[float, str], ...] = ((0.8, "alta"), (0.5, "media"), (0.0, "bassa"))
+
+
+def reliability_label(weight: float) -> str:
+    """"alta" (the area's own data make at least 80 % of its rate), "media" (50-80 %) or "bassa"."""
+    if weight is None or not np.isfinite(weight):
+        return "bassa"
+    return next(label for bound, label in RELIABILITY_CLASSES if weight >= bound)
 
 
 def percentile_scores(values: pd.Series) -> pd.Series:
@@ -289,7 +309,8 @@ def load_inputs(store: Store, filters: Filters) -> pd.DataFrame:
     ``settled_km2`` (area of the resolution-10 children with residents), ``incidents``,
     ``harm`` (severity-weighted incidents), ``night``, ``reports_open``,
     ``reports_open_severity``, ``lights``, ``lights_broken``, ``lights_old``, ``schools``,
-    ``services``, ``homeless_reports``, ``confiscated_reuse``, ``service_km``. Incident columns
+    ``services``, ``homeless_reports``, ``reports_all`` (reports of any status and date),
+    ``confiscated_reuse``, ``confiscated_all``, ``service_km``. Incident columns
     cover the filters' period, categories and time band.
     """
     res = filters.res
@@ -331,15 +352,19 @@ def load_inputs(store: Store, filters: Filters) -> pd.DataFrame:
         homeless = reports[(reports["category"] == HOMELESS_REPORT_CATEGORY)
                            & (reports["status"].isin(OPEN_REPORT_STATUS) | in_period)]
         base["homeless_reports"] = _count_by(_to_res(homeless["cell"], res), base.index)
+        base["reports_all"] = _count_by(_to_res(reports["cell"], res), base.index)
     else:
         base["homeless_reports"] = 0.0
+        base["reports_all"] = 0.0
 
     conf = store.points("confiscated", comuni=comuni)
     if len(conf):
         reusable = conf[reusable_confiscated(conf)]
         base["confiscated_reuse"] = _count_by(_to_res(reusable["cell"], res), base.index)
+        base["confiscated_all"] = _count_by(_to_res(conf["cell"], res), base.index)
     else:
         base["confiscated_reuse"] = 0.0
+        base["confiscated_all"] = 0.0
 
     # Distance to services is measured to every service of the province, also outside the chosen
     # comuni: people cross municipal borders to reach a canteen or a shelter.
@@ -444,14 +469,64 @@ def lighting_state(base: pd.DataFrame) -> pd.DataFrame:
     }, index=base.index)
 
 
+#: Source layer of each indicator, as a column of :func:`load_inputs` whose sum tells whether the
+#: layer has any row (None: incidents and population, present whenever incidents are loaded).
+INDICATOR_LAYER: dict[str, str] = {
+    "harm_rate": "incidents", "harm_density": "incidents", "night_share": "incidents",
+    "reports": "reports_all", "lighting_deficit": "lights", "schools": "schools",
+    "homeless": "reports_all", "service_distance": "services", "confiscated": "confiscated_all",
+    "population": "residents",
+}
+#: Layers gathered by each Comune (reports from its own system, the PELL lighting census): a
+#: comune with no row at all has not supplied the layer, and its zero is not a measurement. The
+#: other layers are complete registries or censuses of the territory (ISTAT population, the MIM
+#: school registry, ANBSC confiscated assets, the pact's census of services), where a comune with
+#: no row truly has none.
+COMUNE_SUPPLIED: frozenset[str] = frozenset({"reports_all", "lights"})
+
+
+def indicator_availability(base: pd.DataFrame) -> pd.DataFrame:
+    """Which indicator carries information in which cell (cells x :data:`INDICATOR_KEYS`, bool).
+
+    An indicator drops out everywhere when its source layer has no row in the territory (all its
+    values would be zero: it cannot tell one hexagon from another), and, for the layers a Comune
+    supplies (:data:`COMUNE_SUPPLIED`), in the hexagons of a comune that has supplied no row.
+    The priority renormalises the weights over the indicators left in each hexagon
+    (:func:`geo.zones.priority.cell_contributions`).
+    """
+    out = pd.DataFrame(True, index=base.index, columns=list(INDICATOR_KEYS))
+    for key in INDICATOR_KEYS:
+        col = INDICATOR_LAYER[key]
+        values = base[col] if col in base else pd.Series(0.0, index=base.index)
+        if float(values.sum()) <= 0:
+            out[key] = False
+        elif col in COMUNE_SUPPLIED and "pro_com_t" in base:
+            present = values.groupby(base["pro_com_t"]).sum() > 0
+            out[key] = base["pro_com_t"].map(present).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def absent_summary(available: pd.DataFrame, comuni_of_cell: pd.Series, names: dict[str, str]) -> dict:
+    """What dropped out: ``territory`` (indicators absent everywhere) and ``comuni`` ({indicator:
+    names of the comuni where it is absent}, only for indicators present somewhere)."""
+    territory = [k for k in available.columns if not available[k].any()]
+    partial: dict[str, list[str]] = {}
+    for k in available.columns:
+        if available[k].any() and not available[k].all():
+            missing = sorted({names.get(c, c) for c in comuni_of_cell[~available[k].to_numpy()].unique()})
+            partial[k] = missing
+    return {"territory": territory, "comuni": partial}
+
+
 @dataclass(frozen=True)
 class IndicatorTable:
-    """Inputs, raw indicators and scores for the same cells (same index)."""
+    """Inputs, raw indicators, scores and indicator availability for the same cells (same index)."""
 
     base: pd.DataFrame
     raw: pd.DataFrame
     scores: pd.DataFrame
     months: int
+    available: pd.DataFrame | None = None
 
 
 def build_indicators(store: Store, filters: Filters) -> IndicatorTable:
@@ -459,4 +534,5 @@ def build_indicators(store: Store, filters: Filters) -> IndicatorTable:
     base = load_inputs(store, filters)
     months = period_months(store, filters)
     raw = compute_indicators(base, months=months)
-    return IndicatorTable(base=base, raw=raw, scores=normalise(raw), months=months)
+    return IndicatorTable(base=base, raw=raw, scores=normalise(raw), months=months,
+                          available=indicator_availability(base))

@@ -16,8 +16,12 @@ A pilot zone is a **contiguous** set of H3 hexagons of the territory, between ``
    it is dropped.
 
 Only hexagons of the territory exist in the adjacency, so a zone never crosses the territory's
-edge into nothing. Zones are ranked by their priority (area-weighted mean of their hexagons'
-priority, which decomposes into per-indicator contributions); the robustness of the ranking is
+edge into nothing. Zones are ranked by their expected benefit, the priority mass (area x the
+area-weighted mean of their hexagons' priority, which decomposes into per-indicator
+contributions): ranking by the mean alone let minimum-size zones with a few extreme hexagons fill
+the top 10 (``scripts/bench_ranking.py`` compares the top 10 with a greedy region-growing
+baseline, :mod:`geo.zones.baseline`). Indicators a territory lacks drop out of the priority with
+their weights renormalised (:func:`geo.zones.indicators.indicator_availability`). The robustness of the ranking is
 measured by Monte-Carlo perturbation of the weights (:func:`robustness`) and by a Borda count
 across the weight presets (:func:`borda_consensus`).
 """
@@ -48,10 +52,21 @@ from geo.zones.indicators import (
     LIGHTS_PER_1000_RESIDENTS,
     LIGHTS_PER_SETTLED_KM2,
     IndicatorTable,
+    absent_summary,
     build_indicators,
+    empirical_bayes,
+    reliability_label,
     reusable_confiscated,
 )
-from geo.zones.priority import PRESETS, normalise_weights, perturbed_weights, preset_weights, top_drivers
+from geo.zones.priority import (
+    PRESETS,
+    cell_contributions,
+    effective_weights,
+    normalise_weights,
+    perturbed_weights,
+    preset_weights,
+    top_drivers,
+)
 
 DEFAULT_MIN_KM2 = 0.3
 DEFAULT_MAX_KM2 = 3.0
@@ -354,8 +369,12 @@ def borda_consensus(
     *,
     presets: Mapping[str, Mapping[str, float]] | None = None,
     top: int = DEFAULT_TOP,
+    values: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Rank of each zone under every weight preset and their Borda consensus.
+
+    ``values`` ({preset: one value per zone, higher first}) replaces the presets' scoring of
+    ``zone_scores`` (used by :func:`rank_zones` to rank by expected benefit).
 
     Each preset ranks the (fixed) zones; a zone earns ``n_zones − rank`` points per preset; the
     consensus ranks zones by total points (ties: better best rank, then zone order).
@@ -369,6 +388,8 @@ def borda_consensus(
         others do not).
     """
     presets = presets or {k: p.weights for k, p in PRESETS.items()}
+    if values is not None:
+        presets = {k: presets.get(k, {}) for k in values}
     cols = [f"rank_{k}" for k in presets]
     if zone_scores.empty:
         return pd.DataFrame(columns=[*cols, "borda", "consensus_rank", "rank_spread", "presets_in_top",
@@ -377,7 +398,9 @@ def borda_consensus(
     n = len(z)
     out = pd.DataFrame(index=zone_scores.index)
     for key, weights in presets.items():
-        out[f"rank_{key}"] = _ranks(z @ normalise_weights(weights).to_numpy())
+        v = (np.asarray(values[key], dtype=np.float64) if values is not None
+             else z @ normalise_weights(weights).to_numpy())
+        out[f"rank_{key}"] = _ranks(v)
     ranks = out[cols].to_numpy()
     out["borda"] = (n - ranks).sum(axis=1)
     best = ranks.min(axis=1)
@@ -503,6 +526,18 @@ class ZoneResult:
     concentration_summary: dict = field(default_factory=dict)
 
 
+def _effective_scores(scores: pd.DataFrame, weights: pd.Series, available: pd.DataFrame | None) -> pd.DataFrame:
+    """Scores of the indicators available in each cell divided by the cell's weight normaliser at
+    ``weights``: their product with any weights is the priority / 100 with the normaliser fixed."""
+    s = scores[list(INDICATOR_KEYS)]
+    if available is None:
+        return s
+    a = available[list(INDICATOR_KEYS)].to_numpy(dtype=np.float64)
+    den = a @ normalise_weights(weights).to_numpy()
+    inv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0)
+    return pd.DataFrame(s.to_numpy() * a * inv[:, None], index=s.index, columns=list(INDICATOR_KEYS))
+
+
 def rank_zones(
     prep: Prepared,
     weights: Mapping[str, float] | pd.Series,
@@ -521,28 +556,45 @@ def rank_zones(
     """
     w = normalise_weights(weights)
     scores = prep.table.scores
+    avail = prep.table.available
     area = prep.table.base["area_km2"].to_numpy(dtype=np.float64)
-    contrib = scores[list(INDICATOR_KEYS)].to_numpy() * (w.to_numpy() * 100.0)
+    contrib_df = cell_contributions(scores, w, avail)
+    contrib = contrib_df.to_numpy()
     priority = contrib.sum(axis=1)
     raw_labels = delineate_zones(prep.cells, priority, area, min_km2=min_km2, max_km2=max_km2,
                                  candidate_share=candidate_share, adj=prep.adj, xy=prep.xy)
     zscores = zone_indicator_scores(raw_labels, scores, area)
-    zprio = zscores.to_numpy() @ w.to_numpy() * 100.0 if len(zscores) else np.zeros(0)
-    first_cell = pd.Series(prep.cells[raw_labels >= 0]).groupby(raw_labels[raw_labels >= 0]).min()
-    order = np.lexsort((first_cell.reindex(zscores.index).to_numpy(), -zprio)) if len(zscores) else []
+    zcontrib = zone_indicator_scores(raw_labels, contrib_df, area)
+    in_any = raw_labels >= 0
+    zarea = pd.Series(area[in_any]).groupby(raw_labels[in_any]).sum().reindex(zscores.index).to_numpy()
+    # Zones are ranked by their expected benefit, the priority mass Σ priority x area (points x
+    # km²): a zone of twice the area at the same priority reaches twice the people and places,
+    # so a minimum-size zone no longer wins on a high mean alone.
+    benefit = zcontrib.sum(axis=1).to_numpy() * zarea if len(zscores) else np.zeros(0)
+    first_cell = pd.Series(prep.cells[in_any]).groupby(raw_labels[in_any]).min()
+    order = np.lexsort((first_cell.reindex(zscores.index).to_numpy(), -benefit)) if len(zscores) else []
     rank_of = {int(zscores.index[i]): r + 1 for r, i in enumerate(order)}
     labels = np.array([rank_of.get(int(z), 0) for z in raw_labels], dtype=np.int64)  # 0 = no zone
     zscores.index = [rank_of[int(z)] for z in zscores.index]
-    zscores = zscores.sort_index()
+    zcontrib.index = [rank_of[int(z)] for z in zcontrib.index]
+    zscores, zcontrib = zscores.sort_index(), zcontrib.sort_index()
+    zarea_ranked = pd.Series(area[labels > 0]).groupby(labels[labels > 0]).sum().reindex(zscores.index)
 
-    zones = zone_table(prep, labels, zscores, w)
+    zones = zone_table(prep, labels, zscores, w, zcontrib=zcontrib)
     if len(zones):
-        rob = robustness(zscores, w, top=top, draws=draws, spread=spread, seed=seed)
+        # Robustness on the mass: per-cell normalisers fixed at the base weights (exact at the
+        # base weights; the only approximation is when some indicator is missing in some cells).
+        eff = _effective_scores(scores, w, avail)
+        zmass = zone_indicator_scores(labels - 1, eff, area).mul(zarea_ranked.to_numpy(), axis=0)
+        zmass.index = zscores.index
+        rob = robustness(zmass, w, top=top, draws=draws, spread=spread, seed=seed)
         zones = zones.join(rob, on="rank")
-        foot = footprint_stability(scores, labels - 1, w, candidate_share=candidate_share, draws=draws,
+        foot = footprint_stability(eff, labels - 1, w, candidate_share=candidate_share, draws=draws,
                                    spread=spread, seed=seed)
         zones["footprint"] = zones["rank"].map(lambda r: float(foot.get(r - 1, np.nan)))
-        zones = zones.join(borda_consensus(zscores, top=top), on="rank")
+        values = {key: zone_indicator_scores(labels - 1, cell_contributions(scores, p.weights, avail), area)
+                  .sum(axis=1).to_numpy() * zarea_ranked.to_numpy() for key, p in PRESETS.items()}
+        zones = zones.join(borda_consensus(zscores, top=top, values=values), on="rank")
 
     hexes = pd.DataFrame(
         {"priority": priority, "candidate": candidate_mask(priority, candidate_share), "zone": labels},
@@ -557,6 +609,9 @@ def rank_zones(
         "top": top, "seed": seed, "draws": draws, "spread": spread, "period": prep.period,
         "comuni": [prep.comuni.get(c, c) for c in prep.filters.comuni], "months": prep.table.months,
         "categories": list(prep.filters.categories), "time_band": prep.filters.time_band, "demo": prep.demo,
+        "absent": (absent_summary(avail, prep.table.base["pro_com_t"], prep.comuni)
+                   if avail is not None and "pro_com_t" in prep.table.base else {"territory": [], "comuni": {}}),
+        "weights_effective": {k: float(v) for k, v in effective_weights(w, avail).items()},
     }
     return ZoneResult(
         zones=zones, hexes=hexes, weights=w, params=params,
@@ -596,11 +651,17 @@ def _lists(values: pd.Series, zone: pd.Series) -> pd.Series:
     return values.groupby(zone.to_numpy()).agg(lambda v: sorted(v.astype(str)))
 
 
-def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.Series) -> pd.DataFrame:
-    """One row per zone (``labels`` ``1..n``, 0 = none), ordered by rank: priority, contributions
-    ``c_<indicator>`` and zone scores ``s_<indicator>``, top-3 ``drivers``, and the figures of the
+def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.Series,
+               zcontrib: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per zone (``labels`` ``1..n``, 0 = none), ordered by rank: priority (area-weighted
+    mean of the hexagons' priority, 0-100), ``benefit`` (expected benefit, the ranking measure:
+    priority x area, points x km²), contributions ``c_<indicator>`` (``zcontrib``, the
+    area-weighted means of the hexagons' contributions; by default ``zscores`` x weights) and zone
+    scores ``s_<indicator>``, top-3 ``drivers``, and the figures of the
     card: ``comuni``, ``n_cells``, ``area_km2``, ``residents``, ``incidents``, ``night``,
-    ``night_share``, ``harm_rate`` (per 1,000 residents per year), ``harm_density`` (per km² per
+    ``night_share``, ``harm_rate`` (per 1,000 residents per year, Empirical-Bayes shrunk among the
+    zones, with ``harm_rate_raw`` and ``harm_rate_weight``, the weight of the zone's own rate, and
+    ``harm_rate_reliability``, "alta"/"media"/"bassa"), ``harm_density`` (per km² per
     year), ``hot_cells``, ``trend_class`` (EHSA), ``trend``/``trend_p``/``trend_slope`` (Mann-Kendall
     on the zone's monthly counts), ``schools`` and ``school_names``, ``services``,
     ``service_names`` (public addresses), ``service_names_reserved``, ``nearest_service(_km,
@@ -624,7 +685,8 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     out = pd.DataFrame(index=pd.Index(ranks, name="rank"))
     out["zone"] = [zone_label(int(r)) for r in ranks]
     out["rank"] = ranks
-    contrib = zscores[list(INDICATOR_KEYS)] * (w * 100.0)
+    contrib = (zscores[list(INDICATOR_KEYS)] * (w * 100.0) if zcontrib is None
+               else zcontrib[list(INDICATOR_KEYS)].reindex(ranks))
     out["priority"] = contrib.sum(axis=1)
     for k in INDICATOR_KEYS:
         out[f"c_{k}"] = contrib[k]
@@ -644,7 +706,12 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     out["incidents"] = sums["incidents"].astype("int64")
     out["night"] = sums["night"].astype("int64")
     out["night_share"] = (sums["night"] / sums["incidents"]).where(sums["incidents"] > 0)
-    out["harm_rate"] = (sums["harm"] * 1000.0 / res_ / years).where(res_ >= 1)
+    out["benefit"] = out["priority"] * sums["area_km2"]
+    out["harm_rate_raw"] = (sums["harm"] * 1000.0 / res_ / years).where(res_ >= 1)
+    shrunk, weight = empirical_bayes(sums["harm"].to_numpy(dtype=np.float64), res_.to_numpy(dtype=np.float64))
+    out["harm_rate"] = pd.Series(shrunk * 1000.0 / years, index=ranks).where(res_ >= 1)
+    out["harm_rate_weight"] = pd.Series(weight, index=ranks).where(res_ >= 1)
+    out["harm_rate_reliability"] = [reliability_label(v) for v in out["harm_rate_weight"].to_numpy()]
     out["harm_density"] = (sums["harm"] / sums["area_km2"] / years).where(sums["area_km2"] > 0)
     hot = pd.Series(prep.hot["hotspot"].to_numpy()[in_zone] == hotspots.HOT)
     out["hot_cells"] = hot.groupby(zone).sum().reindex(ranks).astype("int64")

@@ -122,6 +122,37 @@ def contributions(scores: pd.DataFrame, weights: Mapping[str, float] | pd.Series
     return scores[list(INDICATOR_KEYS)].mul(w * 100.0, axis=1)
 
 
+def cell_contributions(
+    scores: pd.DataFrame,
+    weights: Mapping[str, float] | pd.Series,
+    available: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per-indicator contributions in points with the weights renormalised, in each row, over the
+    indicators ``available`` there (:func:`geo.zones.indicators.indicator_availability`):
+    ``100 · w_k · a_k · s_k / Σ_j w_j · a_j``. Rows add up to the priority (0-100); a row where no
+    weighted indicator is available scores 0. Without ``available`` it equals
+    :func:`contributions`."""
+    w = normalise_weights(weights)
+    s = scores[list(INDICATOR_KEYS)].to_numpy(dtype=np.float64)
+    if available is None:
+        return pd.DataFrame(s * (w.to_numpy() * 100.0), index=scores.index, columns=list(INDICATOR_KEYS))
+    a = available[list(INDICATOR_KEYS)].to_numpy(dtype=np.float64)
+    den = a @ w.to_numpy()
+    scale = np.divide(100.0, den, out=np.zeros_like(den), where=den > 0)
+    return pd.DataFrame(s * a * w.to_numpy() * scale[:, None], index=scores.index, columns=list(INDICATOR_KEYS))
+
+
+def effective_weights(weights: Mapping[str, float] | pd.Series, available: pd.DataFrame | None) -> pd.Series:
+    """The weights where every indicator that is absent from the whole territory has dropped
+    out, renormalised to sum 1 (what the page shows as the weights in use)."""
+    w = normalise_weights(weights)
+    if available is None:
+        return w
+    present = available[list(INDICATOR_KEYS)].any(axis=0)
+    kept = w.where(present, 0.0)
+    return kept / kept.sum() if kept.sum() > 0 else kept
+
+
 def priority_scores(scores: pd.DataFrame, weights: Mapping[str, float] | pd.Series) -> pd.Series:
     """Priority in points (0-100) of each row of a score table."""
     w = normalise_weights(weights).to_numpy()

@@ -125,7 +125,9 @@ def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:
     fig = fig or {}
     area = row["area_km2"]
     values = {
-        "harm_rate": (format_decimal(fig.get("harm_rate"), 1), "per 1.000 residenti all'anno", True),
+        "harm_rate": (format_decimal(fig.get("harm_rate"), 1),
+                      f"per 1.000 residenti all'anno (stima bayesiana; affidabilità "
+                      f"{row.get('harm_rate_reliability', 'bassa')})", True),
         "harm_density": (format_decimal(fig.get("harm_density"), 1), "per km² all'anno", True),
         "night_share": (format_percent(fig.get("night_share")), "dei delitti", True),
         "reports": (format_decimal(row["reports_severity"] / area if area > 0 else None, 1),
@@ -152,11 +154,26 @@ def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:
 # Table and exports
 # --------------------------------------------------------------------------------------------
 
+def absent_note(result: ZoneResult) -> str | None:
+    """Italian note on the indicators that dropped out of the score (None when none did)."""
+    absent = result.params.get("absent") or {}
+    parts = []
+    if absent.get("territory"):
+        names = ", ".join(INDICATORS[k].label for k in absent["territory"])
+        parts.append(f"Senza dati nel territorio, esclusi dal punteggio con i pesi ridistribuiti sugli altri "
+                     f"indicatori: {names}.")
+    for key, comuni in (absent.get("comuni") or {}).items():
+        shown = ", ".join(comuni[:8]) + (f" e altri {len(comuni) - 8}" if len(comuni) > 8 else "")
+        parts.append(f"{INDICATORS[key].label}: nessun dato fornito da {shown}; negli esagoni di questi comuni "
+                     "l'indicatore è escluso e il suo peso ridistribuito.")
+    return " ".join(parts) or None
+
+
 def export_table(result: ZoneResult, *, role: str | None) -> pd.DataFrame:
     """The ranking as a flat table with Italian headers (CSV, GeoJSON properties, the page)."""
     z = result.zones
     if z.empty:
-        return pd.DataFrame(columns=["Rango", "Zona", "Comuni", "Priorità (0-100)"])
+        return pd.DataFrame(columns=["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"])
     figs = [zone_figures(r, role) for r in z.to_dict("records")]
     night = [MISSING_TOTAL if f is None else None if pd.isna(f["night_share"])
              else round(float(f["night_share"]) * 100, 1) for f in figs]
@@ -164,12 +181,14 @@ def export_table(result: ZoneResult, *, role: str | None) -> pd.DataFrame:
         "Rango": z["rank"],
         "Zona": z["zone"],
         "Comuni": z["comuni"].map(", ".join),
+        "Beneficio atteso (punti × km²)": z["benefit"].round(2),
         "Priorità (0-100)": z["priority"].round(2),
         "Fattori principali": z["drivers"].map(drivers_label),
         "Superficie (km²)": z["area_km2"].round(3),
         "Residenti": z["residents"].round(0).astype("int64"),
         "Delitti nel periodo": [zone_incidents(r, role) for r in z.to_dict("records")],
         "Quota notturna (%)": pd.Series(night, dtype="object"),
+        "Affidabilità del tasso per residenti": z["harm_rate_reliability"],
         "Esagoni punto caldo (Gi*)": z["hot_cells"],
         "Tendenza (EHSA)": z["trend_class"],
         "Andamento dei delitti": [trend_text(r) for r in z.to_dict("records")],
@@ -353,7 +372,17 @@ tendenza è il test di Mann-Kendall (stagionale con almeno 24 mesi) sui conteggi
 positiva più alta. Gli esagoni candidati contigui formano aree; quelle oltre {e(format_decimal(p['max_km2'], 2))}
 km² sono divise con il clustering agglomerativo di Ward vincolato alla contiguità H3 (scikit-learn); quelle sotto
 {e(format_decimal(p['min_km2'], 2))} km² crescono aggiungendo l'esagono confinante libero di priorità più alta.
-Le zone restano dentro il territorio. La priorità di una zona è la media dei suoi esagoni pesata per superficie.</p>
+Le zone restano dentro il territorio. La priorità di una zona è la media dei suoi esagoni pesata per superficie;
+le zone sono <b>classificate per beneficio atteso</b> = priorità × superficie (punti × km²), così che una zona
+di dimensione minima con pochi esagoni estremi non superi una zona ampia e quasi altrettanto prioritaria. Sul
+dataset dimostrativo le prime 10 zone contengono almeno tanti esagoni caldi di una crescita greedy dagli
+esagoni migliori con gli stessi limiti (scripts/bench_ranking.py).</p>
+<p><b>Tassi stabili.</b> Il danno per 1.000 residenti di una zona è stimato con lo stimatore bayesiano empirico
+globale (Marshall 1991) tra le zone: una zona con pochi residenti è avvicinata al tasso medio delle zone.
+L'affidabilità è la quota del tasso che viene dai dati della zona: alta (almeno 80 %), media (50-80 %), bassa.</p>
+<p><b>Indicatori senza dati.</b> Un indicatore il cui strato non ha alcun dato nel territorio non entra nel
+punteggio, e i pesi degli altri sono ridistribuiti in proporzione; così anche, nei soli esagoni di un comune, per
+gli strati che fornisce il Comune (segnalazioni, punti luce) quando quel comune non ne ha fornito nessuno.</p>
 <p><b>Robustezza.</b> {p['draws']} simulazioni Monte Carlo con ogni peso moltiplicato per un fattore uniforme
 tra {e(format_decimal(1 - p['spread'], 1))} e {e(format_decimal(1 + p['spread'], 1))} (seme {p['seed']}):
 probabilità che la zona resti tra le prime {p['top']} e stabilità del perimetro (probabilità media che i suoi

@@ -36,7 +36,8 @@ def test_page_shows_zones_ranking_cards_and_robustness(page):
     assert at.title[0].value.endswith("Zone pilota")
     table = ranking(at)
     assert len(table) >= 5 and table["Rango"].tolist() == list(range(1, len(table) + 1))
-    assert table["Zona"].iloc[0] == "Z01" and table["Priorità (0-100)"].is_monotonic_decreasing
+    assert table["Zona"].iloc[0] == "Z01" and table["Beneficio atteso (punti × km²)"].is_monotonic_decreasing
+    assert set(table["Affidabilità del tasso per residenti"]) <= {"alta", "media", "bassa"}
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Zone individuate"].replace(".", "")) == len(table)
     assert "Delitti nel 5 % della superficie" in metrics

@@ -150,7 +150,8 @@ def test_csv_for_italian_spreadsheets(result):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
-    assert header[:4] == ["Rango", "Zona", "Comuni", "Priorità (0-100)"] and len(body) == 3
+    assert header[:5] == ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"]
+    assert len(body) == 3
     first = dict(zip(header, body[0], strict=True))
     assert "," in first["Priorità (0-100)"] and "." not in first["Priorità (0-100)"]  # decimal comma
     assert first["Celle H3"] == hexgrid.to_str([CELL_A])[0]

@@ -244,7 +244,8 @@ def test_pipeline_is_deterministic_and_consistent(demo_prep):
     pd.testing.assert_frame_equal(one.hexes, two.hexes)
     z = one.zones
     assert len(z) >= 5 and z["rank"].tolist() == list(range(1, len(z) + 1))
-    assert z["zone"].iloc[0] == "Z01" and z["priority"].is_monotonic_decreasing
+    assert z["zone"].iloc[0] == "Z01" and z["benefit"].is_monotonic_decreasing
+    np.testing.assert_allclose(z["benefit"], z["priority"] * z["area_km2"], rtol=1e-9)
     contrib = z[[f"c_{k}" for k in INDICATOR_KEYS]].sum(axis=1)
     np.testing.assert_allclose(contrib, z["priority"], rtol=1e-9)
     assert all(len(d) <= 3 and set(d) <= set(INDICATOR_KEYS) for d in z["drivers"])
