@@ -21,6 +21,7 @@ from geo.maps import layers as maps
 from geo.maps.classes import SCHEMES
 from geo.overview import metrics
 from geo.reports import workflow as reports
+from geo.zones import backtest
 from pages.common import (
     anchored,
     current_role,
@@ -63,6 +64,12 @@ def load_comuni(db: str, version: str) -> pd.DataFrame:
 def load_points(db: str, version: str, table: str, comuni: tuple[str, ...]) -> pd.DataFrame:
     del version
     return open_store(db).points(table, comuni=list(comuni) or None)
+
+
+@st.cache_data(show_spinner="Test dei punti caldi (199 rimescolamenti)…", max_entries=16)
+def load_evidence(db: str, version: str, filters: Filters) -> backtest.Evidence:
+    del version
+    return backtest.map_evidence(open_store(db), filters)
 
 
 def on_map_click() -> None:
@@ -117,7 +124,7 @@ def details_panel(store, frame: pd.DataFrame, filters: Filters, role: str, metri
 @st.fragment
 def map_and_details(store, frame: pd.DataFrame, filters: Filters, role: str, *, metric: str, scheme: str,
                     points: dict[str, pd.DataFrame], tiles: str, comuni: pd.DataFrame,
-                    report_text: frozenset[str] | None = None) -> None:
+                    report_text: frozenset[str] | None = None, evidence: backtest.Evidence | None = None) -> None:
     """The map and the details beside it. A fragment: a click on the map reruns only this part,
     not the KPI strip and the table."""
     left, right = st.columns([3, 1.3], gap="medium")
@@ -130,9 +137,16 @@ def map_and_details(store, frame: pd.DataFrame, filters: Filters, role: str, *, 
         else:
             st.session_state["mappa_res"] = filters.res
             selected = st.session_state.get(SELECTED)
+            overlays = [] if evidence is None else [
+                maps.outline_layer(evidence.hot_cells, name="Punti caldi", color=maps.HOT_OUTLINE),
+                maps.outline_layer(evidence.cold_cells, name="Punti freddi", color=maps.COLD_OUTLINE, dash="4 4")]
+            if selected:
+                overlays.append(maps.selection_layer(selected))
             st_folium(m, key="mappa", height=600, use_container_width=True,
                       returned_objects=["last_object_clicked"], on_change=on_map_click,
-                      feature_group_to_add=maps.selection_layer(selected) if selected else None)
+                      feature_group_to_add=overlays or None)
+        if evidence is not None:
+            st.markdown(evidence.markdown())
     with right:
         details_panel(store, frame, filters, role, metric)
 
@@ -163,9 +177,15 @@ def main() -> None:
                       default=DEFAULT_LAYERS, format_func=lambda k: maps.POINT_LAYERS[k].short, key="mappa_livelli",
                       help="Punti sulla mappa; si possono nascondere anche dal riquadro dei livelli.")
 
+    show_hot = st.toggle("Evidenzia i punti caldi (Gi*)", key="mappa_caldi",
+                         help="Esagoni con più delitti del loro intorno oltre quanto il caso spiega: test di "
+                              "permutazione sul massimo (Westfall-Young), con accanto quanti ne darebbero gli stessi "
+                              "conteggi disposti a caso e la verifica sull'anno successivo.")
+    evidence = load_evidence(db, version, filters) if show_hot else None
     points = {key: load_points(db, version, maps.POINT_LAYERS[key].table, filters.comuni) for key in layers}
     map_and_details(store, frame, filters, role, metric=metric, scheme=scheme, points=points, tiles=tiles,
-                    comuni=load_comuni(db, version), report_text=reports.readable_comuni(current_user()))
+                    comuni=load_comuni(db, version), report_text=reports.readable_comuni(current_user()),
+                    evidence=evidence)
 
     shown = metrics.sort_for_role(frame[maps.drawable(frame)], metrics.METRICS[metric].column, role)
     st.subheader("Tabella dei dati della mappa")

@@ -591,11 +591,23 @@ def build_map(
 def selection_layer(cell: int) -> folium.FeatureGroup:
     """A thick outline around the selected hexagon, for ``st_folium(feature_group_to_add=...)``
     (added without reloading the map)."""
-    group = folium.FeatureGroup(name="Esagono selezionato", control=False)
+    return outline_layer([cell], name="Esagono selezionato", color="#0066CC", weight=4)
+
+
+#: Outline colours of hot and cold hexagons (ColorBrewer RdBu ends, as on Zone pilota).
+HOT_OUTLINE = "#B2182B"
+COLD_OUTLINE = "#2166AC"
+
+
+def outline_layer(cells: Sequence[int] | np.ndarray, *, name: str, color: str, weight: float = 2.5,
+                  dash: str | None = None) -> folium.FeatureGroup:
+    """Outlines of hexagons (not clickable), for ``st_folium(feature_group_to_add=...)``."""
+    group = folium.FeatureGroup(name=name, control=False)
     data = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [_ring(cell)]}}]}
-    OutlineLayer(data, name="Esagono selezionato", style={"color": "#0066CC", "weight": 4, "fill": False},
-                 bounds=None).add_to(group)
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [_ring(int(c))]}}
+        for c in cells]}
+    style = {"color": color, "weight": weight, "fill": False, **({"dashArray": dash} if dash else {})}
+    OutlineLayer(data, name=name, style=style, bounds=None).add_to(group)
     return group
 
 

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from libpysal.graph import Graph
 
+from geo.data.filters import Filters
+from geo.data.storage import Store
 from geo.zones import hotspots
 
 #: Below this many incidents in either period no back-test figure is published.
@@ -144,3 +146,49 @@ def evidence_lines(n_hot: int, noise: NoiseFloor | None, back: Backtest | None) 
             f"{format_decimal(back.pei_star, 2)} (rispetto ai {format_int(back.hot_cells)} esagoni con più delitti "
             f"{_period_it(back.test)}, il massimo possibile con la stessa superficie).")
     return lines
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The hot spots of the filters' period at their resolution, with their noise floor and
+    back-test (what the Mappa page shows next to its hot-spot outline)."""
+
+    hot_cells: np.ndarray
+    cold_cells: np.ndarray
+    noise: NoiseFloor | None
+    back: Backtest | None
+
+    @property
+    def n_hot(self) -> int:
+        return len(self.hot_cells)
+
+    def lines(self) -> list[str]:
+        return evidence_lines(self.n_hot, self.noise, self.back)
+
+    def markdown(self) -> str:
+        """The count of hot and cold hexagons, then :meth:`lines` (Italian, Markdown)."""
+        from geo.access.privacy import format_int
+
+        head = (f"**Punti caldi (Gi\\*, errore 5 %):** {format_int(self.n_hot)} esagoni caldi (bordo rosso) e "
+                f"{format_int(len(self.cold_cells))} freddi (bordo blu tratteggiato).")
+        return "  \n".join([head, *self.lines()])
+
+
+def map_evidence(store: Store, filters: Filters) -> Evidence:
+    """Max-T Gi* hot and cold hexagons of the incidents with the filters (resolution, comuni,
+    period, categories, time band), the noise floor of the same test and the back-test of the
+    last two years of the whole history, as on Zone pilota."""
+    ctx = store.cell_context(filters.res, comuni=list(filters.comuni) or None).sort_values("cell")
+    cells = ctx["cell"].to_numpy(dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    if len(cells) == 0:
+        return Evidence(empty, empty, None, None)
+    inc = store.incidents_by_cell(filters.res, **filters.query_kwargs()).set_index("cell")
+    counts = inc["incidents"].reindex(cells, fill_value=0).to_numpy(dtype=np.float64) if len(inc) else \
+        np.zeros(len(cells))
+    w = hotspots.contiguity_weights(cells)
+    hot = hotspots.gi_star(cells, counts, w=w)
+    months, history = hotspots.load_history(store, filters, cells)
+    back = backtest(cells, months, history, ctx["area_km2"].to_numpy(dtype=np.float64), w=w) if months else None
+    label = hot["hotspot"].to_numpy()
+    return Evidence(cells[label == hotspots.HOT], cells[label == hotspots.COLD], noise_floor(hot), back)

@@ -147,3 +147,24 @@ def test_too_fine_resolution_for_the_whole_province_is_explained(app, demo_db):
     assert not at.exception
     assert any("Troppi esagoni" in w.value for w in at.warning)
     assert len(_map_table(at)) > maps.MAX_MAP_CELLS  # the table still lists every hexagon
+
+
+def test_hot_spot_outline_comes_with_its_noise_floor_and_back_test(app, demo_db):
+    from geo.zones import backtest, hotspots
+
+    at = _open(app, mappa_caldi=True)
+    text = " ".join(md.value for md in at.markdown)
+    f = _filters(at)
+    expected = backtest.map_evidence(open_store(demo_db), f)
+    assert expected.n_hot > 0
+    assert f"{expected.n_hot} esagoni caldi" in text.replace(".", "")
+    assert "Soglia del caso" in text and "Verifica retrospettiva" in text and "PAI" in text
+    # the outline is the max-T test's hot hexagons, none where the test finds nothing
+    store = open_store(demo_db)
+    ctx = store.cell_context(f.res).sort_values("cell")
+    inc = store.incidents_by_cell(f.res, **f.query_kwargs()).set_index("cell")
+    counts = inc["incidents"].reindex(ctx["cell"], fill_value=0).to_numpy()
+    hot = hotspots.gi_star(ctx["cell"].to_numpy(), counts)
+    assert sorted(expected.hot_cells.tolist()) == sorted(hot.index[hot["hotspot"] == hotspots.HOT].tolist())
+    # off by default: no test run, no text
+    assert "Soglia del caso" not in " ".join(md.value for md in _open(app).markdown)
