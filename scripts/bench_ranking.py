@@ -13,7 +13,9 @@ size bounds:
 
 Columns: priority mass of the top 10 (points x km²), hot hexagons (Gi*, max-T) inside it, hexagons,
 zones at the minimum size (at most ``ceil(min_km2 / hexagon area)`` hexagons), the smallest
-number of residents of a top-10 zone, and the zones with fewer than 100 residents. Then the
+number of residents of a top-10 zone, the zones with fewer than 100 residents, and the
+compactness (mean number of H3 edges inside a zone per hexagon: about 2.2 for a round zone of 20
+hexagons, 1 for a line). Then the
 reliability classes of the zone rates, and the effect of dropping an absent layer: with the
 confiscated-assets layer removed, how the top 10 differs when its weight is kept (former) or
 renormalised (product).
@@ -49,9 +51,11 @@ TOP = 10
 
 
 def top_figures(labels: np.ndarray, priority: np.ndarray, area: np.ndarray, hot: np.ndarray,
-                residents: np.ndarray, min_cells: int) -> dict:
+                residents: np.ndarray, min_cells: int, adj) -> dict:
     """Figures of the zones ranked 1..TOP (``labels``: rank per cell, 0 = none)."""
     keep = (labels >= 1) & (labels <= TOP)
+    inner = [adj[idx][:, idx].sum() / 2 / len(idx) for z in range(1, TOP + 1)
+             if len(idx := np.flatnonzero(labels == z))]
     sizes = np.bincount(labels[keep], minlength=TOP + 1)[1:]
     res = pd.Series(residents[keep]).groupby(labels[keep]).sum()
     return {
@@ -61,6 +65,7 @@ def top_figures(labels: np.ndarray, priority: np.ndarray, area: np.ndarray, hot:
         "minime": int(((sizes > 0) & (sizes <= min_cells)).sum()),
         "res_min": float(res.min()) if len(res) else float("nan"),
         "sotto_100": int((res < 100).sum()),
+        "compatt": float(np.mean(inner)) if inner else float("nan"),
     }
 
 
@@ -87,11 +92,12 @@ def main() -> int:
     area = prep.table.base["area_km2"].to_numpy()
     residents = prep.table.base["residents"].to_numpy()
     hot = prep.hot["hotspot"].to_numpy() == hotspots.HOT
+    adj = prep.adj.tocsr()
     min_cells = math.ceil(pilot.DEFAULT_MIN_KM2 / float(np.median(area)))
     print(f"Limiti: {pilot.DEFAULT_MIN_KM2}-{pilot.DEFAULT_MAX_KM2} km², candidati "
           f"{pilot.DEFAULT_CANDIDATE_SHARE:.0%}; esagoni caldi nel territorio: {int(hot.sum())}\n")
     header = f"{'profilo':<11} {'classifica':<14} {'massa':>8} {'caldi':>6} {'esagoni':>8} {'minime':>7} " \
-             f"{'res. min':>9} {'<100 res.':>9}"
+             f"{'res. min':>9} {'<100 res.':>9} {'compatt.':>8}"
     print(header)
     print("-" * len(header))
     wins = {"massa": 0, "caldi": 0}
@@ -110,10 +116,10 @@ def main() -> int:
             "greedy libero": baseline.greedy_zones(pr, area, prep.adj, min_km2=pilot.DEFAULT_MIN_KM2,
                                                    max_km2=pilot.DEFAULT_MAX_KM2, n_zones=TOP),
         }
-        figs = {name: top_figures(lab_, pr, area, hot, residents, min_cells) for name, lab_ in rows.items()}
+        figs = {name: top_figures(lab_, pr, area, hot, residents, min_cells, adj) for name, lab_ in rows.items()}
         for name, f in figs.items():
             print(f"{key:<11} {name:<14} {f['massa']:>8.1f} {f['caldi']:>6d} {f['esagoni']:>8d} {f['minime']:>7d} "
-                  f"{f['res_min']:>9.0f} {f['sotto_100']:>9d}")
+                  f"{f['res_min']:>9.0f} {f['sotto_100']:>9d} {f['compatt']:>8.2f}")
         for k in wins:
             wins[k] += figs["beneficio"][k] >= figs["greedy"][k]
         rel = r.zones.head(TOP)["harm_rate_reliability"].value_counts().to_dict()
@@ -135,7 +141,7 @@ def main() -> int:
     for name, p in (("peso mantenuto (prima)", stale), ("pesi ridistribuiti", fresh)):
         r = pilot.rank_zones(p, preset_weights("inclusione"), draws=20)
         top = r.hexes["zone"].to_numpy()
-        f = top_figures(top, r.hexes["priority"].to_numpy(), area, hot, residents, min_cells)
+        f = top_figures(top, r.hexes["priority"].to_numpy(), area, hot, residents, min_cells, adj)
         print(f"  {name:<24} priorità massima {r.hexes['priority'].max():5.1f}, massa prime {TOP} {f['massa']:.1f}, "
               f"peso effettivo dei beni confiscati {r.params['weights_effective']['confiscated']:.2f}")
     return 0

@@ -370,8 +370,11 @@ tendenza è il test di Mann-Kendall (stagionale con almeno 24 mesi) sui conteggi
 (i punti freddi sono simmetrici):</p><ul>{classes}</ul>
 <p><b>Zone.</b> Candidati: il {e(format_decimal(p['candidate_share'] * 100, 0))} % degli esagoni con priorità
 positiva più alta. Gli esagoni candidati contigui formano aree; quelle oltre {e(format_decimal(p['max_km2'], 2))}
-km² sono divise con il clustering agglomerativo di Ward vincolato alla contiguità H3 (scikit-learn); quelle sotto
-{e(format_decimal(p['min_km2'], 2))} km² crescono aggiungendo l'esagono confinante libero di priorità più alta.
+km² sono divise per crescita da semi: l'esagono più prioritario avvia una zona che prende, uno alla volta,
+l'esagono candidato confinante più prioritario (con un bonus per ogni confinante già nella zona, per zone
+compatte) fino al limite; poi l'esagono migliore rimasto avvia la zona successiva, così un nucleo caldo non
+viene tagliato in due. Le aree sotto {e(format_decimal(p['min_km2'], 2))} km² crescono aggiungendo l'esagono
+confinante libero di priorità più alta.
 Le zone restano dentro il territorio. La priorità di una zona è la media dei suoi esagoni pesata per superficie;
 le zone sono <b>classificate per beneficio atteso</b> = priorità × superficie (punti × km²), così che una zona
 di dimensione minima con pochi esagoni estremi non superi una zona ampia e quasi altrettanto prioritaria. Sul

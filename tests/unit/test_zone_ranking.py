@@ -183,3 +183,26 @@ def test_the_page_note_names_what_dropped_out(toy):
     assert "Beni confiscati riutilizzabili" in note and "pesi ridistribuiti" in note
     assert "Carenza di illuminazione: nessun dato fornito da Comune di prova" in note
     assert report.absent_note(zones.rank_zones(toy, preset_weights("inclusione"), draws=5)) is None
+
+
+def _inner_edges_per_cell(adj, idx) -> float:
+    return float(adj[idx][:, idx].sum() / 2 / len(idx))
+
+
+def test_a_hot_core_stays_in_one_zone_and_pieces_are_compact():
+    """A core of 19 hexagons at 95 points inside a 217-hexagon area at 60 (plus noise): the split
+    of the large area keeps the core whole in the first zone, and every piece is compact."""
+    cells = np.array(sorted(h3n.grid_disk(CENTRE, 20)), dtype=np.int64)
+    area = np.full(len(cells), HEX_KM2)
+    blob = np.isin(cells, h3n.grid_disk(CENTRE, 8))
+    core = np.isin(cells, h3n.grid_disk(int(h3n.grid_ring(CENTRE, 5)[0]), 2))
+    prio = np.where(core, 95.0, np.where(blob, 60.0, 1.0)) + np.random.default_rng(7).random(len(cells))
+    labels = zones.delineate_zones(cells, prio, area, min_km2=0.3, max_km2=3.0,
+                                   candidate_share=blob.sum() / len(cells))
+    assert len(set(labels[core].tolist())) == 1 and labels[core][0] >= 0
+    adj = zones.adjacency(cells)
+    sizes = {z: int((labels == z).sum()) for z in set(labels.tolist()) - {-1}}
+    big = [z for z, n in sizes.items() if n >= 15]
+    assert big
+    # a round zone of 19-28 hexagons has about 2.2 inner edges per hexagon, a line 1
+    assert min(_inner_edges_per_cell(adj, np.flatnonzero(labels == z)) for z in big) >= 1.7
