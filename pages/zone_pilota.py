@@ -8,9 +8,7 @@ and the map from :mod:`geo.zones.report`.
 from __future__ import annotations
 
 import dataclasses
-import re
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -23,8 +21,9 @@ from geo.overview import metrics
 from geo.zones import backtest, hotspots
 from geo.zones import pilot as zones
 from geo.zones import report as zone_report
-from geo.zones.indicators import INDICATOR_KEYS, INDICATORS
-from geo.zones.priority import DEFAULT_PRESET, PRESETS, normalise_weights
+from geo.zones.charts import borda_chart, concentration_chart, contributions_chart, robustness_chart
+from geo.zones.priority import PRESETS, normalise_weights
+from geo.zones.report import md
 from pages.common import (
     anchored,
     current_role,
@@ -35,14 +34,11 @@ from pages.common import (
     require_page,
     sidebar_filters,
 )
+from pages.zone_controls import weight_controls, zone_card, zone_parameters
 
 #: Leaflet served by Streamlit's static file serving, relative to the map's iframe (as on the
 #: map page): the map works offline.
 LEAFLET_URL = "../../app/static/vendor/leaflet"
-CUSTOM = "personalizzato"
-WEIGHT_MAX = 50
-INDICATOR_COLORS = ["#B3261E", "#E6550D", "#6A3D9A", "#8C6D31", "#F2B701", "#1F77B4", "#2CA02C", "#17BECF",
-                    "#7F7F7F", "#BCBD22"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,160 +69,6 @@ def load_comuni(db: str, version: str) -> pd.DataFrame:
 # Helpers
 # --------------------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def md(text: object) -> str:
-    """Text from the data made inert for Streamlit's Markdown (names of schools, services…)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def _apply_preset() -> None:
-    key = st.session_state["zp_preset"]
-    if key in PRESETS:
-        for k in INDICATOR_KEYS:
-            st.session_state[f"zp_w_{k}"] = int(PRESETS[key].weights[k])
-
-
-def weight_controls() -> dict[str, float]:
-    """Preset selector and one slider per indicator; returns the relative weights."""
-    if "zp_preset" not in st.session_state:
-        st.session_state["zp_preset"] = DEFAULT_PRESET
-        _apply_preset()
-    options = [*PRESETS, CUSTOM]
-    st.selectbox(
-        "Profilo di pesi", options=options, key="zp_preset", on_change=_apply_preset,
-        format_func=lambda k: PRESETS[k].label if k in PRESETS else "Personalizzato (cursori)",
-        help="I profili rappresentano i punti di vista al tavolo del CPOSP; i cursori li modificano.",
-    )
-    preset = st.session_state["zp_preset"]
-    if preset in PRESETS:
-        st.caption(PRESETS[preset].description)
-    with st.form("zp_weights", border=False):
-        cols = st.columns(2)
-        for i, k in enumerate(INDICATOR_KEYS):
-            ind = INDICATORS[k]
-            cols[i % 2].slider(ind.label, min_value=0, max_value=WEIGHT_MAX, step=1, key=f"zp_w_{k}",
-                               help=f"{ind.definition} Unità: {ind.unit}. Fonte: {ind.source}.")
-        st.form_submit_button("Applica i pesi", type="primary")
-    weights = {k: float(st.session_state[f"zp_w_{k}"]) for k in INDICATOR_KEYS}
-    if preset in PRESETS and any(weights[k] != PRESETS[preset].weights[k] for k in INDICATOR_KEYS):
-        st.caption(f"Pesi modificati a partire dal profilo «{PRESETS[preset].label}».")
-    return weights
-
-
-def contributions_chart(z: pd.DataFrame) -> alt.Chart:
-    """Stacked bars: each zone's priority split into the contributions of the indicators."""
-    long = z.melt(id_vars=["zone", "rank"], value_vars=[f"c_{k}" for k in INDICATOR_KEYS], var_name="key",
-                  value_name="points")
-    long["indicatore"] = long["key"].str[2:].map(lambda k: INDICATORS[k].label)
-    order = [INDICATORS[k].label for k in INDICATOR_KEYS]
-    return (
-        alt.Chart(long[long["points"] > 0], title="Contributi degli indicatori alla priorità")
-        .mark_bar()
-        .encode(
-            y=alt.Y("zone:N", sort=list(z["zone"]), title=None),
-            x=alt.X("points:Q", title="Punti di priorità (0-100)", stack="zero"),
-            color=alt.Color("indicatore:N", sort=order, scale=alt.Scale(domain=order, range=INDICATOR_COLORS),
-                            legend=alt.Legend(title=None, orient="bottom", columns=3)),
-            order=alt.Order("key:N"),
-            tooltip=[alt.Tooltip("zone:N", title="Zona"), alt.Tooltip("indicatore:N", title="Indicatore"),
-                     alt.Tooltip("points:Q", title="Punti", format=".1f")],
-        )
-        .properties(height=max(160, 24 * len(z)))
-    )
-
-
-def robustness_chart(z: pd.DataFrame, top: int) -> alt.Chart:
-    data = z[["zone", "p_top", "rank"]].assign(p=lambda d: d["p_top"] * 100)
-    return (
-        alt.Chart(data, title=f"Probabilità di restare tra le prime {top} (pesi ± 20 %)")
-        .mark_bar(color="#0066CC")
-        .encode(
-            y=alt.Y("zone:N", sort=list(data["zone"]), title=None, axis=alt.Axis(labelOverlap=False)),
-            x=alt.X("p:Q", title="% delle simulazioni", scale=alt.Scale(domain=[0, 100])),
-            tooltip=[alt.Tooltip("zone:N", title="Zona"), alt.Tooltip("p:Q", title="%", format=".0f")],
-        )
-        .properties(height=max(160, 22 * len(data)))
-    )
-
-
-def borda_chart(z: pd.DataFrame) -> alt.Chart:
-    cols = {f"rank_{k}": p.label for k, p in PRESETS.items()}
-    long = z[["zone", *cols]].melt(id_vars="zone", var_name="key", value_name="rango")
-    long["profilo"] = long["key"].map(cols)
-    base = alt.Chart(long, title="Rango della zona secondo ciascun profilo").encode(
-        x=alt.X("profilo:N", sort=list(cols.values()), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("zone:N", sort=list(z["zone"]), title=None, axis=alt.Axis(labelOverlap=False)),
-    )
-    rect = base.mark_rect().encode(
-        color=alt.Color("rango:Q", scale=alt.Scale(scheme="reds", reverse=True), legend=alt.Legend(title="Rango")),
-        tooltip=[alt.Tooltip("zone:N", title="Zona"), alt.Tooltip("profilo:N", title="Profilo"),
-                 alt.Tooltip("rango:Q", title="Rango")],
-    )
-    text = base.mark_text(fontSize=11).encode(text="rango:Q")
-    return (rect + text).properties(height=max(160, 22 * len(z)))
-
-
-def concentration_chart(curve: pd.DataFrame) -> alt.Chart:
-    step = max(1, len(curve) // 800)
-    data = curve.iloc[::step].assign(area=lambda d: d["share_area"] * 100, inc=lambda d: d["share_incidents"] * 100)
-    line = alt.Chart(data, title="Concentrazione: % dei delitti nel % di superficie").mark_line(color="#B3261E").encode(
-        x=alt.X("area:Q", title="% della superficie (esagoni dal più denso)"),
-        y=alt.Y("inc:Q", title="% dei delitti"),
-    )
-    diagonal = alt.Chart(pd.DataFrame({"area": [0, 100], "inc": [0, 100]})).mark_line(
-        strokeDash=[4, 4], color="#888").encode(x="area:Q", y="inc:Q")
-    return (line + diagonal).properties(height=280)
-
-
-def zone_card(row: dict, *, role: str, top: int) -> None:
-    """One zone card: figures, drivers, trend, exposure, lighting, robustness."""
-    fig = zone_report.zone_figures(row, role)
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Priorità", format_decimal(row["priority"], 1), help="Punti da 0 a 100: somma dei contributi.")
-    c2.metric("Superficie", f"{format_decimal(row['area_km2'], 2)} km²")
-    c3.metric("Residenti", format_int(row["residents"]))
-    c4.metric("Delitti nel periodo", zone_report.zone_incidents(row, role))
-    drivers = " · ".join(f"**{md(INDICATORS[k].label)}** {format_decimal(row[f'c_{k}'], 1)} punti"
-                         for k in row["drivers"])
-    st.markdown(f"**Comuni:** {md(', '.join(row['comuni']))}  \n**Fattori principali:** {drivers or '–'}")
-    night = zone_report.MISSING_TOTAL if fig is None else format_percent(fig["night_share"])
-    rate = zone_report.MISSING_TOTAL if fig is None else format_decimal(fig["harm_rate"], 1)
-    st.markdown(
-        f"**Tendenza (EHSA):** {md(row['trend_class'])} ({row['trend_class_cells']} esagoni su {row['n_cells']}); "
-        f"delitti {md(zone_report.trend_text(row))}  \n"
-        f"**Quota notturna:** {night} · **Danno per 1.000 residenti/anno:** {rate} · "
-        f"**Esagoni punto caldo (Gi\\*):** {row['hot_cells']}"
-    )
-    schools = ", ".join(row["school_names"][:8]) + (f" e altre {len(row['school_names']) - 8}"
-                                                    if len(row["school_names"]) > 8 else "")
-    st.markdown(
-        f"**Scuole:** {row['schools']}{' (' + md(schools) + ')' if schools else ''}  \n"
-        f"**Servizi per persone senza dimora:** {md(zone_report.services_text(row, role))}  \n"
-        f"**Segnalazioni aperte:** {row['reports_open']} (gravità totale {row['reports_severity']}"
-        f"{'; ' + md(', '.join(row['report_categories'])) if row['report_categories'] else ''}) · "
-        f"**Segnalazioni di bivacco o marginalità:** {row['homeless_reports']} · "
-        f"**Beni confiscati riutilizzabili:** {row['confiscated']} (su {row['confiscated_all']})"
-    )
-    st.dataframe(zone_report.indicator_rows(row, role), hide_index=True, width="stretch",
-                 key=f"zp_ind_{row['zone']}",
-                 column_config={"Punteggio (0-1)": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                                  format="%.2f")})
-    st.markdown(
-        f"**Illuminazione:** {format_int(row['lights'])} punti luce "
-        f"({format_decimal(row['lights_per_1000'], 0)} per 1.000 residenti), guasti "
-        f"{format_percent(row['lights_broken_share'], 1)}, tecnologie da sostituire "
-        f"{format_percent(row['lights_old_share'], 0)}, carenza stimata {format_percent(row['lighting_deficit'])}"
-    )
-    disagree = " · **i profili non concordano**" if row["disagreement"] else ""
-    st.markdown(
-        f"**Robustezza:** tra le prime {top} nel {format_percent(row['p_top'])} delle simulazioni, rango "
-        f"{int(row['rank_p05'])}-{int(row['rank_p95'])} (5-95 %); stabilità del perimetro "
-        f"{format_percent(row['footprint'])}; rango di consenso (Borda) {row['consensus_rank']}{disagree}"
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Page
 # --------------------------------------------------------------------------------------------
@@ -250,23 +92,7 @@ with st.expander(":material/tune: Pesi e parametri delle zone", expanded=True):
     with left:
         raw_weights = weight_controls()
     with right:
-        res_options = [9, 8, 10] if filters.comuni else [9, 8]
-        zone_res = st.selectbox(
-            "Risoluzione degli esagoni delle zone", options=res_options, key="zp_res",
-            format_func=lambda r: {8: "8 (≈ 0,74 km²)", 9: "9 (≈ 0,11 km²)", 10: "10 (≈ 0,015 km²)"}[r],
-            help="Le zone sono unioni di esagoni; questa scelta non dipende dalla risoluzione della mappa nella barra "
-                 "laterale. La risoluzione 10 è disponibile scegliendo dei comuni.",
-        )
-        min_km2, max_km2 = st.slider("Superficie di una zona (km²)", min_value=0.1, max_value=10.0,
-                                     value=(zones.DEFAULT_MIN_KM2, zones.DEFAULT_MAX_KM2), step=0.1, key="zp_bounds")
-        share = st.slider("Esagoni candidati (% più prioritari)", min_value=2, max_value=40,
-                          value=int(zones.DEFAULT_CANDIDATE_SHARE * 100), step=1, key="zp_share",
-                          help="Le zone nascono dagli esagoni con priorità più alta: questa è la loro quota tra gli "
-                               "esagoni con priorità positiva.") / 100
-        top = int(st.number_input("N per la robustezza (prime N zone)", min_value=1, max_value=50,
-                                  value=zones.DEFAULT_TOP, key="zp_top"))
-        seed = int(st.number_input("Seme delle simulazioni", min_value=0, max_value=2**31 - 1, value=0,
-                                   key="zp_seed", help="Stesso seme, stessa classifica e stesse probabilità."))
+        zone_res, min_km2, max_km2, share, top, seed = zone_parameters(filters)
 
 if sum(raw_weights.values()) <= 0:
     st.warning("Tutti i pesi sono a zero: assegnare un peso ad almeno un indicatore.")
@@ -393,12 +219,7 @@ with tab_hot:
     prep = load_prepared(db, version, zone_filters)
     st.markdown("  \n".join(backtest.evidence_lines(n_hot, prep.noise, prep.back)))
     st.altair_chart(concentration_chart(result.concentration), width="stretch")
-    st.caption(
-        "Come nei rapporti di *risk terrain* e di *hot spot policing*: "
-        + "; ".join(f"{format_percent(v)} dei delitti nel {format_percent(k)} più denso della superficie"
-                    for k, v in summary["incidents_in_area"].items())
-        + f"; indice di concentrazione (Gini) {format_decimal(summary['gini'], 2)}."
-    )
+    st.caption(zone_report.concentration_text(summary))
     classes = hexes[hexes["pattern"] != "none"]["label"].value_counts().rename_axis("Classe").reset_index(
         name="Esagoni")
     st.markdown("**Tendenze degli esagoni** (Gi\\* per trimestre su tutta la serie storica, test di Mann-Kendall):")

@@ -15,6 +15,7 @@ import html
 import io
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import folium
@@ -114,6 +115,68 @@ def services_text(row: Mapping, role: str | None) -> str:
 def service_km(row: Mapping, role: str | None) -> float:
     """Distance (km) from the zone's centre to the nearest homeless service ``role`` may see."""
     return row["nearest_service_km"] if can_see_exact(role) else row["nearest_public_service_km"]
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md(text: object) -> str:
+    """Text from the data made inert for Streamlit's Markdown (names of schools, services…)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def concentration_text(summary: Mapping) -> str:
+    """The concentration curve's key figures against the law of crime concentration (Italian)."""
+    shares = "; ".join(f"{format_percent(v)} dei delitti nel {format_percent(k)} più denso della superficie"
+                       for k, v in summary["incidents_in_area"].items())
+    return (f"{shares}; metà dei delitti nel {format_percent(summary['area_for_incidents'][0.5], 1)} della "
+            f"superficie; indice di concentrazione (Gini) {format_decimal(summary['gini'], 2)}. Termine di "
+            "confronto, la legge della concentrazione del crimine (Weisburd 2015): circa il 50 % dei delitti "
+            "sul 2-6 % dei segmenti stradali di una città (un esagono di risoluzione 9 contiene più segmenti, "
+            "quindi qui la concentrazione appare minore).")
+
+
+def card_markdown(row: Mapping, *, role: str | None, top: int) -> tuple[str, str, str, str]:
+    """The Markdown paragraphs of a zone card (Italian): comuni, drivers, trend and incident figures;
+    exposure (schools, services, reports, assets); lighting; robustness. Data strings are escaped
+    (:func:`md`); incident figures as :func:`zone_figures` gives them to ``role``."""
+    fig = zone_figures(row, role)
+    drivers = " · ".join(f"**{md(INDICATORS[k].label)}** {format_decimal(row[f'c_{k}'], 1)} punti"
+                         for k in row["drivers"])
+    night = MISSING_TOTAL if fig is None else format_percent(fig["night_share"])
+    rate = MISSING_TOTAL if fig is None else format_decimal(fig["harm_rate"], 1)
+    head = (
+        f"**Comuni:** {md(', '.join(row['comuni']))} · **Residenti:** {format_int(row['residents'])}  \n"
+        f"**Fattori principali:** {drivers or '–'}  \n"
+        f"**Tendenza (EHSA):** {md(row['trend_class'])} ({row['trend_class_cells']} esagoni su {row['n_cells']}); "
+        f"delitti {md(trend_text(row))}  \n"
+        f"**Quota notturna:** {night} · **Danno per 1.000 residenti/anno:** {rate} (stima bayesiana, affidabilità "
+        f"{row.get('harm_rate_reliability', 'bassa')}) · **Esagoni punto caldo (Gi\\*):** {row['hot_cells']}"
+    )
+    names = row["school_names"]
+    schools = ", ".join(names[:8]) + (f" e altre {len(names) - 8}" if len(names) > 8 else "")
+    cats = row["report_categories"]
+    exposure = (
+        f"**Scuole:** {row['schools']}{' (' + md(schools) + ')' if schools else ''}  \n"
+        f"**Servizi per persone senza dimora:** {md(services_text(row, role))}  \n"
+        f"**Segnalazioni aperte:** {row['reports_open']} (gravità totale {row['reports_severity']}"
+        f"{'; ' + md(', '.join(cats)) if cats else ''}) · "
+        f"**Segnalazioni di bivacco o marginalità:** {row['homeless_reports']} · "
+        f"**Beni confiscati riutilizzabili:** {row['confiscated']} (su {row['confiscated_all']})"
+    )
+    lighting = (
+        f"**Illuminazione:** {format_int(row['lights'])} punti luce "
+        f"({format_decimal(row['lights_per_1000'], 0)} per 1.000 residenti), guasti "
+        f"{format_percent(row['lights_broken_share'], 1)}, tecnologie da sostituire "
+        f"{format_percent(row['lights_old_share'], 0)}, carenza stimata {format_percent(row['lighting_deficit'])}"
+    )
+    disagree = " · **i profili non concordano**" if row["disagreement"] else ""
+    robust = (
+        f"**Robustezza:** tra le prime {top} nel {format_percent(row['p_top'])} delle simulazioni, rango "
+        f"{int(row['rank_p05'])}-{int(row['rank_p95'])} (5-95 %); stabilità del perimetro "
+        f"{format_percent(row['footprint'])}; rango di consenso (Borda) {row['consensus_rank']}{disagree}"
+    )
+    return head, exposure, lighting, robust
 
 
 def indicator_rows(row: Mapping, role: str | None) -> pd.DataFrame:

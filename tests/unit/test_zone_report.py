@@ -198,3 +198,19 @@ def test_map_escapes_texts_and_frames_the_zones(result):
     assert "Z01" in html and "Zone pilota (3)" in html
     assert "../../app/static/vendor/leaflet/leaflet.js" in html and "jquery" not in html.lower()
     assert SCRIPT not in html and "<b>Test</b>" not in html
+
+
+def test_card_paragraphs_escape_data_and_carry_the_reliability(result):
+    row = dict(result.zones.iloc[0])
+    row["comuni"] = ["*Massa* [x](http://evil)"]
+    head, exposure, lighting, robust = zone_report.card_markdown(row, role="regione", top=10)
+    assert "\\*Massa\\*" in head and "\\[x\\]\\(http://evil\\)" in head
+    assert f"affidabilità {row['harm_rate_reliability']}" in head
+    assert exposure.startswith("**Scuole:**") and lighting.startswith("**Illuminazione:**")
+    assert robust.startswith("**Robustezza:**")
+
+
+def test_concentration_text_cites_the_law_of_crime_concentration():
+    summary = {"incidents_in_area": {0.01: 0.2, 0.05: 0.5}, "area_for_incidents": {0.5: 0.05}, "gini": 0.81}
+    text = zone_report.concentration_text(summary)
+    assert "50 % dei delitti nel 5 % più denso" in text and "Weisburd 2015" in text and "0,81" in text
