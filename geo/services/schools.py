@@ -601,6 +601,8 @@ def school_exposure(
     blocks["n"] = disp[disp["dclass"] > 0].groupby(["pro_com_t", "dclass", "block"]).size()
     n_classes = len(DENSITY_CLASSES) - 1
     ref_rows = []
+    block_cache: dict[tuple, pd.DataFrame] = {}
+    area_cells = {code: group["cell"].to_numpy(np.int64) for code, group in cells.groupby("code")}
     for rec in sch.to_dict("records"):
         mine = long[(long["code"] == rec["code"]) & (long["pro_com_t"] == rec["pro_com_t"])]
         start = max(int(rec["density_class"]), 1)
@@ -620,8 +622,11 @@ def school_exposure(
         phis = dict.fromkeys(disp_cols, 1.0)
         phi_df, concentration = math.inf, 1.0
         if kind != "nessuno":
-            sel = blocks.loc[rec["pro_com_t"]]
-            sel = sel[sel.index.get_level_values("dclass").isin(classes)].groupby(level="block").sum()
+            key = (rec["pro_com_t"], classes)
+            if key not in block_cache:
+                sel = blocks.loc[rec["pro_com_t"]]
+                block_cache[key] = sel[sel.index.get_level_values("dclass").isin(classes)].groupby(level="block").sum()
+            sel = block_cache[key]
             inside_disp = disp_by_cell.loc[inside["cell"].to_numpy(np.int64)]
             out = inside_disp.groupby("block")[disp_cols].sum()
             out["n"] = inside_disp.groupby("block").size()
@@ -630,8 +635,7 @@ def school_exposure(
                 phi, df = block_dispersion(sel[col].to_numpy(), sel["n"].to_numpy())
                 phis[col], phi_df = float(phi), float(df)
             sizes = sel["n"].to_numpy(float)
-            area_blocks = np.unique(hexgrid.cell_to_parent(cells.loc[cells["code"] == rec["code"], "cell"]
-                                                           .to_numpy(np.int64), BLOCK_RES), return_counts=True)[1]
+            area_blocks = np.unique(hexgrid.cell_to_parent(area_cells[rec["code"]], BLOCK_RES), return_counts=True)[1]
             if (sizes > 0).any() and area_blocks.size:
                 concentration = float((area_blocks.astype(float) ** 2).sum() / area_blocks.sum()
                                       / sizes[sizes > 0].mean())
