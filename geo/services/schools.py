@@ -45,19 +45,23 @@ Similar areas
 Rate ratio and interval
     RR = (O1 / E1) / (O2 / E2), O focus incidents and E hexagons (equal areas), 1 the school's
     area and 2 the similar areas, over the same period. Incident counts are **overdispersed**:
-    in the demo the variance of the counts of blocks of similar hexagons is 3-35 times their mean
-    (``scripts/bench_exposure.py``), not 1 as a Poisson model says, because incidents cluster.
-    The interval is therefore **quasi-Poisson**: the dispersion φ (variance / mean) is the
-    Pearson χ² / df of the reference hexagons grouped in *blocks* (their resolution-9 parents,
-    7 hexagons, about the size of a school's area, so the clustering between neighbouring
-    hexagons counts), against their common rate, at least 1 (:func:`block_dispersion`). An
-    overdispersed count O carries the information of O / φ Poisson events (effective count, as
-    in Fay & Feuer 1997, *Statistics in Medicine* 16:791), so the exact conditional interval is
-    applied to O1 / φ and O2 / φ: given n = O1 + O2, O1 is binomial with p = RR E1 / (RR E1 + E2);
-    the Clopper-Pearson limits of p (beta quantiles, also for non-integer counts) map to
-    RR = p / (1 - p) x E2 / E1 (Breslow & Day 1987, §2.9; with φ = 1 it is R's ``poisson.test``).
-    φ is estimated on blocks - 1 degrees of freedom; its uncertainty widens the level as a
-    Student-t would (:func:`interval_level`). The point estimate does not change.
+    in the demo the variance of the counts of blocks of similar hexagons is a median 3.6 times
+    their mean over the whole period (up to 34; median 2.5 in 2024, ``scripts/bench_exposure.py``),
+    not 1 as a Poisson model says, because incidents cluster. The interval therefore comes from a
+    **negative binomial** (one gamma rate multiplier per block) fitted to the reference:
+    its dispersion φ is the Pearson χ² / df of the reference hexagons grouped in *blocks* (their
+    resolution-9 parents, 7 hexagons, about the size of a school's area, so the clustering between
+    neighbouring hexagons counts), against their common rate, at least 1 (:func:`block_dispersion`);
+    the area's own dispersion grows with its rate, ``1 + (φ - 1) c max(RR, 1)``
+    (:func:`area_dispersion`, ``c`` for an area spread over several blocks). An overdispersed
+    count O carries the information of O / φ Poisson events (effective count, Fay & Feuer 1997,
+    *Statistics in Medicine* 16:791), so the exact conditional interval is applied to the effective
+    counts and exposures: given their sum, the area's effective count is binomial and the
+    Clopper-Pearson limits of its share (beta quantiles, also for non-integer counts) map back to
+    RR (Breslow & Day 1987, §2.9; with φ = 1 it is R's ``poisson.test``). φ is estimated on
+    blocks - 1 degrees of freedom; its uncertainty widens the level as a Student-t would
+    (:func:`interval_level`). The point estimate does not change. Calibration against simulated
+    truth: ``scripts/bench_exposure.py`` and docs/SCUOLE_SERVIZI.md.
 Minimum expected count
     E = E1 x O2 / E2, the focus incidents expected in the area at the similar areas' rate. Below
     :data:`MIN_EXPECTED` = 5 the ratio is not a number ("dato insufficiente") in the page, the
