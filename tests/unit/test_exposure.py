@@ -516,3 +516,10 @@ def test_no_schools_gives_empty_tables(tiny):
     assert json.loads(ex.schools_geojson(result, "prefettura"))["features"] == []
     protected = exposure_of(tiny, role="osservatore")
     assert ex.ranked_table(protected, "osservatore").empty
+
+
+def test_benchmark_script_runs_and_prints_old_and_new(capsys):
+    bench = _bench()
+    assert bench.main(["--quick", "--no-db", "--runs", "50", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "coverage OLD" in out and "coverage NEW" in out and "| Poisson | 5 | 1x |" in out
