@@ -18,8 +18,6 @@ from streamlit_folium import st_folium
 
 from geo.access.disclosure import PROTECTED_NOTE
 from geo.access.privacy import (
-    DERIVED_LABEL,
-    apply_suppression,
     can_see_exact,
     format_decimal,
     format_int,
@@ -105,18 +103,11 @@ def md_escape(text: object) -> str:
 
 
 def school_details(result: exposure.Exposure, code: str, role: str) -> None:
-    """Reasons and figures of the selected school."""
-    shown, mask = exposure.suppressed(result, role)
+    """Reasons and figures of the selected school (protected ones for roles without clearance)."""
+    shown, few = exposure.shown_values(result, role)
     pos = int(result.schools.index[result.schools["code"] == code][0])
     rec = result.schools.loc[pos]
-    s, h = shown.loc[pos].to_dict(), mask.loc[pos].to_dict()
-    # A ratio with E1 and E2 gives the reference count O2 back: hide them when O2 is 1-2.
-    ref_small = exposure.reference_hidden(rec.to_dict(), role, basis=result.params["basis"])
-    for key, small in ref_small.items():
-        if small:
-            for col in (key, f"{key}_low", f"{key}_high"):
-                h[col], s[col] = True, DERIVED_LABEL
-    hide_cells = any(ref_small.values())
+    s, h = shown.loc[pos].to_dict(), few.loc[pos].to_dict()
     st.markdown(f"**{int(rec['rank'])}. {md_escape(rec['name'])}** · "
                 f"{md_escape(SCHOOL_LEVELS.get(rec['level'], rec['level']))} · {md_escape(rec['comune'])}")
     why = exposure.reasons(rec.to_dict(), s, h, basis=result.params["basis"])
@@ -127,13 +118,15 @@ def school_details(result: exposure.Exposure, code: str, role: str) -> None:
     ref = {"simili": "aree di densità simile", "vicine": f"aree di densità vicina ({rec['ref_classes']})",
            "comune": "tutto il comune abitato", "nessuno": "nessun riferimento"}[rec["reference"]]
     rows = [
-        ("Esagoni nell'area (ris. 10)", DERIVED_LABEL if hide_cells else format_int(rec["n_cells"])),
+        ("Esagoni nell'area (ris. 10)", format_int(rec["n_cells"])),
         ("Densità del quartiere", exposure.DENSITY_CLASSES[int(rec["density_class"])][1]),
-        ("Confronto con", f"{ref}: {DERIVED_LABEL if hide_cells else format_int(rec['ref_cells'])} esagoni"),
+        ("Confronto con", f"{ref}: {format_int(rec['ref_cells'])} esagoni"),
         ("Spaccio (delitti nel periodo)", s["spaccio_all"]),
         ("Violenza (delitti nel periodo)", s["violenza_all"]),
         ("Di cui in orario scolastico (stima)", s["focus_school_est"]),
         ("Altri delitti", s["other"]),
+        ("Attesi alla media delle aree simili", s["expected"]),
+        ("Dispersione dei conteggi nelle aree simili", f"{format_decimal(rec['dispersion'], 1)} volte Poisson"),
         ("Rapporto con aree simili (IC 95 %)",
          s["rr"] if h["rr"] else f"{s['rr']} ({s['rr_low']}–{s['rr_high']})"),
         ("Segnalazioni di degrado aperte", format_int(rec["reports_open"])),
@@ -142,15 +135,9 @@ def school_details(result: exposure.Exposure, code: str, role: str) -> None:
     st.table(pd.DataFrame(rows, columns=["Voce", "Valore"]).set_index("Voce"))
 
 
-def near_share_text(near: int, total: int, role: str | None) -> str:
-    """Share of the focus incidents near the schools, hidden (as in the table per comune) when
-    either count is 1-2 for ``role``."""
-    frame = pd.DataFrame({"focus_near": [near], "focus_total": [total],
-                          "focus_share": [near / total if total else None]})
-    display, _ = apply_suppression(frame, ("focus_near", "focus_total"),
-                                   {"focus_share": ("focus_near", "focus_total")}, role,
-                                   formats={"focus_share": lambda v: format_percent(v, 0)})
-    return display["focus_share"].iloc[0]
+def near_share_text(near: int, total: int) -> str:
+    """Share of the focus incidents near the schools (protected counts for roles without clearance)."""
+    return format_percent(near / total if total else None, 0)
 
 
 def main() -> None:
@@ -202,6 +189,12 @@ def main() -> None:
     if schools.empty:
         st.info("Nessuna scuola per i comuni e i gradi scelti.")
         return
+    few = int((schools["exposure_level"] == "ins").sum())
+    if few:
+        st.caption(f"**{format_int(few)} scuole su {format_int(len(schools))}: dato insufficiente.** Nelle loro aree "
+                   f"le aree simili fanno attendere meno di {format_int(exposure.MIN_EXPECTED)} delitti di spaccio e "
+                   "violenza nel periodo: troppo pochi per un rapporto. Un periodo più lungo o una distanza maggiore "
+                   "danno più delitti attesi.")
 
     summary = result.by_comune
     near, total = int(summary["focus_near"].sum()), int(summary["focus_total"].sum())
@@ -209,9 +202,10 @@ def main() -> None:
     k1, k2, k3, k4 = st.columns(4)
     k1.metric("Scuole analizzate", format_int(len(schools)), border=True)
     k2.metric("A esposizione alta", format_int(len(alta)), border=True,
-              help="Rapporto con le aree simili significativamente sopra 1 (limite inferiore dell'IC 95 % > 1)."
+              help="Rapporto con le aree simili significativamente sopra 1 (limite inferiore dell'IC 95 % > 1), "
+                   f"tra le scuole con almeno {format_int(exposure.MIN_EXPECTED)} delitti attesi."
                    + ("" if cleared else " Calcolato dai conteggi protetti."))
-    k3.metric(f"Spaccio e violenza entro {format_int(walk_m)} m", near_share_text(near, total, role),
+    k3.metric(f"Spaccio e violenza entro {format_int(walk_m)} m", near_share_text(near, total),
               border=True, help="Quota dei delitti di spaccio e violenza dei comuni scelti avvenuti nelle aree "
                                 "delle scuole (ogni esagono contato una volta).")
     students = pd.to_numeric(alta["students"], errors="coerce").sum()
@@ -273,12 +267,14 @@ def main() -> None:
     with tab_charts:
         data = exposure.rr_chart_data(result, role, top=15)
         if data.empty:
-            st.info("Nessun rapporto visibile da mostrare.")
+            st.info(f"Nessuna scuola con almeno {format_int(exposure.MIN_EXPECTED)} delitti attesi: nessun rapporto "
+                    "da mostrare.")
         else:
             st.altair_chart(rr_chart(data).properties(title="Prime scuole: rapporto con le aree simili e IC 95 %"),
                             width="stretch")
             st.caption("Punto: rapporto tra i delitti di spaccio e violenza per esagono nell'area della scuola e "
-                       "nelle aree simili del comune; segmento: intervallo di confidenza al 95 % (esatto). "
+                       "nelle aree simili del comune; segmento: intervallo di confidenza al 95 % che tiene conto "
+                       "della dispersione dei conteggi. "
                        "A destra della linea tratteggiata: più delitti delle aree simili.")
     with tab_method:
         st.markdown(METHOD)
@@ -298,11 +294,21 @@ di densità abitativa del quartiere della scuola, esclusa l'area della scuola; c
 {exposure.MIN_REFERENCE_CELLS} esagoni si aggiungono le classi vicine.
 
 **Rapporto e intervallo.** Rapporto tra i delitti di spaccio e violenza per esagono nell'area della scuola e nelle
-aree simili, con intervallo di confidenza esatto al 95 % (metodo condizionato di Clopper-Pearson). Esposizione
-**alta** se l'intervallo sta sopra 1, **bassa** se sta sotto 1, **nella media** altrimenti.
+aree simili. I delitti si concentrano: nelle aree simili la varianza dei conteggi di blocchi di 7 esagoni è di solito
+più volte la media (non uguale, come in un modello di Poisson). L'intervallo al 95 % stima questa **dispersione** dalle
+aree simili stesse (blocchi H3 di risoluzione 9) e la usa in un modello binomiale negativo: un conteggio con
+dispersione φ vale come φ volte meno eventi indipendenti. L'intervallo si allarga anche quando la dispersione è
+stimata su pochi blocchi. Esposizione **alta** se l'intervallo sta sopra 1, **bassa** se sta sotto 1, **nella media**
+altrimenti.
 
-**Riservatezza.** Per i profili senza abilitazione i conteggi da 1 a 2 sono mostrati come «< 3» e i valori
-ricavati da essi come «riservato». Segnalazioni e punti luce non riguardano persone e sono esatti.
+**Dato insufficiente.** Se alla media delle aree simili nell'area della scuola si attendono meno di
+{format_int(exposure.MIN_EXPECTED)} delitti, il rapporto non è mostrato come numero (né nelle tabelle né negli export):
+con così pochi delitti attesi un rapporto («458 volte la media») dice più sul caso che sulla scuola.
+
+**Riservatezza.** Per i profili senza abilitazione tutti i conteggi (intorno alla scuola, nelle aree simili, per
+comune) sono protetti con il metodo della chiave di cella, e dispersione, delitti attesi, rapporti, intervalli, livelli
+e ordine sono calcolati dai conteggi protetti: non rivelano nulla oltre ai valori pubblicati nella Mappa. Nessun valore
+è nascosto. I profili abilitati vedono i valori esatti. Segnalazioni e punti luce non riguardano persone e sono esatti.
 
 Dettagli e fonti: `docs/SCUOLE_SERVIZI.md`.
 """

@@ -399,7 +399,9 @@ def main() -> None:
             f"Esagoni di risoluzione 9 (≈ 0,1 km²) con almeno {hl.MIN_SIGNALS} segnali di marginalità nel periodo "
             f"{period} (segnalazioni di bivacco, occupazione abusiva, spaccio o assembramenti non respinte; delitti "
             f"in materia di stupefacenti) e oltre {format_int(far_m)} m a piedi dal servizio visibile più vicino; "
-            "esagoni contigui formano un'area. Prima le aree del capoluogo (art. 14), poi per numero di segnali."
+            "esagoni contigui formano un'area. Prima le aree del capoluogo (art. 14), poi per numero di segnali. "
+            "Per i profili senza abilitazione i delitti sono conteggi protetti con il metodo della chiave di cella; "
+            "da 1 a 2 segnalazioni sono indicate «< 3» e il totale dei segnali come intervallo («da 6 a 7»)."
         )
         gap_table, _ = hl.gap_display(area_gaps, role)
         if gap_table.empty:

@@ -37,9 +37,11 @@ Services with ``public = false`` (shelters) are visible only to the roles in
 they have (:func:`can_see_service`). Everything computed from their *position* (distances, gaps,
 the map) uses only the services the viewer may see: distances from many hexagons to a hidden
 shelter would give its place away. What does not reveal a position (how many services of each
-type a comune has, their opening hours) counts every service. Signs of marginality concern
-people, so their counts get the same small-count suppression as incidents for roles without
-clearance.
+type a comune has, their opening hours) counts every service. For roles without clearance the drug
+offences among the signs are cell-key protected counts (:func:`marginality_incidents`, the values
+the Mappa shows), so the gaps and their totals derive only from published figures; marginality
+reports of 1-2 in an area are shown as "< 3" (true) and the area's total of signs as the range it
+surely lies in. Nothing is labelled with a value it does not have.
 
 Census maintenance
 ------------------
@@ -75,7 +77,14 @@ from geo import config
 from geo.access import audit
 from geo.access.disclosure import PROTECTED_NOTE, protect_columns
 from geo.access.permissions import User, allows
-from geo.access.privacy import CLEARED_ROLES, apply_suppression, can_see_exact, format_decimal, format_int
+from geo.access.privacy import (
+    CLEARED_ROLES,
+    COUNT_LABEL,
+    can_see_exact,
+    format_decimal,
+    format_int,
+    suppressed_mask,
+)
 from geo.data import hexgrid
 from geo.data.schemas import SERVICE_TYPES
 from geo.data.storage import Store
@@ -970,20 +979,44 @@ def coverage_table(coverage: pd.DataFrame, *, near_m: float = NEAR_M) -> pd.Data
     })
 
 
+def _small_reports(areas: pd.DataFrame, role: str | None) -> np.ndarray:
+    """True where an area's report count is 1-2 for ``role`` (shown as "< 3": a true label)."""
+    return suppressed_mask(areas["reports"], role) if len(areas) else np.zeros(0, dtype=bool)
+
+
+def _check_protected(areas: pd.DataFrame, role: str | None) -> None:
+    """Incidents reach a role without clearance only as cell-key protected counts
+    (:func:`marginality_incidents` with its role): sums of protected hexagon counts, never 1-2."""
+    if not can_see_exact(role) and len(areas) and suppressed_mask(areas["incidents"], role).any():
+        raise ValueError("conteggi di delitti non protetti per un profilo senza abilitazione: "
+                         "calcolarli con marginality_incidents(..., role=ruolo)")
+
+
 def gap_display(gaps: Gaps, role: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Priority areas as the role may see them: (Italian table, mask of hidden values)."""
+    """Priority areas as the role may see them: (Italian table, mask of the values given as a range).
+
+    Drug offences are the protected counts of :func:`marginality_incidents` (never 1-2 for a role
+    without clearance) and are shown as they are. Reports of 1-2 are shown as "< 3" (true: the
+    count is 1 or 2) and the total of the signs as the range it then has for sure ("da 6 a 7"),
+    so it does not give the reports back and says nothing untrue. Cleared roles see exact figures.
+    """
     areas = gaps.areas
-    display, mask = apply_suppression(areas, ("reports", "incidents"), {"signals": ("reports", "incidents")}, role,
-                                      formats={"signals": format_int})
+    _check_protected(areas, role)
+    small = _small_reports(areas, role)
+    mask = pd.DataFrame({"reports": small, "incidents": np.zeros(len(areas), dtype=bool), "signals": small},
+                        index=areas.index)
+    reports = [COUNT_LABEL if h else format_int(v) for h, v in zip(small, areas["reports"], strict=True)]
+    signals = [f"da {format_int(i + 1)} a {format_int(i + config.SUPPRESSION_THRESHOLD - 1)}" if h else format_int(v)
+               for h, i, v in zip(small, areas["incidents"], areas["signals"], strict=True)]
     table = pd.DataFrame({
         "Priorità": areas["rank"].astype(int),
         "Comune": areas["comune"],
         "Capoluogo": ["sì" if v else "no" for v in areas["capoluogo"]],
         "Località più vicina": areas["place"].fillna("–"),
         "Esagoni (ris. 9)": areas["cells"].astype(int),
-        "Segnalazioni di marginalità": display["reports"],
-        "Delitti in materia di stupefacenti": display["incidents"],
-        "Segnali in totale": display["signals"],
+        "Segnalazioni di marginalità": reports,
+        "Delitti in materia di stupefacenti": [format_int(v) for v in areas["incidents"]],
+        "Segnali in totale": signals,
         "Distanza a piedi dal servizio più vicino (m)": [
             "nessun servizio" if not math.isfinite(v) else format_int(v) for v in areas["dist_min_m"]],
     })
@@ -1028,12 +1061,12 @@ def services_geojson(services: pd.DataFrame, comuni: pd.DataFrame) -> bytes:
                       ensure_ascii=False).encode("utf-8")
 
 
-_GAP_KEYS = {"reports": "segnalazioni", "incidents": "delitti_stupefacenti", "signals": "segnali"}
-
-
 def gaps_geojson(gaps: Gaps, role: str | None) -> bytes:
-    """Priority areas as GeoJSON polygons (union of their hexagons); hidden counts are ``null``."""
+    """Priority areas as GeoJSON polygons (union of their hexagons). A report count of 1-2 (for a
+    role without clearance) is ``null`` with ``segnalazioni_intervallo`` [1, 2] and the total of the
+    signs ``null`` with ``segnali_intervallo``: the ranges they surely lie in (:func:`gap_display`)."""
     _, mask = gap_display(gaps, role)
+    t = config.SUPPRESSION_THRESHOLD
     features = []
     for (_, area), hidden in zip(gaps.areas.iterrows(), mask.to_dict("records"), strict=True):
         cells = gaps.cells.loc[gaps.cells["area"] == area["area"], "cell"].to_numpy()
@@ -1042,14 +1075,17 @@ def gaps_geojson(gaps: Gaps, role: str | None) -> bytes:
             "priorita": int(area["rank"]), "comune": area["comune"], "capoluogo": bool(area["capoluogo"]),
             "localita": area["place"], "esagoni": int(area["cells"]),
             "segnalazioni": None if hidden["reports"] else int(area["reports"]),
-            "delitti_stupefacenti": None if hidden["incidents"] else int(area["incidents"]),
+            "delitti_stupefacenti": int(area["incidents"]),
             "segnali": None if hidden["signals"] else int(area["signals"]),
             "distanza_servizio_m": round(float(area["dist_min_m"])) if math.isfinite(area["dist_min_m"]) else None,
-            "valori_riservati": [_GAP_KEYS[k] for k, h in hidden.items() if h],
         }
+        if hidden["reports"]:
+            inc = int(area["incidents"])
+            props |= {"segnalazioni_intervallo": [1, t - 1], "segnali_intervallo": [inc + 1, inc + t - 1]}
         features.append({"type": "Feature", "properties": props,
                          "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6)))})
-    note = "Valori esatti (profilo autorizzato)" if can_see_exact(role) else PROTECTED_NOTE
+    note = "Valori esatti (profilo autorizzato)" if can_see_exact(role) else (
+        f"{PROTECTED_NOTE} Segnalazioni da 1 a {t - 1}: indicate come intervallo.")
     return json.dumps({"type": "FeatureCollection", "name": "lanterna_aree_prioritarie_marginalita",
                        "lanterna": {"riservatezza": note, "distanza_oltre_m": gaps.far_m}, "features": features},
                       ensure_ascii=False).encode("utf-8")

@@ -9,7 +9,8 @@ requalification of the areas around them. For every school this module measures,
 * **open degradation reports** there (all categories; public-order ones apart);
 * **lighting** there: light points, broken ones, against the comune's broken share;
 * a **rate ratio** (RR) of the focus incidents per hexagon around the school to the rate in the
-  *similar areas* of its comune, with an exact 95 % confidence interval.
+  *similar areas* of its comune, with a 95 % confidence interval that allows overdispersed
+  counts, shown only when enough incidents are expected.
 
 Definitions
 -----------
@@ -43,16 +44,35 @@ Similar areas
     names the classes used.
 Rate ratio and interval
     RR = (O1 / E1) / (O2 / E2), O focus incidents and E hexagons (equal areas), 1 the school's
-    area and 2 the similar areas, over the same period. The 95 % interval is the **exact
-    conditional** one: given O1 + O2 = n, O1 is binomial with p = RR E1 / (RR E1 + E2), so the
-    Clopper-Pearson limits of p (beta quantiles) map to RR = p / (1 - p) x E2 / E1 (Breslow &
-    Day 1987, *Statistical methods in cancer research* II, §2.9; what R's ``poisson.test`` gives
-    for two rates). It stays valid with few events, where Wald intervals on the log scale do not,
-    and gives a lower limit of 0 when O1 = 0.
+    area and 2 the similar areas, over the same period. Incident counts are **overdispersed**:
+    in the demo the variance of the counts of blocks of similar hexagons is a median 3.6 times
+    their mean over the whole period (up to 34; median 2.5 in 2024, ``scripts/bench_exposure.py``),
+    not 1 as a Poisson model says, because incidents cluster. The interval therefore comes from a
+    **negative binomial** (one gamma rate multiplier per block) fitted to the reference:
+    its dispersion φ is the Pearson χ² / df of the reference hexagons grouped in *blocks* (their
+    resolution-9 parents, 7 hexagons, about the size of a school's area, so the clustering between
+    neighbouring hexagons counts), against their common rate, at least 1 (:func:`block_dispersion`);
+    the area's own dispersion grows with its rate, ``1 + (φ - 1) c max(RR, 1)``
+    (:func:`area_dispersion`, ``c`` for an area spread over several blocks). An overdispersed
+    count O carries the information of O / φ Poisson events (effective count, Fay & Feuer 1997,
+    *Statistics in Medicine* 16:791), so the exact conditional interval is applied to the effective
+    counts and exposures: given their sum, the area's effective count is binomial and the
+    Clopper-Pearson limits of its share (beta quantiles, also for non-integer counts) map back to
+    RR (Breslow & Day 1987, §2.9; with φ = 1 it is R's ``poisson.test``). φ is estimated on
+    blocks - 1 degrees of freedom; its uncertainty widens the level as a Student-t would
+    (:func:`interval_level`). The point estimate does not change. Calibration against simulated
+    truth: ``scripts/bench_exposure.py`` and docs/SCUOLE_SERVIZI.md.
+Minimum expected count
+    E = E1 x O2 / E2, the focus incidents expected in the area at the similar areas' rate. Below
+    :data:`MIN_EXPECTED` = 5 the ratio is not a number ("dato insufficiente") in the page, the
+    tables and the exports, and the school's level is ``ins``: a ratio of a handful of expected
+    events (458 "times the average" on 0.1 expected incidents) says more about noise than about
+    the school.
 Exposure level
     ``alta`` when the interval's lower limit is above 1 (significantly more than similar
-    areas), ``bassa`` when its upper limit is below 1, ``nella media`` otherwise, ``non
-    valutabile`` without incidents in both or without a reference.
+    areas), ``bassa`` when its upper limit is below 1, ``nella media`` otherwise, ``dato
+    insufficiente`` below the minimum expected count, ``non valutabile`` without incidents in
+    both or without a reference.
 Ranking
     By level (``alta`` first), then RR lower limit (a cautious effect size: small counts do not
     top the list by chance), then focus incidents, public-order reports and broken lights.
@@ -62,8 +82,11 @@ Privacy
 For roles without clearance every incident count around a school, in its reference area and per
 comune is protected by the cell-key method (:func:`protect_exposure`, :mod:`geo.access.disclosure`:
 the same records always give the same value, so overlapping areas cannot be subtracted to pin a
-small count down), and rate ratios, intervals, levels and ranks are computed from the protected
-counts. Reports and light points are not about people and are exact.
+small count down); the dispersion comes from the protected counts of the reference hexagons (the
+values the Mappa shows), and expected counts, rate ratios, intervals, levels and ranks are
+computed from them. Nothing is withheld and no label says "< 3": the figures are numbers (or
+"dato insufficiente" below the minimum expected count, for every role). Cleared roles get exact
+figures. Reports and light points are not about people and are exact.
 """
 
 from __future__ import annotations
@@ -81,20 +104,17 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import beta
+from scipy.stats import beta, norm
+from scipy.stats import t as student_t
 
 from geo import config
-from geo.access.disclosure import KEY_MODULUS, protect_counts
+from geo.access.disclosure import KEY_MODULUS, PROTECTED_NOTE, protect_counts
 from geo.access.privacy import (
-    COUNT_LABEL,
-    DERIVED_LABEL,
     MISSING_LABEL,
-    apply_suppression,
     can_see_exact,
     format_decimal,
     format_int,
     format_percent,
-    suppressed_mask,
 )
 from geo.data import hexgrid
 from geo.data.schemas import INCIDENT_CATEGORIES, OPEN_REPORT_STATUS, SCHOOL_LEVELS
@@ -131,9 +151,18 @@ SMOOTHING_K = 3
 #: Fewer similar hexagons than this (≈ 0.45 km²) and the reference is the whole inhabited comune.
 MIN_REFERENCE_CELLS = 30
 CONFIDENCE = 0.95
-LEVELS: dict[str, str] = {"alta": "Alta", "media": "Nella media", "ris": "Riservata", "bassa": "Bassa",
+#: Fewer focus incidents than this expected in a school's area at the rate of its similar areas,
+#: and no ratio is shown as a number ("dato insufficiente"): the ratio of a handful of events is
+#: mostly noise (the rule of thumb of at least 5 expected events of chi-squared tests).
+MIN_EXPECTED = 5.0
+#: The dispersion of the counts is estimated on blocks of reference hexagons: their
+#: resolution-9 parents (7 children, about 0.1 km², the size of a school's area at 300 m).
+BLOCK_RES = 9
+#: Text for a ratio that is not computed because too few incidents are expected.
+INSUFFICIENT_LABEL = "dato insufficiente"
+LEVELS: dict[str, str] = {"alta": "Alta", "media": "Nella media", "ins": "Dato insufficiente", "bassa": "Bassa",
                           "nd": "Non valutabile"}
-LEVEL_COLORS: dict[str, str] = {"alta": "#D55E00", "media": "#E69F00", "ris": "#c9c9c9", "bassa": "#0072B2",
+LEVEL_COLORS: dict[str, str] = {"alta": "#D55E00", "media": "#E69F00", "ins": "#c9c9c9", "bassa": "#0072B2",
                                 "nd": "#7a7a7a"}
 #: Report categories that signal public-order problems near a school.
 PUBLIC_ORDER_REPORTS = ("spaccio_assembramenti", "bivacco_marginalita", "occupazione_abusiva", "edificio_degradato")
@@ -144,9 +173,23 @@ BASES: dict[str, str] = {"tutte": "Tutte le ore", "scuola": "Orario scolastico (
 # Statistics
 # --------------------------------------------------------------------------------------------
 
+def interval_level(confidence: float, df: np.ndarray | float = np.inf) -> np.ndarray:
+    """Two-sided level that gives a normal-theory interval the width of a Student-t one on ``df``
+    degrees of freedom: ``2 Φ(t_df(1 - α/2)) - 1``; ``confidence`` itself for ``df = inf``.
+
+    The dispersion is estimated from the reference blocks, so its uncertainty widens the interval
+    as in quasi-likelihood (McCullagh & Nelder 1989, §9.2: ``F``/``t`` reference distributions).
+    """
+    df = np.asarray(df, dtype=float)
+    q = student_t.ppf(1 - (1 - confidence) / 2, np.where(np.isfinite(df) & (df > 0), df, np.inf))
+    return np.where(np.isfinite(df) & (df > 0), 2 * norm.cdf(q) - 1, confidence)
+
+
 def rate_ratio(o1: np.ndarray | float, e1: np.ndarray | float, o2: np.ndarray | float, e2: np.ndarray | float, *,
+               dispersion: np.ndarray | float = 1.0, df: np.ndarray | float = np.inf,
+               area_dispersion: np.ndarray | float | None = None,
                confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratio of two Poisson rates with its exact conditional confidence interval.
+    """Ratio of two rates with a confidence interval that allows overdispersed counts.
 
     Parameters
     ----------
@@ -154,6 +197,15 @@ def rate_ratio(o1: np.ndarray | float, e1: np.ndarray | float, o2: np.ndarray | 
         Events and exposure of the studied area (exposure: hexagons, or km², or person-years).
     o2, e2
         Events and exposure of the reference.
+    dispersion
+        Dispersion φ of the reference count (variance / mean, :func:`block_dispersion`); values
+        below 1 count as 1. ``1`` (default) gives the exact Poisson interval.
+    area_dispersion
+        Dispersion of the area's count; None: the same as the reference's (quasi-Poisson).
+        :func:`area_dispersion` gives the negative-binomial one.
+    df
+        Degrees of freedom of the dispersion estimate (``inf``: known); a finite value widens
+        the interval as a Student-t would (:func:`interval_level`).
     confidence
         Two-sided level.
 
@@ -161,29 +213,104 @@ def rate_ratio(o1: np.ndarray | float, e1: np.ndarray | float, o2: np.ndarray | 
     -------
     rr, low, high
         Arrays (broadcast). ``rr`` is ``inf`` when ``o2 = 0 < o1``; all NaN when ``o1 + o2 = 0``
-        or an exposure is not positive. Limits from Clopper-Pearson on ``o1 | o1 + o2``
-        (module notes).
+        or an exposure is not positive. Limits: Clopper-Pearson on ``o1 | o1 + o2`` applied to
+        the *effective* counts ``o / φ`` (module notes); with ``φ = 1`` the exact conditional
+        interval of two Poisson rates.
     """
-    o1, e1, o2, e2 = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(o1, e1, o2, e2))
-    n = o1 + o2
-    alpha = 1 - confidence
+    phi1 = dispersion if area_dispersion is None else area_dispersion
+    o1, e1, o2, e2, phi2, phi1, df = (np.asarray(v, dtype=float)
+                                      for v in np.broadcast_arrays(o1, e1, o2, e2, dispersion, phi1, df))
+    phi1, phi2 = (np.where(np.isfinite(p), np.maximum(p, 1.0), 1.0) for p in (phi1, phi2))
+    alpha = 1 - interval_level(confidence, df)
+    # Effective counts and exposures: O / φ events over E / φ (the rate ratio does not change).
+    x1, x2 = o1 / phi1, o2 / phi2
+    n = x1 + x2
     valid = (n > 0) & (e1 > 0) & (e2 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
+        scale = (e2 / phi2) / (e1 / phi1)
         rr = np.where(o2 > 0, (o1 / e1) / (o2 / e2), np.inf)
-        p_lo = np.where(o1 > 0, beta.ppf(alpha / 2, np.maximum(o1, 1e-12), n - o1 + 1), 0.0)
-        p_hi = np.where(o1 < n, beta.ppf(1 - alpha / 2, o1 + 1, np.maximum(n - o1, 1e-12)), 1.0)
-        low = p_lo / (1 - p_lo) * e2 / e1
-        high = np.where(p_hi < 1, p_hi / (1 - p_hi) * e2 / e1, np.inf)
+        p_lo = np.where(x1 > 0, beta.ppf(alpha / 2, np.maximum(x1, 1e-12), n - x1 + 1), 0.0)
+        p_hi = np.where(x2 > 0, beta.ppf(1 - alpha / 2, x1 + 1, np.maximum(x2, 1e-12)), 1.0)
+        low = p_lo / (1 - p_lo) * scale
+        high = np.where(p_hi < 1, p_hi / (1 - p_hi) * scale, np.inf)
     nan = np.full(rr.shape, np.nan)
     return np.where(valid, rr, nan), np.where(valid, low, nan), np.where(valid, high, nan)
 
 
-def exposure_level(rr: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Level code of each interval (:data:`LEVELS`)."""
+def area_dispersion(dispersion: np.ndarray | float, rr: np.ndarray | float,
+                    concentration: np.ndarray | float = 1.0) -> np.ndarray:
+    """Dispersion of the area's count under the negative binomial that gives the reference its
+    dispersion φ: every block has a gamma rate multiplier shared by its hexagons, so a count of
+    mean μ has variance μ + μ² / k per block and the excess dispersion grows with the rate.
+
+    ``1 + (φ − 1) · c · max(RR, 1)``: ``RR`` the point estimate (a lower one does not narrow the
+    interval below ``c``; the reference's φ when not finite), ``c`` = ``concentration``
+    = (Σ k_b² / n) / n̄, with k_b the area's hexagons in block b, n their total and n̄ the mean
+    size of the reference blocks (an area spread over several blocks averages their multipliers:
+    4 + 5 hexagons in blocks of 7 give c = 0.65; a whole block c = 1).
+    """
+    phi, rr, c = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(dispersion, rr, concentration))
+    phi = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
+    c = np.where(np.isfinite(c) & (c > 0), c, 1.0)
+    r = np.maximum(np.where(np.isfinite(rr), rr, 1.0), 1.0)
+    return 1 + (phi - 1) * c * r
+
+
+def block_dispersion(block_counts: np.ndarray, block_sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quasi-Poisson dispersion of the reference, estimated on blocks of hexagons.
+
+    Parameters
+    ----------
+    block_counts, block_sizes
+        Events and hexagons of each block (the reference hexagons grouped by their
+        resolution-:data:`BLOCK_RES` parent, about the size of a school's area); the last axis
+        runs over the blocks (leading axes: independent references, e.g. simulations). Blocks
+        of size 0 are ignored.
+
+    Returns
+    -------
+    phi, df
+        ``phi`` = Pearson χ² / df of the block counts against their common rate
+        (χ² = Σ (y_b − μ n_b)² / (μ n_b), μ = Σ y / Σ n, df = blocks − 1), at least 1; ``phi = 1``
+        and ``df = inf`` without events or with fewer than 2 blocks (nothing to estimate from).
+        Shape: the leading axes (0-d for one reference).
+    """
+    y = np.asarray(block_counts, dtype=float)
+    n = np.asarray(block_sizes, dtype=float)
+    y, n = np.broadcast_arrays(y, n)
+    used = n > 0
+    total = np.where(used, y, 0.0).sum(axis=-1)
+    size = np.where(used, n, 0.0).sum(axis=-1)
+    blocks = used.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = total / size
+        expected = mu[..., None] * n
+        chi2 = np.where(used & (expected > 0), (y - expected) ** 2 / expected, 0.0).sum(axis=-1)
+        df = (blocks - 1).astype(float)
+        ok = (blocks >= 2) & (total > 0)
+        phi = np.where(ok, np.maximum(1.0, chi2 / np.where(ok, df, 1.0)), 1.0)
+    return phi, np.where(ok, df, np.inf)
+
+
+def expected_count(o2: np.ndarray | float, e1: np.ndarray | float, e2: np.ndarray | float) -> np.ndarray:
+    """Events expected in the area at the reference's rate: ``E1 · O2 / E2`` (0 without a reference)."""
+    o2, e1, e2 = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(o2, e1, e2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(e2 > 0, e1 * o2 / e2, 0.0)
+
+
+def exposure_level(rr: np.ndarray, low: np.ndarray, high: np.ndarray,
+                   expected: np.ndarray | None = None, *, min_expected: float | None = None) -> np.ndarray:
+    """Level code of each interval (:data:`LEVELS`): ``ins`` (dato insufficiente) where fewer than
+    ``min_expected`` events are expected at the reference's rate, ``nd`` where there is nothing
+    to compare."""
     rr, low, high = (np.asarray(v, dtype=float) for v in (rr, low, high))
     out = np.full(rr.shape, "media", dtype=object)
     out[low > 1] = "alta"
     out[high < 1] = "bassa"
+    if expected is not None:
+        limit = MIN_EXPECTED if min_expected is None else min_expected
+        out[np.asarray(expected, dtype=float) < limit] = "ins"
     out[np.isnan(rr)] = "nd"
     return out
 
@@ -317,6 +444,37 @@ def _incident_columns(incidents: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def _ratios(sch: pd.DataFrame, basis: str, confidence: float, *,
+            min_expected: float | None = None) -> pd.DataFrame:
+    """Expected counts, rate ratios with their overdispersion-aware intervals and the exposure
+    level of every school (``sch`` has the counts, the reference and its dispersion). A ratio
+    whose expected count is below ``min_expected`` is NaN: it is not shown as a number."""
+    suffix = "all" if basis == "tutte" else "scuola"
+    min_expected = MIN_EXPECTED if min_expected is None else min_expected
+    sch = sch.copy()
+    e1 = sch["n_cells"].to_numpy(float)
+    e2 = np.where(sch["reference"] == "nessuno", 0.0, sch["ref_cells"].to_numpy(float))
+    df = sch["dispersion_df"].to_numpy(float)
+    level = None
+    for prefix, o1, o2, phi, exp in (
+            ("rr", f"focus_{suffix}", "ref_focus", "dispersion", "expected"),
+            *((f"rr_{g}", f"{g}_{suffix}", f"ref_{g}_{suffix}", f"dispersion_{g}", f"expected_{g}")
+              for g in FOCUS_GROUPS)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            point = (sch[o1].to_numpy(float) / e1) / (sch[o2].to_numpy(float) / e2)
+        area_phi = area_dispersion(sch[phi], point, sch["concentration"])
+        rr, lo, hi = rate_ratio(sch[o1], e1, sch[o2], e2, dispersion=sch[phi], df=df, area_dispersion=area_phi,
+                                confidence=confidence)
+        expected = expected_count(sch[o2], e1, e2)
+        if prefix == "rr":
+            level = exposure_level(rr, lo, hi, expected, min_expected=min_expected)
+        few = expected < min_expected
+        sch[exp] = expected
+        sch[prefix], sch[f"{prefix}_low"], sch[f"{prefix}_high"] = (np.where(few, np.nan, v) for v in (rr, lo, hi))
+    sch["exposure_level"] = level
+    return sch
+
+
 def _count_columns() -> list[str]:
     cols = [f"cat_{c}" for c in INCIDENT_CATEGORIES]
     for g in FOCUS_GROUPS:
@@ -337,6 +495,7 @@ def school_exposure(
     months: int | None = None,
     detour: float = DETOUR_FACTOR,
     confidence: float = CONFIDENCE,
+    dispersion_counts: pd.DataFrame | None = None,
 ) -> Exposure:
     """Exposure of every school (module notes for every definition).
 
@@ -363,6 +522,11 @@ def school_exposure(
         ``"tutte"`` (all hours) or ``"scuola"`` (school-hours estimate) for the rate ratios.
     months
         Length of the period in months (for rates per km² per year); None: no yearly rates.
+    dispersion_counts
+        Per-hexagon counts (``cell`` and the ``<group>_all`` / ``<group>_scuola`` columns) from
+        which the dispersion of the reference is estimated; None: the counts of ``incidents``.
+        :func:`compute_exposure` passes the cell-key protected counts of each hexagon for roles
+        without clearance.
 
     Returns
     -------
@@ -374,8 +538,10 @@ def school_exposure(
         incidents); ``focus_school_est`` and ``focus_outside_est`` (estimates, all focus
         categories); ``focus_per_km2_year``; ``reference`` (``simili``, ``vicine``, ``comune`` or
         ``nessuno``), ``ref_classes`` (labels of the density classes used), ``ref_cells``,
-        ``ref_focus``; ``rr``, ``rr_low``, ``rr_high`` (focus, on ``basis``) and
-        ``rr_<g>``, ``rr_<g>_low``, ``rr_<g>_high``; ``reports_open``,
+        ``ref_focus``; ``dispersion``, ``dispersion_<g>`` (quasi-Poisson φ of the reference
+        blocks) and ``dispersion_df``; ``expected``, ``expected_<g>`` (events expected at the
+        reference's rate); ``rr``, ``rr_low``, ``rr_high`` (focus, on ``basis``; NaN when
+        ``expected`` < :data:`MIN_EXPECTED`) and ``rr_<g>``, ``rr_<g>_low``, ``rr_<g>_high``; ``reports_open``,
         ``reports_public_order``, ``reports_lighting``; ``lights``, ``lights_broken``,
         ``lights_broken_share``, ``comune_broken_share``; ``exposure_level`` (:data:`LEVELS` code);
         ``rank``.
@@ -417,13 +583,30 @@ def school_exposure(
     sch["focus_per_km2_year"] = sch["focus_all"] / sch["area_km2"] * per_year
 
     # Reference: hexagons of the school's comune in the same density class, outside its area;
-    # neighbouring classes are added until there are enough of them.
-    inhabited = ctx[ctx["dclass"] > 0]
+    # neighbouring classes are added until there are enough of them. Its dispersion is estimated
+    # on its blocks (resolution-9 parents) from ``dispersion_counts``.
     rate_cols = [f"{g}_{suffix}" for g in FOCUS_GROUPS]
+    disp = ctx[["cell", "pro_com_t", "dclass"]].copy()
+    if dispersion_counts is None:
+        disp[rate_cols] = ctx[rate_cols].to_numpy()
+    else:
+        dc = dispersion_counts[["cell", *rate_cols]].copy()
+        dc["cell"] = dc["cell"].astype("int64")
+        disp = disp.merge(dc, on="cell", how="left")
+        disp[rate_cols] = disp[rate_cols].fillna(0).to_numpy()
+    disp["focus"] = disp[rate_cols].sum(axis=1)
+    disp["block"] = hexgrid.cell_to_parent(disp["cell"].to_numpy(np.int64), BLOCK_RES)
+    disp_cols = [*rate_cols, "focus"]
+    disp_by_cell = disp.set_index("cell")
+    inhabited = ctx[ctx["dclass"] > 0]
     by_class = inhabited.groupby(["pro_com_t", "dclass"])[rate_cols].sum()
     by_class["n"] = inhabited.groupby(["pro_com_t", "dclass"]).size()
+    blocks = disp[disp["dclass"] > 0].groupby(["pro_com_t", "dclass", "block"])[disp_cols].sum()
+    blocks["n"] = disp[disp["dclass"] > 0].groupby(["pro_com_t", "dclass", "block"]).size()
     n_classes = len(DENSITY_CLASSES) - 1
     ref_rows = []
+    block_cache: dict[tuple, pd.DataFrame] = {}
+    area_cells = {code: group["cell"].to_numpy(np.int64) for code, group in cells.groupby("code")}
     for rec in sch.to_dict("records"):
         mine = long[(long["code"] == rec["code"]) & (long["pro_com_t"] == rec["pro_com_t"])]
         start = max(int(rec["density_class"]), 1)
@@ -440,20 +623,37 @@ def school_exposure(
                 ref_n = n
                 ref = {c: int(chosen[c].sum()) - int(inside[c].sum()) for c in rate_cols}
                 break
+        phis = dict.fromkeys(disp_cols, 1.0)
+        phi_df, concentration = math.inf, 1.0
+        if kind != "nessuno":
+            key = (rec["pro_com_t"], classes)
+            if key not in block_cache:
+                sel = blocks.loc[rec["pro_com_t"]]
+                block_cache[key] = sel[sel.index.get_level_values("dclass").isin(classes)].groupby(level="block").sum()
+            sel = block_cache[key]
+            inside_disp = disp_by_cell.loc[inside["cell"].to_numpy(np.int64)]
+            out = inside_disp.groupby("block")[disp_cols].sum()
+            out["n"] = inside_disp.groupby("block").size()
+            sel = sel.sub(out.reindex(sel.index, fill_value=0), fill_value=0)
+            for col in disp_cols:
+                phi, df = block_dispersion(sel[col].to_numpy(), sel["n"].to_numpy())
+                phis[col], phi_df = float(phi), float(df)
+            sizes = sel["n"].to_numpy(float)
+            area_blocks = np.unique(hexgrid.cell_to_parent(area_cells[rec["code"]], BLOCK_RES), return_counts=True)[1]
+            if (sizes > 0).any() and area_blocks.size:
+                concentration = float((area_blocks.astype(float) ** 2).sum() / area_blocks.sum()
+                                      / sizes[sizes > 0].mean())
         ref_rows.append({"reference": kind, "ref_classes": ", ".join(DENSITY_CLASSES[c][1] for c in classes)
-                         if kind != "nessuno" else "", "ref_cells": ref_n, **{f"ref_{c}": v for c, v in ref.items()}})
+                         if kind != "nessuno" else "", "ref_cells": ref_n, **{f"ref_{c}": v for c, v in ref.items()},
+                         "dispersion": phis["focus"], "dispersion_df": phi_df, "concentration": concentration,
+                         **{f"dispersion_{g}": phis[f"{g}_{suffix}"] for g in FOCUS_GROUPS}})
+    disp_names = ["dispersion", "dispersion_df", "concentration", *(f"dispersion_{g}" for g in FOCUS_GROUPS)]
     ref_frame = pd.DataFrame(ref_rows, index=sch.index,
-                             columns=["reference", "ref_classes", "ref_cells", *(f"ref_{c}" for c in rate_cols)])
+                             columns=["reference", "ref_classes", "ref_cells", *(f"ref_{c}" for c in rate_cols),
+                                      *disp_names])
     sch = pd.concat([sch, ref_frame], axis=1)
     sch["ref_focus"] = sch[[f"ref_{c}" for c in rate_cols]].sum(axis=1)
-    e1 = sch["n_cells"].to_numpy(float)
-    e2 = np.where(sch["reference"] == "nessuno", 0.0, sch["ref_cells"].to_numpy(float))
-    sch["rr"], sch["rr_low"], sch["rr_high"] = rate_ratio(sch[f"focus_{suffix}"], e1, sch["ref_focus"], e2,
-                                                          confidence=confidence)
-    for g in FOCUS_GROUPS:
-        rr, lo, hi = rate_ratio(sch[f"{g}_{suffix}"], e1, sch[f"ref_{g}_{suffix}"], e2, confidence=confidence)
-        sch[f"rr_{g}"], sch[f"rr_{g}_low"], sch[f"rr_{g}_high"] = rr, lo, hi
-    sch["exposure_level"] = exposure_level(sch["rr"], sch["rr_low"], sch["rr_high"])
+    sch = _ratios(sch, basis, confidence)
 
     # Open reports and lighting in the area.
     sch = sch.merge(_reports_in(cells, reports), on="code", how="left")
@@ -504,21 +704,15 @@ def _reports_in(cells: pd.DataFrame, reports: pd.DataFrame | None) -> pd.DataFra
     return out.reset_index()[columns]
 
 
-_LEVEL_ORDER = {"alta": 0, "media": 1, "ris": 2, "bassa": 3, "nd": 4}
+_LEVEL_ORDER = {"alta": 0, "media": 1, "ins": 2, "bassa": 3, "nd": 4}
 
 
-def rank_schools(frame: pd.DataFrame, *, hidden: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
-    """Sort schools by exposure (module notes) and number them in ``rank``.
-
-    ``hidden``: True for schools whose ratio the viewer may not see; their hidden figures do not
-    take part in the ordering (they follow the schools "nella media", in a fixed order), so the
-    position cannot betray them.
-    """
-    hide = np.zeros(len(frame), dtype=bool) if hidden is None else np.asarray(hidden, dtype=bool)
+def rank_schools(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort schools by exposure (module notes) and number them in ``rank``."""
     out = frame.assign(
         _lv=frame["exposure_level"].map(_LEVEL_ORDER),
-        _lo=np.where(hide, -1.0, frame["rr_low"].fillna(-1.0)),
-        _focus=np.where(hide, -1, frame["focus_all"]),
+        _lo=frame["rr_low"].fillna(-1.0),
+        _focus=frame["focus_all"],
     )
     out = out.sort_values(["_lv", "_lo", "_focus", "reports_public_order", "lights_broken", "code"],
                           ascending=[True, False, False, False, False, True], kind="stable")
@@ -528,19 +722,21 @@ def rank_schools(frame: pd.DataFrame, *, hidden: pd.Series | np.ndarray | None =
 
 
 def role_view(exposure: Exposure, role: str | None) -> Exposure:
-    """The result as ``role`` may see it: schools whose ratio is hidden get the level ``ris``
-    (riservata) and are ranked without their hidden figures; per-comune counts of schools at
-    high exposure count only the visible ones. Cleared roles get the result unchanged."""
-    if can_see_exact(role):
-        return exposure
-    _, mask = suppressed(exposure, role)
-    hidden = mask["rr"].to_numpy()
-    schools = exposure.schools.assign(exposure_level=np.where(hidden, "ris", exposure.schools["exposure_level"]))
-    schools = rank_schools(schools, hidden=hidden)
-    alta = schools[schools["exposure_level"] == "alta"].groupby("pro_com_t").size()
-    by_comune = exposure.by_comune.assign(alta=exposure.by_comune["pro_com_t"].map(alta).fillna(0).astype(int))
-    return Exposure(schools=schools, cells=exposure.cells, by_comune=by_comune,
-                    params={**exposure.params, "role": role})
+    """The result as ``role`` may see it: unchanged, after checking that a role without clearance
+    gets a result computed on protected counts (:func:`compute_exposure` with its ``role``).
+
+    Nothing is withheld (issue 11): for a role without clearance every count, ratio, level and
+    rank comes from the cell-key protected counts, so it publishes nothing beyond them.
+
+    Raises
+    ------
+    ValueError
+        An exact result asked for a role without clearance.
+    """
+    if not can_see_exact(role) and not exposure.params.get("protected"):
+        raise ValueError("esposizione con conteggi esatti richiesta per un profilo senza abilitazione: "
+                         "calcolarla con compute_exposure(..., role=ruolo)")
+    return exposure
 
 
 def comune_summary(schools: pd.DataFrame, cells: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
@@ -597,14 +793,36 @@ def compute_exposure(store: Store, *, walk_m: float = DEFAULT_WALK_M, start: dat
         return exact
     # The key sums of every count add up exactly as the counts do: the same computation on them
     # gives the key sum of each published count (around a school, its reference, its comune).
-    keyed = school_exposure(schools, incidents.assign(incidents=incidents["incidents_key"]), context, **kwargs)
+    # Its dispersion columns come from the protected counts of each hexagon (the Mappa's values).
+    keyed_incidents = incidents.assign(incidents=incidents["incidents_key"])
+    cells = protected_cells(incidents, keyed_incidents, role)
+    keyed = school_exposure(schools, keyed_incidents, context, dispersion_counts=cells, **kwargs)
     return protect_exposure(exact, keyed, role)
+
+
+def protected_cells(incidents: pd.DataFrame, keyed: pd.DataFrame, role: str | None) -> pd.DataFrame:
+    """Per resolution-10 hexagon, the focus counts of :func:`_incident_columns` (``<group>_all``,
+    ``<group>_scuola``) as ``role`` may see them: each the cell-key protected value of its records
+    (``keyed``: the same rows with their key sums as ``incidents``)."""
+    exact = _incident_columns(incidents)
+    keys = _incident_columns(keyed).set_index("cell").reindex(exact["cell"])
+    out = exact[["cell"]].copy()
+    for g in FOCUS_GROUPS:
+        for s in ("all", "scuola"):
+            col = f"{g}_{s}"
+            if col not in exact:
+                out[col] = 0
+                continue
+            k = np.mod(keys[col].fillna(0).to_numpy(dtype="int64"), KEY_MODULUS)
+            out[col] = protect_counts(exact[col].to_numpy(), k, role)
+    return out
 
 
 def protect_exposure(exact: Exposure, keyed: Exposure, role: str | None) -> Exposure:
     """``exact`` with its incident counts protected for ``role`` (:mod:`geo.access.disclosure`; the
     key sums are the same columns of ``keyed``) and every value derived from them recomputed:
-    estimates, yearly density, rate ratios with their intervals, levels, ranks, per-comune figures."""
+    estimates, yearly density, rate ratios with their intervals, levels, ranks, per-comune figures.
+    The dispersion columns are taken from ``keyed`` (estimated there on protected hexagon counts)."""
     basis = exact.params.get("basis", "tutte")
     suffix = "all" if basis == "tutte" else "scuola"
     confidence = exact.params.get("confidence", CONFIDENCE)
@@ -619,15 +837,11 @@ def protect_exposure(exact: Exposure, keyed: Exposure, role: str | None) -> Expo
     months = exact.params.get("months")
     per_year = 12 / months if months else np.nan
     sch["focus_per_km2_year"] = sch["focus_all"] / sch["area_km2"] * per_year
-    e1 = sch["n_cells"].to_numpy(float)
-    e2 = np.where(sch["reference"] == "nessuno", 0.0, sch["ref_cells"].to_numpy(float))
-    sch["rr"], sch["rr_low"], sch["rr_high"] = rate_ratio(sch[f"focus_{suffix}"], e1, sch["ref_focus"], e2,
-                                                          confidence=confidence)
-    for g in FOCUS_GROUPS:
-        rr, lo, hi = rate_ratio(sch[f"{g}_{suffix}"], e1, sch[f"ref_{g}_{suffix}"], e2, confidence=confidence)
-        sch[f"rr_{g}"], sch[f"rr_{g}_low"], sch[f"rr_{g}_high"] = rr, lo, hi
-    sch["exposure_level"] = exposure_level(sch["rr"], sch["rr_low"], sch["rr_high"])
-    sch = rank_schools(sch.drop(columns="rank"))
+    # The dispersion of the reference: from the protected counts of its hexagons (``keyed`` was
+    # computed with them, see compute_exposure).
+    for col in ("dispersion", "dispersion_df", "concentration", *(f"dispersion_{g}" for g in FOCUS_GROUPS)):
+        sch[col] = ks[col].to_numpy(float)
+    sch = rank_schools(_ratios(sch, basis, confidence).drop(columns="rank"))
     by = exact.by_comune.copy()
     kb = keyed.by_comune.set_index("pro_com_t").reindex(by["pro_com_t"])
     for col in ("focus_near", "focus_total"):
@@ -664,47 +878,54 @@ def _ci_text(low: float, high: float) -> str:
     return f"{_rr_text(low)}–{_rr_text(high)}"
 
 
-def derived_columns(basis: str) -> dict[str, tuple[str, ...]]:
-    """Values derived from the incident counts, with the counts each reveals: the rate ratios
-    reveal the count of their ``basis`` (all hours or school time)."""
-    suffix = "all" if basis == "tutte" else "scuola"
-    out: dict[str, tuple[str, ...]] = {}
-    for prefix, group in (("rr", "focus"), ("rr_spaccio", "spaccio"), ("rr_violenza", "violenza")):
-        for tail in ("", "_low", "_high"):
-            out[f"{prefix}{tail}"] = (f"{group}_{suffix}",)
-    out |= {"focus_school_est": ("focus_scuola",), "focus_outside_est": ("focus_all", "focus_scuola"),
-            "focus_per_km2_year": ("focus_all",)}
+#: Ratio columns: shown as :data:`INSUFFICIENT_LABEL` when too few incidents are expected.
+RATIO_COLUMNS: tuple[str, ...] = tuple(f"{p}{t}" for p in ("rr", "rr_spaccio", "rr_violenza")
+                                       for t in ("", "_low", "_high"))
+
+
+def _expected_of(ratio_col: str) -> str:
+    prefix = ratio_col.removesuffix("_low").removesuffix("_high")
+    return "expected" if prefix == "rr" else f"expected_{prefix[3:]}"
+
+
+def insufficient(schools: pd.DataFrame) -> pd.DataFrame:
+    """True where a ratio (:data:`RATIO_COLUMNS`) is not a number because fewer than
+    :data:`MIN_EXPECTED` focus incidents are expected in the school's area at the rate of its
+    similar areas (schools without a reference are *non valutabile*, not insufficient)."""
+    out = pd.DataFrame(index=schools.index)
+    has_ref = (schools["reference"] != "nessuno").to_numpy()
+    for col in RATIO_COLUMNS:
+        out[col] = (schools[_expected_of(col)].to_numpy(float) < MIN_EXPECTED) & has_ref
     return out
 
 
-def suppressed(exposure: Exposure, role: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Display strings of the schools table for ``role`` and the mask of hidden values."""
-    derived = derived_columns(exposure.params.get("basis", "tutte"))
-    formats = {c: _rr_text for c in derived if c.startswith("rr")}
-    formats |= {"focus_school_est": lambda v: format_decimal(v, 1), "focus_outside_est": lambda v: format_decimal(v, 1),
-                "focus_per_km2_year": lambda v: format_decimal(v, 1)}
-    return apply_suppression(exposure.schools, COUNT_COLUMNS, derived, role, formats=formats)
+def shown_values(exposure: Exposure, role: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Display strings of the schools table for ``role`` and the mask of ratios that are not
+    numbers (:func:`insufficient`: shown as :data:`INSUFFICIENT_LABEL`).
 
-
-def reference_hidden(row: Mapping[str, object], role: str | None, *, basis: str = "tutte") -> dict[str, bool]:
-    """Ratios whose reference-area count O2 is small (1-2) for ``role``.
-
-    RR = (O1 / E1) / (O2 / E2): with O1, E1 (hexagons of the area) and E2 (hexagons of the
-    reference) published, a ratio gives O2 back, so it (and E1, E2) must be hidden when O2 is
-    small. Keys ``rr``, ``rr_spaccio``, ``rr_violenza``; always False for cleared roles.
-    """
-    suffix = "all" if basis == "tutte" else "scuola"
-    refs = {"rr": "ref_focus", **{f"rr_{g}": f"ref_{g}_{suffix}" for g in FOCUS_GROUPS}}
-    values = [row.get(col, 0) for col in refs.values()]
-    return dict(zip(refs, (bool(x) for x in suppressed_mask(values, role)), strict=True))
+    Counts are shown as they are in ``exposure``: exact for cleared roles, cell-key protected for
+    the others (:func:`role_view` checks it); no count is withheld."""
+    exposure = role_view(exposure, role)
+    sch = exposure.schools
+    few = insufficient(sch)
+    shown = sch.copy()
+    for col in COUNT_COLUMNS:
+        shown[col] = [format_int(v) for v in sch[col]]
+    for col in ("focus_school_est", "focus_outside_est", "focus_per_km2_year"):
+        shown[col] = [format_decimal(v, 1) for v in sch[col]]
+    for col in RATIO_COLUMNS:
+        shown[col] = [INSUFFICIENT_LABEL if f else _rr_text(v) for f, v in zip(few[col], sch[col], strict=True)]
+    shown["expected"] = [format_decimal(v, 1) for v in sch["expected"]]
+    return shown, few
 
 
 def reasons(row: Mapping[str, object], shown: Mapping[str, str], hidden: Mapping[str, bool], *,
             basis: str = "tutte") -> list[str]:
-    """Italian reasons of a school's position, using only what the viewer may see.
+    """Italian reasons of a school's position.
 
-    ``row``: exact figures; ``shown``/``hidden``: the display strings and mask of
-    :func:`suppressed` for that row.
+    ``row``: the figures the viewer may see (protected for roles without clearance);
+    ``shown``/``hidden``: the display strings and the mask of :func:`shown_values` for that row
+    (hidden: the ratio is not a number, too few incidents expected).
     """
     out = []
     where = "in orario scolastico (stima), " if basis == "scuola" else ""
@@ -718,6 +939,11 @@ def reasons(row: Mapping[str, object], shown: Mapping[str, str], hidden: Mapping
                        "le aree simili")
     if row["exposure_level"] == "media" and not hidden["rr"] and pd.notna(row["rr"]) and row["rr"] > 1.5:
         out.append(f"Spaccio e violenza sopra la media ({_rr_text(row['rr'])} volte) ma non in modo significativo")
+    suffix = "all" if basis == "tutte" else "scuola"
+    if row["exposure_level"] == "ins" and row[f"focus_{suffix}"] > 0:
+        out.append(f"{format_int(row[f'focus_{suffix}'])} delitti di spaccio e violenza {where}nel periodo, dove le "
+                   f"aree simili ne farebbero attendere {format_decimal(row['expected'], 1)}: troppo pochi per un "
+                   f"rapporto (ne servono almeno {format_int(MIN_EXPECTED)} attesi)")
     if row["reports_public_order"] > 0:
         out.append(f"{format_int(row['reports_public_order'])} segnalazioni aperte di spaccio, bivacco, occupazione "
                    "o edifici degradati")
@@ -741,6 +967,7 @@ TABLE_HEADERS: dict[str, str] = {
     "spaccio_all": "Spaccio (delitti)", "violenza_all": "Violenza (delitti)", "other": "Altri delitti",
     "focus_school_est": "Spaccio e violenza in orario scolastico (stima)",
     "focus_outside_est": "Spaccio e violenza fuori orario (stima)",
+    "expected": "Attesi alla media delle aree simili",
     "rr": "Rapporto con aree simili", "ci": "IC 95 %", "reports_open": "Segnalazioni aperte",
     "lights_text": "Punti luce (guasti)", "reasons": "Motivi", "code": "Codice meccanografico",
 }
@@ -748,22 +975,21 @@ TABLE_HEADERS: dict[str, str] = {
 
 def ranked_table(exposure: Exposure, role: str | None) -> pd.DataFrame:
     """The ranked list as ``role`` may see it: Italian headers, display strings, the reasons."""
-    exposure = role_view(exposure, role)
-    shown, mask = suppressed(exposure, role)
+    shown, mask = shown_values(exposure, role)
     sch = exposure.schools
     basis = exposure.params.get("basis", "tutte")
     rows = []
     for i, rec in enumerate(sch.to_dict("records")):
         s = shown.iloc[i].to_dict()
         h = mask.iloc[i].to_dict()
-        ci = DERIVED_LABEL if h["rr_low"] else _ci_text(rec["rr_low"], rec["rr_high"])
+        ci = INSUFFICIENT_LABEL if h["rr_low"] else _ci_text(rec["rr_low"], rec["rr_high"])
         why = reasons(rec, s, h, basis=basis)
         rows.append({
             "rank": int(rec["rank"]), "name": rec["name"], "level_label": SCHOOL_LEVELS.get(rec["level"], rec["level"]),
             "comune": rec["comune"], "exposure": LEVELS[rec["exposure_level"]],
             "spaccio_all": s["spaccio_all"], "violenza_all": s["violenza_all"], "other": s["other"],
             "focus_school_est": s["focus_school_est"], "focus_outside_est": s["focus_outside_est"],
-            "rr": s["rr"], "ci": ci, "reports_open": format_int(rec["reports_open"]),
+            "expected": s["expected"], "rr": s["rr"], "ci": ci, "reports_open": format_int(rec["reports_open"]),
             "lights_text": f"{format_int(rec['lights'])} ({format_int(rec['lights_broken'])})",
             "reasons": "; ".join(why) if why else "Nessun elemento sopra la media", "code": rec["code"],
         })
@@ -773,43 +999,36 @@ def ranked_table(exposure: Exposure, role: str | None) -> pd.DataFrame:
 #: Numeric columns of the ranked table: source column and decimals.
 _NUMERIC: dict[str, tuple[str, int]] = {
     "spaccio_all": ("spaccio_all", 0), "violenza_all": ("violenza_all", 0), "other": ("other", 0),
-    "focus_school_est": ("focus_school_est", 1), "focus_outside_est": ("focus_outside_est", 1), "rr": ("rr", 2),
+    "focus_school_est": ("focus_school_est", 1), "focus_outside_est": ("focus_outside_est", 1),
+    "expected": ("expected", 1), "rr": ("rr", 2),
 }
 
 
 def ranked_styler(exposure: Exposure, role: str | None):
     """The ranked list as a pandas ``Styler`` for the page: figures stay numbers (the table sorts
-    them correctly), hidden ones are NaN shown as "< 3" or "riservato"; same headers as
-    :func:`ranked_table`."""
-    view = role_view(exposure, role)
-    text = ranked_table(view, role)
-    _, mask = suppressed(view, role)
+    them correctly); a ratio with too few expected incidents is NaN shown as
+    :data:`INSUFFICIENT_LABEL`; same headers as :func:`ranked_table`."""
+    text = ranked_table(exposure, role)
+    _, few = shown_values(exposure, role)
     values = text.copy()
-    hidden = pd.DataFrame(False, index=text.index, columns=text.columns)
     for key, (col, _) in _NUMERIC.items():
-        header = TABLE_HEADERS[key]
-        numbers = view.schools[col].astype("float64").replace([np.inf, -np.inf], np.nan)
-        values[header] = numbers.mask(mask[col].to_numpy()).to_numpy()
-        hidden[header] = mask[col].to_numpy()
-    values[TABLE_HEADERS["reports_open"]] = view.schools["reports_open"].to_numpy()
+        numbers = exposure.schools[col].astype("float64").replace([np.inf, -np.inf], np.nan)
+        values[TABLE_HEADERS[key]] = numbers.to_numpy()
+    values[TABLE_HEADERS["reports_open"]] = exposure.schools["reports_open"].to_numpy()
     formatters = {TABLE_HEADERS[k]: (format_int if d == 0 else (lambda v, d=d: _rr_text(v) if d == 2
                                                                  else format_decimal(v, d)))
                   for k, (_, d) in _NUMERIC.items()}
     formatters[TABLE_HEADERS["reports_open"]] = format_int
     styler = values.style.format(formatters, na_rep=MISSING_LABEL)
-    for header in hidden.columns:
-        rows = hidden.index[hidden[header]]
-        if len(rows):
-            label = COUNT_LABEL if header in {TABLE_HEADERS[k] for k in ("spaccio_all", "violenza_all", "other")} \
-                else DERIVED_LABEL
-            styler = styler.format(lambda _v, label=label: label, subset=pd.IndexSlice[rows, [header]])
+    rows = text.index[few["rr"].to_numpy()]
+    if len(rows):
+        styler = styler.format(lambda _v: INSUFFICIENT_LABEL, subset=pd.IndexSlice[rows, [TABLE_HEADERS["rr"]]])
     return styler.hide(axis="index")
 
 
 def category_table(exposure: Exposure, role: str | None) -> pd.DataFrame:
     """Incidents by category around each school (all hours), focus categories first."""
-    exposure = role_view(exposure, role)
-    shown, _ = suppressed(exposure, role)
+    shown, _ = shown_values(exposure, role)
     order = list(FOCUS_CATEGORIES) + [c for c in INCIDENT_CATEGORIES if c not in FOCUS_CATEGORIES]
     out = pd.DataFrame({"Rango": exposure.schools["rank"], "Scuola": exposure.schools["name"],
                         "Comune": exposure.schools["comune"]})
@@ -819,19 +1038,15 @@ def category_table(exposure: Exposure, role: str | None) -> pd.DataFrame:
 
 
 def comune_table(exposure: Exposure, role: str | None) -> pd.DataFrame:
-    """Figures per comune as ``role`` may see them."""
-    exposure = role_view(exposure, role)
-    frame = exposure.by_comune
-    display, _ = apply_suppression(frame, ("focus_near", "focus_total"),
-                                   {"focus_share": ("focus_near", "focus_total")}, role,
-                                   formats={"focus_share": lambda v: format_percent(v, 0)})
+    """Figures per comune as ``role`` may see them (protected counts for roles without clearance)."""
+    frame = role_view(exposure, role).by_comune
     walk = format_int(exposure.params.get("walk_m", DEFAULT_WALK_M))
     return pd.DataFrame({
         "Comune": frame["comune"], "Scuole": frame["schools"], "Alunni": frame["students"],
         "Scuole a esposizione alta": frame["alta"],
-        f"Spaccio e violenza entro {walk} m dalle scuole": display["focus_near"],
-        "Spaccio e violenza nel comune": display["focus_total"],
-        "Quota vicino alle scuole": display["focus_share"],
+        f"Spaccio e violenza entro {walk} m dalle scuole": [format_int(v) for v in frame["focus_near"]],
+        "Spaccio e violenza nel comune": [format_int(v) for v in frame["focus_total"]],
+        "Quota vicino alle scuole": [format_percent(v, 0) for v in frame["focus_share"]],
         "Superficie abitata vicino alle scuole": [format_percent(v, 0) for v in frame["area_share"]],
     })
 
@@ -844,8 +1059,8 @@ def table_csv(table: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _json_number(value: object, hidden: bool) -> object:
-    if hidden or value is None or pd.isna(value):
+def _json_number(value: object) -> object:
+    if value is None or pd.isna(value):
         return None
     value = float(value)
     if math.isinf(value):
@@ -853,42 +1068,45 @@ def _json_number(value: object, hidden: bool) -> object:
     return int(value) if value.is_integer() else round(value, 4)
 
 
+def privacy_note(role: str | None) -> str:
+    """What the figures are, for the exports and the captions."""
+    return "Valori esatti (profilo autorizzato)" if can_see_exact(role) else PROTECTED_NOTE
+
+
 def schools_geojson(exposure: Exposure, role: str | None) -> bytes:
-    """Schools as GeoJSON points with their exposure figures (hidden values ``null``, listed in
-    ``valori_riservati``); the areas' walking distance and basis in the collection's metadata."""
-    exposure = role_view(exposure, role)
-    _, mask = suppressed(exposure, role)
+    """Schools as GeoJSON points with their exposure figures; a ratio with too few expected
+    incidents is ``null`` with ``dato_insufficiente`` true; the areas' walking distance, basis and
+    minimum expected count in the collection's metadata."""
+    _, few = shown_values(exposure, role)
     table = ranked_table(exposure, role)
     keys = {"spaccio_all": "spaccio", "violenza_all": "violenza", "other": "altri_delitti",
             "focus_school_est": "in_orario_scolastico_stima", "focus_outside_est": "fuori_orario_stima",
+            "expected": "attesi_aree_simili", "dispersion": "dispersione",
             "rr": "rapporto_aree_simili", "rr_low": "ic95_min", "rr_high": "ic95_max"}
     features = []
     for i, rec in enumerate(exposure.schools.to_dict("records")):
-        hid = mask.iloc[i].to_dict()
         props = {"rango": int(rec["rank"]), "codice": rec["code"], "scuola": rec["name"], "grado": rec["level"],
-                 "comune": rec["comune"], "esposizione": None if hid["rr"] else LEVELS[rec["exposure_level"]],
+                 "comune": rec["comune"], "esposizione": LEVELS[rec["exposure_level"]],
                  "segnalazioni_aperte": int(rec["reports_open"]), "punti_luce": int(rec["lights"]),
                  "punti_luce_guasti": int(rec["lights_broken"]), "motivi": table.iloc[i]["Motivi"]}
-        props |= {key: _json_number(rec[col], hid[col]) for col, key in keys.items()}
-        props["valori_riservati"] = [keys[c] for c in keys if hid[c]]
+        props |= {key: _json_number(rec[col]) for col, key in keys.items()}
+        props["dato_insufficiente"] = bool(few["rr"].iloc[i])
         features.append({"type": "Feature", "properties": props, "geometry": {
             "type": "Point", "coordinates": [round(float(rec["lon"]), 6), round(float(rec["lat"]), 6)]}})
-    note = ("Valori esatti (profilo autorizzato)" if can_see_exact(role) else
-            f"Conteggi da 1 a {config.SUPPRESSION_THRESHOLD - 1} e valori derivati non pubblicati (art. 3 del Patto)")
-    meta = {"riservatezza": note, "distanza_a_piedi_m": exposure.params.get("walk_m"),
+    meta = {"riservatezza": privacy_note(role), "distanza_a_piedi_m": exposure.params.get("walk_m"),
             "raggio_linea_aria_m": round(exposure.params.get("radius_m", 0), 1),
-            "base_confronto": BASES[exposure.params.get("basis", "tutte")], "orario_scolastico": SCHOOL_HOURS_LABEL}
+            "base_confronto": BASES[exposure.params.get("basis", "tutte")], "orario_scolastico": SCHOOL_HOURS_LABEL,
+            "minimo_attesi": MIN_EXPECTED,
+            "intervallo": "quasi-Poisson: dispersione stimata sui blocchi (ris. 9) delle aree simili"}
     return json.dumps({"type": "FeatureCollection", "name": "lanterna_scuole_sicure", "lanterna": meta,
                        "features": features}, ensure_ascii=False, default=str).encode("utf-8")
 
 
 def rr_chart_data(exposure: Exposure, role: str | None, *, top: int = 15) -> pd.DataFrame:
-    """The first ``top`` schools whose ratio the role may see: ``rank``, ``label``, ``rr``,
-    ``low``, ``high`` (finite values only), ``level``."""
-    exposure = role_view(exposure, role)
-    _, mask = suppressed(exposure, role)
-    sch = exposure.schools
-    ok = ~mask["rr"].to_numpy() & np.isfinite(sch["rr"].to_numpy(float)) & np.isfinite(sch["rr_high"].to_numpy(float))
+    """The first ``top`` schools with a ratio (enough expected incidents): ``rank``, ``label``,
+    ``rr``, ``low``, ``high`` (finite values only), ``level``."""
+    sch = role_view(exposure, role).schools
+    ok = np.isfinite(sch["rr"].to_numpy(float)) & np.isfinite(sch["rr_high"].to_numpy(float))
     sub = sch[ok].head(top)
     return pd.DataFrame({"rank": sub["rank"].to_numpy(), "label": [f"{r}. {n}" for r, n in zip(sub["rank"],
                                                                                                 sub["name"],
@@ -906,7 +1124,7 @@ def exposure_map(exposure: Exposure, *, role: str | None, comuni: pd.DataFrame |
     """Schools coloured by exposure level (one toggleable layer per level), the area around each
     school, the selected school's area highlighted, the comuni boundaries. Every text is escaped;
     figures are those ``role`` may see."""
-    exposure = role_view(exposure, role)
+    shown, few = shown_values(exposure, role)
     location, zoom = maps.start_view(comuni)
     m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
     maps.use_assets(m, assets_url)
@@ -915,8 +1133,7 @@ def exposure_map(exposure: Exposure, *, role: str | None, comuni: pd.DataFrame |
         folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name=maps.TILES["osm"], max_zoom=19,
                          control=False).add_to(m)
     sch = exposure.schools
-    shown, mask = suppressed(exposure, role)
-    level_shown = [("ris" if h else lv) for lv, h in zip(sch["exposure_level"], mask["rr"], strict=True)]
+    level_shown = list(sch["exposure_level"])
     bounds = bounds_of(sch["lon"].to_numpy(), sch["lat"].to_numpy())
     if comuni is not None and len(comuni):
         maps.OutlineLayer(maps.comuni_features(comuni), name="Confini comunali",
@@ -944,7 +1161,7 @@ def exposure_map(exposure: Exposure, *, role: str | None, comuni: pd.DataFrame |
         features = []
         for i in idx:
             rec, s = sch.iloc[i], shown.iloc[i]
-            ci = "" if mask["rr_low"].iloc[i] else f" (IC {_ci_text(rec['rr_low'], rec['rr_high'])})"
+            ci = "" if few["rr_low"].iloc[i] else f" (IC {_ci_text(rec['rr_low'], rec['rr_high'])})"
             values = [SCHOOL_LEVELS.get(rec["level"], rec["level"]), rec["comune"], LEVELS[lv], s["spaccio_all"],
                       s["violenza_all"],
                       f"{s['rr']}{ci}", format_int(rec["reports_open"]),
@@ -958,8 +1175,9 @@ def exposure_map(exposure: Exposure, *, role: str | None, comuni: pd.DataFrame |
                          name=f"Scuole – esposizione {LEVELS[lv].lower()} ({len(idx)})", labels=labels,
                          color=LEVEL_COLORS[lv], show=True, bounds=None).add_to(m)
     entries = [(LEVEL_COLORS[k], v) for k, v in LEVELS.items() if k in level_shown]
-    note = (f"Rapporto tra spaccio e violenza entro {walk} m e le aree simili del comune (IC 95 %). "
-            + ("" if can_see_exact(role) else f"Con {COUNT_LABEL} delitti l'esposizione è riservata."))
+    note = (f"Rapporto tra spaccio e violenza entro {walk} m e le aree simili del comune (IC 95 %); "
+            f"con meno di {format_int(MIN_EXPECTED)} delitti attesi: dato insufficiente."
+            + ("" if can_see_exact(role) else " Calcolato dai conteggi protetti."))
     maps.Legend("Esposizione delle scuole", entries, note).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     if selected is not None and (sch["code"] == selected).any():

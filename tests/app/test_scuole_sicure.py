@@ -114,7 +114,8 @@ def test_school_hours_basis_and_levels(open_page, demo_db):
     table = ranked(at)
     assert set(table["Grado"]) == {"Scuola dell'infanzia"}
     assert table["Scuola"].tolist() == result.schools["name"].tolist()
-    visible = result.schools["rr"].where(~exposure.suppressed(result, "osservatore")[1]["rr"])
+    # NaN (shown "dato insufficiente") below the minimum expected count
+    visible = result.schools["rr"].where(result.schools["expected"] >= exposure.MIN_EXPECTED)
     assert table["Rapporto con aree simili"].round(6).tolist() == pytest.approx(
         visible.replace([float("inf")], float("nan")).round(6).tolist(), nan_ok=True)
 
@@ -154,35 +155,32 @@ def test_school_names_are_escaped_in_markdown():
     assert md_escape("Liceo Galilei") == "Liceo Galilei"
 
 
-def test_near_share_kpi_follows_the_suppression_rule():
+def test_near_share_kpi_is_the_share_of_the_shown_counts():
     near_share_text = page_functions()["near_share_text"]
-    assert near_share_text(2, 50, "osservatore") == "riservato"
-    assert near_share_text(10, 40, "osservatore") == "25 %"
-    assert near_share_text(2, 50, "prefettura") == "4 %"
-    assert near_share_text(0, 0, "osservatore") == "–"
+    assert near_share_text(3, 50) == "6 %"
+    assert near_share_text(10, 40) == "25 %"
+    assert near_share_text(0, 0) == "–"
 
 
-def test_details_hide_ratio_and_hexagons_when_the_reference_count_is_small(open_page, monkeypatch):
-    # Force every reference count to 2 for the page's computation.
-    original = exposure.compute_exposure
-
-    def small_reference(*args, **kw):
-        result = original(*args, **kw)
-        result.schools["ref_focus"] = 2
-        return result
-
-    import streamlit as st
-
-    monkeypatch.setattr(exposure, "compute_exposure", small_reference)
-    st.cache_data.clear()
-    request_cleanup = st.cache_data.clear  # the patched result must not stay in the cache
-    try:
-        at = open_page(scuole_distanza=350)
-        details = at.table[0].value
-        police = open_page("prefettura", scuole_distanza=350).table[0].value
-    finally:
-        request_cleanup()
-    assert details.loc["Esagoni nell'area (ris. 10)", "Valore"] == "riservato"
-    assert details.loc["Confronto con", "Valore"].endswith("riservato esagoni")
-    assert details.loc["Rapporto con aree simili (IC 95 %)", "Valore"] == "riservato"
-    assert police.loc["Esagoni nell'area (ris. 10)", "Valore"] != "riservato"
+def test_role_without_clearance_sees_protected_numbers_and_no_withheld_label(open_page, demo_db):
+    """Issue 11: the Regione's details, table and captions show numbers computed from protected
+    counts (or 'dato insufficiente'); never '< 3' nor 'riservato'."""
+    at = open_page("regione")
+    result = expected(at, demo_db, role="regione")
+    table = ranked(at)
+    assert table["Spaccio (delitti)"].tolist() == result.schools["spaccio_all"].astype(float).tolist()
+    texts = [str(v) for d in at.dataframe for v in d.value.to_numpy().ravel()]
+    texts += [t.value.to_string() for t in at.table] + [c.value for c in at.caption] + [m.value for m in at.markdown]
+    assert not any("< 3" in t or "riservato" in t.lower() or "riservata" in t.lower() for t in texts)
+    details = at.table[0].value
+    first = result.schools.iloc[0]
+    assert details.loc["Esagoni nell'area (ris. 10)", "Valore"] == str(int(first["n_cells"]))
+    assert details.loc["Spaccio (delitti nel periodo)", "Valore"] == str(int(first["spaccio_all"]))
+    ratio = details.loc["Rapporto con aree simili (IC 95 %)", "Valore"]
+    if first["exposure_level"] == "ins":
+        assert ratio == exposure.INSUFFICIENT_LABEL
+    else:
+        assert ratio.startswith(exposure._rr_text(first["rr"]))
+    police = open_page("prefettura").table[0].value
+    exact = expected(at, demo_db, role=None).schools.iloc[0]
+    assert police.loc["Spaccio (delitti nel periodo)", "Valore"] == str(int(exact["spaccio_all"]))

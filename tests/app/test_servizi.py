@@ -122,6 +122,10 @@ def test_gaps_table_hides_small_counts_from_observer(open_page):
     table = next(d.value for d in at.dataframe if d.value.columns[0] == "Priorità")
     for col in ("Segnalazioni di marginalità", "Delitti in materia di stupefacenti"):
         assert not table[col].isin(["1", "2"]).any()
+    # no withheld total: a number, or the range it surely lies in when the reports are 1-2 ("< 3")
+    assert not table.isin(["riservato"]).any().any()
+    assert table["Segnali in totale"].str.fullmatch(r"\d[\d.]*|da \d[\d.]* a \d[\d.]*").all()
+    assert not table["Delitti in materia di stupefacenti"].eq("< 3").any()
     police = next(d.value for d in open_page("forze_polizia").dataframe if d.value.columns[0] == "Priorità")
     assert not police["Segnalazioni di marginalità"].eq("< 3").any()
 

@@ -278,12 +278,56 @@ def test_gap_areas_group_far_hexagons_and_rank_the_capoluogo_first():
     assert table.loc[1, "Delitti in materia di stupefacenti"] == "0"
     police, hidden = hl.gap_display(gaps, "forze_polizia")
     assert not hidden.to_numpy().any()
-    small = hl.Gaps(gaps.cells, gaps.areas.assign(incidents=[2, 0, 5]), gaps.far_m, gaps.min_signals)
+    # an exact incident count of 1-2 never reaches a role without clearance (protected upstream)
+    unprotected = hl.Gaps(gaps.cells, gaps.areas.assign(incidents=[2, 0, 5]), gaps.far_m, gaps.min_signals)
+    with pytest.raises(ValueError):
+        hl.gap_display(unprotected, "osservatore")
+    assert hl.gap_display(unprotected, "prefettura")[0].loc[0, "Delitti in materia di stupefacenti"] == "2"
+    # 2 reports: "< 3" is true; the total is the range it surely lies in, not "riservato"
+    small = hl.Gaps(gaps.cells, gaps.areas.assign(reports=[2, 6, 20], incidents=[3, 0, 5],
+                                                  signals=[5, 6, 25]), gaps.far_m, gaps.min_signals)
     t_small, m_small = hl.gap_display(small, "osservatore")
-    assert t_small.loc[0, "Delitti in materia di stupefacenti"] == COUNT_LABEL and m_small.loc[0, "signals"]
+    assert t_small.loc[0, "Segnalazioni di marginalità"] == COUNT_LABEL and m_small.loc[0, "signals"]
+    assert t_small.loc[0, "Delitti in materia di stupefacenti"] == "3"
+    assert t_small.loc[0, "Segnali in totale"] == "da 4 a 5"
+    assert t_small.loc[1, "Segnali in totale"] == "6"
+    assert "riservato" not in set(t_small.to_numpy().ravel())
     geo = json.loads(hl.gaps_geojson(small, "osservatore"))
-    assert geo["features"][0]["properties"]["delitti_stupefacenti"] is None
-    assert "delitti_stupefacenti" in geo["features"][0]["properties"]["valori_riservati"]
+    props = geo["features"][0]["properties"]
+    assert props["segnalazioni"] is None and props["segnalazioni_intervallo"] == [1, 2]
+    assert props["delitti_stupefacenti"] == 3 and props["segnali"] is None and props["segnali_intervallo"] == [4, 5]
+    assert "valori_riservati" not in props and "segnali_intervallo" not in geo["features"][1]["properties"]
+    police = json.loads(hl.gaps_geojson(small, "forze_polizia"))["features"][0]["properties"]
+    assert (police["segnalazioni"], police["segnali"]) == (2, 5)
+
+
+def test_gap_figures_for_a_role_without_clearance_come_from_protected_counts(tmp_path):
+    """Issue 11: the drug offences of the priority areas are sums of the hexagons' cell-key
+    protected counts (the Mappa's values for the same hexagons, period and category)."""
+    from geo.access import disclosure
+
+    store = Store(tmp_path / "gaps.duckdb")
+    cells = sorted(int(c) for c in hexgrid.neighbours(int(CENTRE), 3))
+    arr = np.array(cells)
+    cell_rows = pd.DataFrame({"cell": cells, "r9": hexgrid.cell_to_parent(arr, 9), "r8": hexgrid.cell_to_parent(arr, 8),
+                              "r7": hexgrid.cell_to_parent(arr, 7), "pro_com_t": MASSA, "residents": 3.0,
+                              "pop_method": "test"})
+    incidents = pd.DataFrame([{"cell": c, "month": pd.Timestamp("2024-03-01").date(), "category": "stupefacenti",
+                               "time_band": "giorno", "outdoor": True, "count": n, "synthetic": True,
+                               "source": "test", "import_id": None}
+                              for c, n in zip(cells[:12], [1, 2, 1, 2, 4, 7, 1, 2, 9, 1, 2, 3], strict=True)])
+    with store.transaction() as cur:
+        Store.write_frame(cur, "cells", cell_rows)
+        Store.write_frame(cur, "incidents", incidents)
+    exact = hl.marginality_incidents(store)
+    protected = hl.marginality_incidents(store, role="regione")
+    assert (hl.marginality_incidents(store, role="forze_polizia")["incidents"].to_numpy()
+            == exact["incidents"].to_numpy()).all()
+    assert exact["incidents"].isin([1, 2]).any() and not protected["incidents"].isin([1, 2]).any()
+    by_cell = store.incidents_by_cell(hl.GAP_RES, categories=list(hl.MARGINALITY_INCIDENTS))
+    want = disclosure.protect_counts(by_cell["incidents"], by_cell["incidents_key"], "regione")
+    assert protected["incidents"].tolist() == want.tolist()
+    store.close()
 
 
 def test_no_services_means_every_signal_hexagon_is_a_gap():
