@@ -139,6 +139,9 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=None, help="database whose counts are shuffled (e.g. the demo)")
     ap.add_argument("--quick", action="store_true", help="20 runs, resolution 8 only")
     ap.add_argument("--skip-power", action="store_true")
+    ap.add_argument("--ehsa-runs", type=int, default=None,
+                    help="runs of the emerging-class null (default: --runs)")
+    ap.add_argument("--only-ehsa", action="store_true", help="only the emerging-class null")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.power_runs, args.res = 20, 20, [8]
@@ -149,10 +152,11 @@ def main() -> None:
         cells = np.sort(hexgrid.polygon_to_cells(ter.outline, res))
         print(f"\n  Risoluzione {res}: {len(cells):,} esagoni — quota di prove con almeno una zona calda o fredda"
               " (nominale 5 %)")
-        demo = demo_counts(args.db, cells, res) if args.db else None
-        null_table(cells, args.runs, demo)
-        ehsa_null(cells, max(args.runs // 4, 10))
-    if not args.skip_power:
+        if not args.only_ehsa:
+            demo = demo_counts(args.db, cells, res) if args.db else None
+            null_table(cells, args.runs, demo)
+        ehsa_null(cells, args.ehsa_runs or args.runs)
+    if not args.skip_power and not args.only_ehsa:
         res = 9 if 9 in args.res or not args.quick else args.res[0]
         cells = np.sort(hexgrid.polygon_to_cells(ter.outline, res))
         print(f"\n  Potenza a risoluzione {res}: quota di prove in cui il gruppo è trovato / quota media dei suoi"
