@@ -538,8 +538,7 @@ st.markdown(f"**Effetto atteso.** {effect_sentence(shown_totals)} {coverage_sent
 if not cleared:
     st.caption("Il piano è scelto sui conteggi protetti: dove un conteggio piccolo è pubblicato più alto del vero il "
                "piano tende a sceglierlo, quindi l'effetto mostrato tende a essere ottimista, tanto più quanto è breve "
-               "il periodo (sui dati dimostrativi del 2024 circa un terzo in più del vero). L'intervallo basso–alto "
-               "resta la guida.")
+               "il periodo, perché più conteggi per famiglia sono piccoli. L'intervallo basso–alto resta la guida.")
 for note in plan.warnings:
     st.warning(note)
 if plan.selected.empty:
