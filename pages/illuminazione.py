@@ -277,27 +277,36 @@ def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str) -> folium.Map:
     return m
 
 
+#: Vega label expression: thousands with a dot, decimals with a comma (Italian format).
+_IT_AXIS = "replace(replace(replace(format(datum.value, ',~f'), ',', '_'), '.', ','), '_', '.')"
+
+
 def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt.LayerChart:
     """Prevented incidents per year (band low-high, line central) against the budget, with the
-    chosen budget's plan as a red point."""
-    data = front.drop(columns=["objective"], errors="ignore").assign(
-        budget_k=front["budget_eur"] / 1000)
-    base = alt.Chart(data).encode(x=alt.X("budget_k:Q", title="Budget (migliaia di €)"))
+    chosen budget's plan as a red point; axes and tooltips in Italian number format."""
+    data = front.drop(columns=["objective"], errors="ignore").assign(budget_k=front["budget_eur"] / 1000)
+    for col in ("prevented_low", "prevented_central", "prevented_high", "marginal_central"):
+        data[f"{col}_t"] = [format_decimal(v, 2) for v in data[col]]
+    data["budget_t"] = [format_int(v) for v in data["budget_k"]]
+    base = alt.Chart(data).encode(x=alt.X("budget_k:Q", title="Budget (migliaia di €)",
+                                          axis=alt.Axis(labelExpr=_IT_AXIS)))
     band = base.mark_area(opacity=0.25, color="#0066CC").encode(
-        y=alt.Y("prevented_low:Q", title="Delitti notturni all'aperto evitati/anno"), y2="prevented_high:Q")
-    tooltip = [alt.Tooltip("budget_k:Q", title="Budget (k€)", format=",.0f"),
-               alt.Tooltip("prevented_central:Q", title="Centrale", format=".2f"),
-               alt.Tooltip("prevented_low:Q", title="Basso", format=".2f"),
-               alt.Tooltip("prevented_high:Q", title="Alto", format=".2f"),
-               alt.Tooltip("marginal_central:Q", title="In più rispetto al passo precedente", format=".2f")]
+        y=alt.Y("prevented_low:Q", title="Delitti notturni all'aperto evitati/anno",
+                axis=alt.Axis(labelExpr=_IT_AXIS)), y2="prevented_high:Q")
+    tooltip = [alt.Tooltip("budget_t:N", title="Budget (k€)"),
+               alt.Tooltip("prevented_central_t:N", title="Centrale"),
+               alt.Tooltip("prevented_low_t:N", title="Basso"),
+               alt.Tooltip("prevented_high_t:N", title="Alto"),
+               alt.Tooltip("marginal_central_t:N", title="In più rispetto al passo precedente")]
     line = base.mark_line(point=True, color="#0066CC").encode(y="prevented_central:Q", tooltip=tooltip)
     central = plan_totals["prevented_central"]
-    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [central]})
+    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [central],
+                         "budget_t": [format_int(budget / 1000)], "central_t": [format_decimal(central, 2)]})
     rule = alt.Chart(here).mark_rule(color="#B3261E", strokeDash=[5, 4]).encode(x="budget_k:Q")
     point = alt.Chart(here).mark_point(color="#B3261E", size=90, filled=True).encode(
         x="budget_k:Q", y="prevented_central:Q",
-        tooltip=[alt.Tooltip("budget_k:Q", title="Budget scelto (k€)", format=",.0f"),
-                 alt.Tooltip("prevented_central:Q", title="Centrale", format=".2f")])
+        tooltip=[alt.Tooltip("budget_t:N", title="Budget scelto (k€)"),
+                 alt.Tooltip("central_t:N", title="Centrale")])
     return (band + line + rule + point).properties(height=320)
 
 
