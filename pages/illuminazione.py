@@ -19,42 +19,37 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.access.privacy import (
-    COUNT_LABEL,
-    DERIVED_LABEL,
-    ROLES,
-    can_see_exact,
-    format_decimal,
-    format_int,
-    suppressed_mask,
-)
+from geo.access.privacy import ROLES, can_see_exact, format_decimal, format_int
 from geo.data import hexgrid
 from geo.data.storage import open_store
 from geo.data.territory import DEFAULT_PACT, TerritoryError, territory_of_store
 from geo.lighting.costs import CostParams, EnergyParams
-from geo.lighting.effects import STUDIES, EffectModel
+from geo.lighting.effects import FAMILIES, STUDIES, EffectModel
 from geo.lighting.need import BASIS_LABELS, NeedParams, UnderlitRule, lighting_need
 from geo.lighting.plan import KINDS, PlanError, PlanOptions, build_candidates, frontier, frontier_budgets, optimise
 from geo.lighting.report import (
-    HIDDEN_TOTAL_NOTE,
     citations_html,
     comune_names,
+    coverage_sentence,
     effect_sentence,
     energy_sentence,
+    family_table,
+    format_percent_value,
     hex_ring,
     options_metadata,
     parameters_table,
     plan_csv,
     plan_geojson,
     plan_table,
+    pool_coverage,
+    privacy_note,
     public_by_comune,
     public_frontier,
     public_totals,
     summary_html,
-    totals_hidden,
 )
 from geo.maps import layers as maps
-from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, classify
+from geo.maps.classes import NO_DATA, NO_DATA_COLOR, classify
 from geo.overview import metrics
 from pages.common import (
     anchored,
@@ -149,27 +144,19 @@ def need_layer_data(cand_key: tuple, metric: str, cleared: bool, names_key: tupl
     need, the metric or the clearance change, never on a budget change)."""
     need = load_need(*cand_key[:11])
     candidates = load_candidates(*cand_key)
+    del cleared  # part of the cache key only: the need table already has the role's counts
     names = dict(names_key)
-    role = "prefettura" if cleared else "osservatore"
     frame = need_frame(need, candidates)
     frame = frame[(frame["potential"] > 0) | (frame["lights"] > 0) | (frame["night_outdoor"] > 0)]
     truncated = len(frame) > MAX_NEED_CELLS
     if truncated:
         frame = frame.nlargest(MAX_NEED_CELLS, ["potential", "lights"])
     frame = frame.reset_index(drop=True)
-    hidden_count = suppressed_mask(frame["night_outdoor"], role)
     label, worse = NEED_METRICS[metric]
-    derived = metric in ("potential", "night_outdoor_year")
-    hidden_value = hidden_count
-    if metric == "potential" and not cleared and len(candidates):
-        # with diffusion the potential also derives from the neighbours' counts (pact art. 3)
-        near_small = candidates.groupby("cell")["neighbour_small"].any()
-        hidden_value = hidden_count | frame["cell"].map(near_small).fillna(False).to_numpy(dtype=bool)
-    classes = classify(frame[metric], k=5, hidden=hidden_value if derived else None, higher_is_worse=worse,
-                       integer=False, fmt=_legend_format(metric))
+    classes = classify(frame[metric], k=5, higher_is_worse=worse, integer=False, fmt=_legend_format(metric))
     texts = []
-    for row, hide, hide_value in zip(frame.to_dict("records"), hidden_count, hidden_value, strict=True):
-        value = DERIVED_LABEL if (hide_value and derived) else _metric_text(metric, row[metric])
+    for row in frame.to_dict("records"):
+        value = _metric_text(metric, row[metric])
         texts.append([
             html.escape(f"{names.get(row['pro_com_t'], row['pro_com_t'])} · {row['h3']}"),
             format_int(row["residents"]),
@@ -179,7 +166,7 @@ def need_layer_data(cand_key: tuple, metric: str, cleared: bool, names_key: tupl
             format_decimal(row["target_points"], 1),
             "sì" if row["under_lit"] else "no",
             f"{format_decimal(row['distance_km'], 1)} km" + (" (periferia)" if row["outskirts"] else ""),
-            COUNT_LABEL if hide else format_int(row["night_outdoor"]),
+            format_int(row["night_outdoor"]),
             format_decimal(row["demand_points"], 1),
             html.escape(value),
         ])
@@ -187,12 +174,9 @@ def need_layer_data(cand_key: tuple, metric: str, cleared: bool, names_key: tupl
                  "geometry": {"type": "Polygon", "coordinates": [hex_ring(int(c))]}}
                 for c, k, t in zip(frame["cell"], classes.classes, texts, strict=True)]
     lats, lons = hexgrid.cell_centers(frame["cell"].to_numpy())
-    colors = {str(i): c for i, c in enumerate(classes.colors)} | {str(NO_DATA): NO_DATA_COLOR,
-                                                                   str(HIDDEN): HIDDEN_COLOR}
+    colors = {str(i): c for i, c in enumerate(classes.colors)} | {str(NO_DATA): NO_DATA_COLOR}
     entries = list(zip(classes.colors, classes.labels, strict=True))
     codes = set(classes.classes.unique())
-    if HIDDEN in codes:
-        entries.append((HIDDEN_COLOR, f"{DERIVED_LABEL} ({COUNT_LABEL} delitti)"))
     if NO_DATA in codes:
         entries.append((NO_DATA_COLOR, "Non calcolabile"))
     bounds = ([[float(np.min(lats)), float(np.min(lons))], [float(np.max(lats)), float(np.max(lons))]]
@@ -236,26 +220,23 @@ def need_frame(need: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def plan_layer(plan, names: dict[str, str], role: str) -> folium.FeatureGroup:
+def plan_layer(plan, names: dict[str, str]) -> folium.FeatureGroup:
     """The chosen interventions, one hexagon per cell coloured by kind and outlined in black, as a
     feature group added to the map without reloading it."""
     sel = plan.selected
     group = folium.FeatureGroup(name="Piano", control=False)
     if sel.empty:
         return group
-    sel = sel.assign(_hide=suppressed_mask(sel["night_outdoor"], role))
     points = sel.pivot_table(index="cell", columns="kind", values="points", aggfunc="sum", fill_value=0)
     per_cell = sel.groupby("cell", sort=False).agg(
         pro_com_t=("pro_com_t", "first"), h3=("h3", "first"), cost=("cost_eur", "sum"),
-        low=("prevented_low", "sum"), central=("prevented_central", "sum"), high=("prevented_high", "sum"),
-        hide=("_hide", "any"))
+        low=("prevented_low", "sum"), central=("prevented_central", "sum"), high=("prevented_high", "sum"))
     points = points.reindex(index=per_cell.index, columns=KIND_ORDER, fill_value=0)
     features = []
     for cell, row, pts in zip(per_cell.index, per_cell.itertuples(index=False), points.to_numpy(), strict=True):
         present = [i for i, n in enumerate(pts) if n > 0]
         what = "; ".join(f"{KINDS[KIND_ORDER[i]]} ({format_int(pts[i])} punti)" for i in present)
-        effect = (DERIVED_LABEL if row.hide else
-                  f"{format_decimal(row.central, 2)} ({format_decimal(row.low, 2)}–{format_decimal(row.high, 2)})")
+        effect = f"{format_decimal(row.central, 2)} ({format_decimal(row.low, 2)}–{format_decimal(row.high, 2)})"
         name = names.get(row.pro_com_t, row.pro_com_t)
         features.append({
             "type": "Feature",
@@ -296,29 +277,36 @@ def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str) -> folium.Map:
     return m
 
 
+#: Vega label expression: thousands with a dot, decimals with a comma (Italian format).
+_IT_AXIS = "replace(replace(replace(format(datum.value, ',~f'), ',', '_'), '.', ','), '_', '.')"
+
+
 def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt.LayerChart:
-    """Prevented incidents per year (band low-high, line central) against the budget. ``front``
-    and ``plan_totals`` as the role may see them (hidden values NaN / None: no point drawn)."""
-    data = front.drop(columns=["objective", "small_rows"], errors="ignore").assign(
-        budget_k=front["budget_eur"] / 1000)
-    base = alt.Chart(data).encode(x=alt.X("budget_k:Q", title="Budget (migliaia di €)"))
+    """Prevented incidents per year (band low-high, line central) against the budget, with the
+    chosen budget's plan as a red point; axes and tooltips in Italian number format."""
+    data = front.drop(columns=["objective"], errors="ignore").assign(budget_k=front["budget_eur"] / 1000)
+    for col in ("prevented_low", "prevented_central", "prevented_high", "marginal_central"):
+        data[f"{col}_t"] = [format_decimal(v, 2) for v in data[col]]
+    data["budget_t"] = [format_int(v) for v in data["budget_k"]]
+    base = alt.Chart(data).encode(x=alt.X("budget_k:Q", title="Budget (migliaia di €)",
+                                          axis=alt.Axis(labelExpr=_IT_AXIS)))
     band = base.mark_area(opacity=0.25, color="#0066CC").encode(
-        y=alt.Y("prevented_low:Q", title="Delitti notturni all'aperto evitati/anno"), y2="prevented_high:Q")
-    tooltip = [alt.Tooltip("budget_k:Q", title="Budget (k€)", format=",.0f"),
-               alt.Tooltip("prevented_central:Q", title="Centrale", format=".2f"),
-               alt.Tooltip("prevented_low:Q", title="Basso", format=".2f"),
-               alt.Tooltip("prevented_high:Q", title="Alto", format=".2f"),
-               alt.Tooltip("marginal_central:Q", title="In più rispetto al passo precedente", format=".2f")]
+        y=alt.Y("prevented_low:Q", title="Delitti notturni all'aperto evitati/anno",
+                axis=alt.Axis(labelExpr=_IT_AXIS)), y2="prevented_high:Q")
+    tooltip = [alt.Tooltip("budget_t:N", title="Budget (k€)"),
+               alt.Tooltip("prevented_central_t:N", title="Centrale"),
+               alt.Tooltip("prevented_low_t:N", title="Basso"),
+               alt.Tooltip("prevented_high_t:N", title="Alto"),
+               alt.Tooltip("marginal_central_t:N", title="In più rispetto al passo precedente")]
     line = base.mark_line(point=True, color="#0066CC").encode(y="prevented_central:Q", tooltip=tooltip)
     central = plan_totals["prevented_central"]
-    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [central]})
+    here = pd.DataFrame({"budget_k": [budget / 1000], "prevented_central": [central],
+                         "budget_t": [format_int(budget / 1000)], "central_t": [format_decimal(central, 2)]})
     rule = alt.Chart(here).mark_rule(color="#B3261E", strokeDash=[5, 4]).encode(x="budget_k:Q")
-    if central is None:  # riservato: the budget line without the plan's value
-        return (band + line + rule).properties(height=320)
     point = alt.Chart(here).mark_point(color="#B3261E", size=90, filled=True).encode(
         x="budget_k:Q", y="prevented_central:Q",
-        tooltip=[alt.Tooltip("budget_k:Q", title="Budget scelto (k€)", format=",.0f"),
-                 alt.Tooltip("prevented_central:Q", title="Centrale", format=".2f")])
+        tooltip=[alt.Tooltip("budget_t:N", title="Budget scelto (k€)"),
+                 alt.Tooltip("central_t:N", title="Centrale")])
     return (band + line + rule + point).properties(height=320)
 
 
@@ -410,22 +398,33 @@ with st.expander("Parametri: costi, energia, effetti, fabbisogno (con le fonti)"
             co2 = number(EnergyParams.LABELS["kg_co2_per_kwh"], energy0.kg_co2_per_kwh, "il_e_co2",
                          source=EnergyParams.SOURCES["kg_co2_per_kwh"], step=0.01, fmt="%.3f")
     with t_effect:
-        st.markdown("Riduzione relativa dei **delitti notturni all'aperto** dove un esagono riceve l'intervento "
-                    "completo. Il valore centrale non va mai letto senza il suo intervallo.")
+        st.markdown("Riduzione relativa dei **delitti notturni all'aperto** di ogni famiglia di reato dove un esagono "
+                    "riceve l'intervento completo. Contano solo le famiglie con un effetto maggiore di zero; per "
+                    "impostazione predefinita sono quelle misurate dagli studi. Il valore centrale non va mai letto "
+                    "senza il suo intervallo; il valore basso 0 vuol dire «nessun effetto», compatibile con le "
+                    "prove.")
+        family_values = []
+        for fam in FAMILIES:
+            st.markdown(f"**{html.escape(fam.label)}** · categorie: {', '.join(fam.categories)}")
+            f1, f2, f3 = st.columns(3)
+            values = []
+            for col, bound, title in ((f1, "low", "basso"), (f2, "central", "centrale"), (f3, "high", "alto")):
+                values.append(col.number_input(f"Effetto {title} (%)", min_value=0.0, max_value=100.0,
+                                               value=float(getattr(fam, bound)) * 100, step=1.0, format="%.0f",
+                                               key=f"il_f_{fam.key}_{bound}", help=fam.source) / 100)
+            st.caption(f"Fonte: {fam.source}")
+            family_values.append((fam.key, *values))
+        st.caption("Contano nel piano: " + (", ".join(f"{html.escape(f.label)} ({format_percent_value(c)})"
+                                                      for f, (_, _, c, h) in zip(FAMILIES, family_values, strict=True)
+                                                      if h > 0) or "nessuna famiglia") + ".")
         c1, c2, c3 = st.columns(3)
         with c1:
-            low = number(EffectModel.LABELS["low"] + " (%)", effects0.low * 100, "il_f_low",
-                         source=EffectModel.SOURCES["low"], step=1.0, fmt="%.0f", max_value=100.0) / 100
             w_lit = number(EffectModel.LABELS["repair_lit"], effects0.repair_lit, "il_f_replit",
                            source=EffectModel.SOURCES["repair_lit"], step=0.05, max_value=1.0)
         with c2:
-            central = number(EffectModel.LABELS["central"] + " (%)", effects0.central * 100, "il_f_central",
-                             source=EffectModel.SOURCES["central"], step=1.0, fmt="%.0f", max_value=100.0) / 100
             w_led = number(EffectModel.LABELS["led"], effects0.led, "il_f_led", source=EffectModel.SOURCES["led"],
                            step=0.05, max_value=1.0)
         with c3:
-            high = number(EffectModel.LABELS["high"] + " (%)", effects0.high * 100, "il_f_high",
-                          source=EffectModel.SOURCES["high"], step=1.0, fmt="%.0f", max_value=100.0) / 100
             diffusion = number(EffectModel.LABELS["diffusion"], effects0.diffusion, "il_f_diff",
                                source=EffectModel.SOURCES["diffusion"], step=0.1, max_value=1.0)
     with t_need:
@@ -467,7 +466,7 @@ try:
     costs = CostParams(repair_eur=repair, led_eur=led, new_point_eur=new_point)
     energy = EnergyParams(hours_per_year=hours, eur_per_kwh=price, kg_co2_per_kwh=co2, led_power_ratio=ratio,
                           new_point_w=new_w)
-    effects = EffectModel(low=low, central=central, high=high, repair_lit=w_lit, led=w_led, diffusion=diffusion)
+    effects = EffectModel(families=tuple(family_values), repair_lit=w_lit, led=w_led, diffusion=diffusion)
     rule = UnderlitRule(basis=basis, target=target, underlit_below=below, min_points=min_points)
 except ValueError as exc:
     st.error(str(exc))
@@ -513,9 +512,9 @@ except PlanError as exc:
     st.error(str(exc))
     st.stop()
 totals = plan.totals
-hide_totals = totals_hidden(plan, role)  # a hidden row in the plan: its totals would give it back
-shown_totals = public_totals(plan, role)
+shown_totals = public_totals(plan, role)  # on protected counts for a role without clearance
 attrs = need.attrs
+coverage = pool_coverage(effects, need)
 
 start, end = filters.start, filters.end
 period_text = f"{month_label(start)} – {month_label(end)}" if start and end else "tutto il periodo disponibile"
@@ -523,21 +522,18 @@ st.caption(
     f"Delitti notturni all'aperto di **{period_text}**, espressi per anno · esagoni H3 di risoluzione {plan_res} · "
     f"{format_int(len(need))} esagoni, {format_int(int(need['under_lit'].sum()))} sottoilluminati, "
     f"{format_int(len(candidates))} interventi possibili · ruolo *{html.escape(ROLES.get(role, role))}*"
-    + ("" if cleared else " (conteggi da 1 a 2 mostrati come «< 3»)")
 )
+st.caption(privacy_note(role))
 
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Costo del piano", f"{format_int(totals['cost_eur'])} €",
           help=f"{totals['interventions']} interventi su un budget di {format_int(budget)} €.", border=True)
-if hide_totals:
-    k2.metric("Delitti evitati all'anno", DERIVED_LABEL, border=True,
-              help=f"Non mostrato: {HIDDEN_TOTAL_NOTE}. Costi, energia e numero di interventi restano visibili.")
-else:
-    low_high = f"{format_decimal(totals['prevented_low'], 1)}–{format_decimal(totals['prevented_high'], 1)}"
-    k2.metric("Delitti evitati all'anno", f"{format_decimal(totals['prevented_central'], 1)}",
-              delta=f"intervallo {low_high}", delta_color="off", delta_arrow="off", border=True,
-              help="Valore centrale (Welsh & Farrington 2008) con l'intervallo basso (ipotesi prudente) – alto "
-                   "(Chalfin et al. 2022). Mai il valore centrale senza il suo intervallo.")
+low_high = f"{format_decimal(shown_totals['prevented_low'], 1)}–{format_decimal(shown_totals['prevented_high'], 1)}"
+k2.metric("Delitti evitati all'anno", f"{format_decimal(shown_totals['prevented_central'], 1)}",
+          delta=f"intervallo {low_high}", delta_color="off", delta_arrow="off", border=True,
+          help="Somma sulle famiglie di reato di quota × effetto × delitti notturni all'aperto: valore centrale con "
+               "l'intervallo basso (nessun effetto, Steinbach et al. 2015) – alto (Chalfin et al. 2022). Mai il "
+               "valore centrale senza il suo intervallo." + ("" if cleared else " Calcolati dai conteggi protetti."))
 k3.metric("Energia risparmiata all'anno", f"{format_decimal(totals['net_kwh_saved'] / 1000, 1)} MWh",
           delta=f"{format_int(totals['net_eur_saved'])} €/anno · "
                 f"{format_decimal(totals['net_co2_saved_kg'] / 1000, 1)} t CO₂", delta_color="off", delta_arrow="off",
@@ -546,8 +542,12 @@ k3.metric("Energia risparmiata all'anno", f"{format_decimal(totals['net_kwh_save
 payback = totals["led_payback_years"]
 k4.metric("Ritorno LED", "–" if not math.isfinite(payback) else f"{format_decimal(payback, 1)} anni",
           help="Costo delle sostituzioni LED diviso il risparmio annuo in bolletta (ritorno semplice).", border=True)
-st.markdown(f"**Effetto atteso.** {effect_sentence(totals, hidden=hide_totals)}  \n"
+st.markdown(f"**Effetto atteso.** {effect_sentence(shown_totals)} {coverage_sentence(coverage)}  \n"
             f"**Energia.** {energy_sentence(totals)}")
+if not cleared:
+    st.caption("Il piano è scelto sui conteggi protetti: dove un conteggio piccolo è pubblicato più alto del vero il "
+               "piano tende a sceglierlo, quindi l'effetto mostrato tende a essere ottimista, tanto più quanto è breve "
+               "il periodo, perché più conteggi per famiglia sono piccoli. L'intervallo basso–alto resta la guida.")
 for note in plan.warnings:
     st.warning(note)
 if plan.selected.empty:
@@ -569,7 +569,7 @@ with tab_map:
     data = need_layer_data(cand_key, metric, cleared, tuple(sorted(names.items())))
     m = build_need_map(data, load_comuni_geometries(db, version), tiles)
     st_folium(m, key="illuminazione_map", height=580, use_container_width=True, returned_objects=[],
-              feature_group_to_add=plan_layer(plan, names, role))
+              feature_group_to_add=plan_layer(plan, names))
     note = f"{format_int(data['cells'])} esagoni disegnati"
     if data["truncated"]:
         note += f" (i {format_int(MAX_NEED_CELLS)} con più delitti evitabili)"
@@ -586,14 +586,13 @@ with tab_plan:
     by = public_by_comune(plan, role).assign(Comune=lambda d: d["pro_com_t"].map(lambda c: names.get(c, c)))
     if len(by):
         st.markdown("**Ripartizione per comune**")
-        prevented = by["prevented_central"]
-        if prevented.dtype == object:  # some comuni riservato: text for the whole column
-            by = by.assign(prevented_central=[v if isinstance(v, str) else format_decimal(v, 2) for v in prevented])
-        else:
-            by = by.assign(prevented_central=prevented.round(2))
-        st.dataframe(by[["Comune", "cost_eur", "share", "interventions", "prevented_central"]].rename(columns={
+        by = by.assign(**{c: by[c].astype(float).round(2) for c in ("prevented_low", "prevented_central",
+                                                                     "prevented_high")})
+        st.dataframe(by[["Comune", "cost_eur", "share", "interventions", "prevented_central", "prevented_low",
+                         "prevented_high"]].rename(columns={
             "cost_eur": "Costo (€)", "share": "Quota del piano", "interventions": "Interventi",
-            "prevented_central": "Delitti evitati/anno (centrale)"}), hide_index=True, key="il_by_comune",
+            "prevented_central": "Delitti evitati/anno (centrale)", "prevented_low": "Delitti evitati/anno (basso)",
+            "prevented_high": "Delitti evitati/anno (alto)"}), hide_index=True, key="il_by_comune",
             column_config={"Quota del piano": st.column_config.NumberColumn(format="percent"),
                            "Costo (€)": st.column_config.NumberColumn(format="localized")})
     params = parameters_table(costs, energy, effects, _need_params(rule_key, float(outskirts_km), tuple(weights)),
@@ -602,9 +601,10 @@ with tab_plan:
                "comuni": ", ".join(names.get(c, c) for c in filters.comuni) or "tutto il territorio",
                "period": period_text, "demo": store.get_meta("demo") == "true"}
     meta = options_metadata(options, {"risoluzione_h3": plan_res, "periodo": period_text,
-                                      "delitti_evitati_anno": DERIVED_LABEL if hide_totals else [
-                                          totals["prevented_low"], totals["prevented_central"],
-                                          totals["prevented_high"]],
+                                      "delitti_evitati_anno": [shown_totals["prevented_low"],
+                                                               shown_totals["prevented_central"],
+                                                               shown_totals["prevented_high"]],
+                                      "effetti_per_famiglia": {k: list(v) for k, v in effects.range.items()},
                                       "costo_piano_eur": totals["cost_eur"]})
 
 with tab_front:
@@ -617,18 +617,14 @@ with tab_front:
     if front.empty:
         st.info("Nessun piano possibile per i budget della frontiera.")
     else:
-        front_shown = public_frontier(front, role)  # budgets whose plan has hidden rows: riservato
+        front_shown = public_frontier(front, role)  # on protected counts for a role without clearance
         st.altair_chart(frontier_chart(front_shown, budget, shown_totals), width="stretch")
         step = front["budget_eur"].diff().dropna()
         step_text = format_int(step.iloc[0]) if len(step) else "–"
         st.caption(f"Banda: intervallo basso–alto; linea: valore centrale; linea rossa: budget scelto. Ogni punto è un "
                    f"piano ottimo (passi di {step_text} €) con gli stessi vincoli.")
         shown_cols = ["prevented_low", "prevented_central", "prevented_high", "marginal_central"]
-        if front_shown[shown_cols].isna().to_numpy().any():  # text for the whole column, as in the plan table
-            values = {c: [DERIVED_LABEL if pd.isna(v) else format_decimal(v, 2) for v in front_shown[c]]
-                      for c in shown_cols}
-        else:
-            values = {c: front_shown[c].round(2) for c in shown_cols}
+        values = {c: front_shown[c].astype(float).round(2) for c in shown_cols}
         show = front_shown.assign(**{
             "Budget (€)": front_shown["budget_eur"], "Delitti evitati/anno (basso)": values["prevented_low"],
             "Delitti evitati/anno (centrale)": values["prevented_central"],
@@ -667,14 +663,18 @@ with tab_method:
         f"dell'obiettivo in punti funzionanti (obiettivo di almeno {format_decimal(attrs['min_points'], 0)} punti). "
         "I nuovi punti luce lo riportano all'obiettivo.  \n"
         "**Effetto.** La quota di un esagono che migliora è (punti migliorati × peso del tipo) / punti dopo "
-        "l'intervento; i delitti evitati sono quota × effetto × delitti notturni all'aperto all'anno "
-        "(più, se attivata, la diffusione ai vicini). Le tre quote di un esagono sommano al più a 1.  \n"
+        "l'intervento; i delitti evitati sono la somma, sulle famiglie di reato, di quota × effetto della famiglia × "
+        "delitti notturni all'aperto della famiglia all'anno (più, se attivata, la diffusione ai vicini). Le tre "
+        "quote di un esagono sommano al più a 1.  \n"
         "**Piano.** Programmazione lineare intera 0-1 risolta in modo **esatto** con HiGHS (scipy): massimizza i "
         "delitti evitati attesi (valore centrale) più il peso × la domanda percepita, entro il budget, le quote per "
         "comune (del costo del piano) e gli interventi imposti o esclusi."
     )
     st.table(parameters_table(costs, energy, effects, _need_params(rule_key, float(outskirts_km), tuple(weights)),
                               attrs).set_index("Gruppo"))
+    st.markdown(f"**Effetti per famiglia di reato.** {coverage_sentence(coverage)}")
+    st.dataframe(family_table(effects, need), hide_index=True, key="il_families")
     st.markdown("**Prove sull'effetto dell'illuminazione**")
     st.html(citations_html())
-    st.caption(f"{len(STUDIES)} studi citati. Il valore basso è un'ipotesi prudente, non un risultato di studio.")
+    st.caption(f"{len(STUDIES)} studi citati. Il valore basso 0 («nessun effetto») viene da Steinbach et al. 2015, "
+               "che non trovano associazione tra variazioni dell'illuminazione e reati.")

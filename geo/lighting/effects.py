@@ -1,20 +1,35 @@
-"""Expected effect of lighting interventions on night-time outdoor incidents, with its range.
+"""Expected effect of lighting interventions on night-time outdoor incidents, per crime family, with its range.
 
 The evidence
 ------------
 * Welsh & Farrington (2008), Campbell systematic review of 13 evaluations: improved street
-  lighting was followed by a 21 % decrease in crime in experimental areas compared with control
-  areas (odds ratio 1.27). Used as the **central** value.
+  lighting was followed by a 21 % decrease in crime (violent and property crime alike) in
+  experimental areas compared with control areas (odds ratio 1.27).
+* Welsh, Farrington & Douglas (2022), Criminology & Public Policy: the update of that review, 21
+  evaluations (1974-2021): a significant 14 % decrease of total crime; significant for property
+  crime, **not significant for violent crime**.
 * Chalfin, Hansen, Lerner & Parker (2022), J. Quant. Criminol.: randomised trial in 40 New York
-  public-housing developments, at least a 36 % reduction of night-time outdoor index crimes.
-  Used as the **high** value: it is the only randomised trial and it measures exactly the
-  incidents the planner counts, but its temporary light towers were far brighter than a street lamp.
+  public-housing developments, at least a 36 % reduction of night-time outdoor *index crimes*
+  (murder, robbery, felony assault, burglary, grand larceny, vehicle theft). The only randomised
+  trial; its temporary light towers were far brighter than a street lamp.
 * Painter & Farrington (1999), Stoke-on-Trent: the decrease also appeared in the adjacent area
   (diffusion of benefits, not displacement). Used for the optional diffusion to neighbour cells.
-* Steinbach et al. (2015), England and Wales: no clear evidence that switching off, dimming or
-  part-night lighting changed crime (white light/LED: RR 0.89, 95 % CI 0.77-1.03). It warns that
-  the effect is not guaranteed at ordinary lighting levels: the **low** value is a prudent 10 %,
-  about half the central one.
+* Steinbach et al. (2015), England and Wales, 62 local authorities: **no association** between
+  switching off, dimming or part-night lighting and crime (white light/LED: RR 0.89, 95 % CI
+  0.77-1.03). An effect of zero is compatible with the evidence at ordinary lighting levels.
+
+Effects per crime family (:data:`FAMILIES`)
+-------------------------------------------
+The studies measured property crime (thefts, burglary, vehicle crime), robbery and violence
+(assault): only those families get an effect by default. The low end is **0** for every family
+(Steinbach et al. 2015, and the non-significant result for violence of Welsh et al. 2022), the
+high end 36 % (Chalfin et al. 2022: the families it measured are index crimes). The central
+value is 21 % for property crime (Welsh & Farrington 2008; property is the family where Welsh et
+al. 2022 find a significant effect) and 14 % for robbery and violence (Welsh et al. 2022's total:
+its estimate for violent crime alone is not significant, so the family is given no more than the
+total). Damage (vandalism), drugs, frauds and "other" crimes were not what these studies measured:
+their effect is 0 by default; the planner can change every value (the page shows the citation
+next to each).
 
 Never quote the central value without its range: every figure the planner shows is a triple
 (low, central, high).
@@ -33,17 +48,21 @@ intervention improves ``k`` of those ``D`` points, with a weight by kind:
 
 ``share = sum(weights) / D`` is at most 1, and the shares of the three interventions of one
 hexagon add up to at most 1, so doing all of them never promises more than the full effect.
-Prevented incidents per year = ``share * effect * (N + diffusion * N_neighbours / 6)``, with
-``N`` the hexagon's night-time outdoor incidents per year and ``N_neighbours`` the sum over its
-six neighbours (each borders the lit hexagon along one of its six sides).
+Prevented incidents per year = ``share * sum_f effect_f * (N_f + diffusion * N_neighbours_f / 6)``,
+with ``N_f`` the hexagon's night-time outdoor incidents of family ``f`` per year and
+``N_neighbours_f`` their sum over its six neighbours (each borders the lit hexagon along one of
+its six sides).
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+
+from geo.data.schemas import INCIDENT_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,19 @@ STUDIES: tuple[Study, ...] = (
         "Campbell Systematic Reviews 2008:13. doi:10.4073/csr.2008.13",
         finding="Revisione sistematica di 13 valutazioni (Stati Uniti e Regno Unito): dopo il miglioramento "
         "dell'illuminazione i reati sono diminuiti del 21% rispetto alle aree di controllo (odds ratio 1,27).",
-        use="valore centrale (21%)",
+        use="valore centrale per i furti (21%)",
+    ),
+    Study(
+        key="welsh_farrington_douglas_2022",
+        short="Welsh, Farrington & Douglas 2022",
+        citation="Welsh B.C., Farrington D.P., Douglas S. (2022). The impact and policy relevance of street lighting "
+        "for crime prevention: a systematic review based on a half-century of evaluation research. Criminology & "
+        "Public Policy 21(3):739-765. doi:10.1111/1745-9133.12585",
+        finding="Aggiornamento della revisione sistematica, 21 valutazioni (1974-2021, Stati Uniti, Regno Unito, "
+        "Brasile, Corea del Sud): reati complessivi −14%, significativo; calo significativo dei reati contro il "
+        "patrimonio, non significativo dei reati violenti.",
+        use="valore centrale per rapine e violenze (14%, il totale: la stima per i soli reati violenti non è "
+        "significativa)",
     ),
     Study(
         key="chalfin_2022",
@@ -75,7 +106,7 @@ STUDIES: tuple[Study, ...] = (
         "Criminology 38(1):127-157. doi:10.1007/s10940-020-09490-6",
         finding="Esperimento randomizzato in 40 complessi di edilizia pubblica di New York: almeno il 36% in meno "
         "di reati gravi (index crimes) notturni all'aperto dove sono state installate le luci.",
-        use="valore alto (36%)",
+        use="valore alto per furti, rapine e violenze (36%: reati «index», che comprendono queste famiglie)",
     ),
     Study(
         key="painter_farrington_1999",
@@ -95,21 +126,100 @@ STUDIES: tuple[Study, ...] = (
         "doi:10.1136/jech-2015-206012",
         finding="In 62 enti locali inglesi e gallesi spegnimento, riduzione o accensione parziale dell'illuminazione "
         "non hanno mostrato effetti chiari sui reati (luce bianca/LED: RR 0,89, IC 95% 0,77-1,03).",
-        use="motiva il valore basso prudente (10%) e il peso ridotto della sola sostituzione LED",
+        use="valore basso 0 (nessun effetto) per ogni famiglia e peso ridotto della sola sostituzione LED",
     ),
 )
 STUDY_BY_KEY = {s.key: s for s in STUDIES}
 
 
 @dataclass(frozen=True)
+class CrimeFamily:
+    """A family of incident categories with its default effect (relative reduction, 0-1) and the
+    evidence behind it (Italian, for the app)."""
+
+    key: str
+    label: str
+    categories: tuple[str, ...]
+    low: float
+    central: float
+    high: float
+    studies: tuple[str, ...]
+    source: str
+
+    @property
+    def in_evidence(self) -> bool:
+        """True when the studies measured this family (it has a default effect)."""
+        return self.high > 0
+
+
+_WF08, _WFD22 = STUDY_BY_KEY["welsh_farrington_2008"].short, STUDY_BY_KEY["welsh_farrington_douglas_2022"].short
+_CH22, _ST15 = STUDY_BY_KEY["chalfin_2022"].short, STUDY_BY_KEY["steinbach_2015"].short
+_OUTSIDE = ("Fuori da ciò che gli studi hanno misurato: effetto 0 per impostazione predefinita (modificabile, "
+            "come ipotesi del pianificatore).")
+
+#: The crime families of the planner, covering every category of
+#: :data:`geo.data.schemas.INCIDENT_CATEGORIES` exactly once.
+FAMILIES: tuple[CrimeFamily, ...] = (
+    CrimeFamily(
+        key="furti", label="Furti (abitazione, destrezza, esercizi, veicoli, altri)",
+        categories=("furti_abitazione", "furti_destrezza", "furti_esercizi", "furti_veicoli", "furti_altri"),
+        low=0.0, central=0.21, high=0.36,
+        studies=("welsh_farrington_2008", "welsh_farrington_douglas_2022", "chalfin_2022", "steinbach_2015"),
+        source=f"Centrale 21%: {_WF08} (13 studi); {_WFD22}: calo significativo dei reati contro il patrimonio. "
+        f"Alto 36%: {_CH22} (furti con scasso e furti gravi sono reati «index»). Basso 0: {_ST15} non trova "
+        "associazione tra illuminazione e reati.",
+    ),
+    CrimeFamily(
+        key="rapine", label="Rapine", categories=("rapine",), low=0.0, central=0.14, high=0.36,
+        studies=("welsh_farrington_douglas_2022", "chalfin_2022", "steinbach_2015"),
+        source=f"Centrale 14%: {_WFD22}, calo complessivo dei reati (per i reati violenti non significativo). "
+        f"Alto 36%: {_CH22} (la rapina è un reato «index»). Basso 0: {_WFD22} (violenza non significativa) e "
+        f"{_ST15}.",
+    ),
+    CrimeFamily(
+        key="violenze", label="Lesioni, percosse e minacce", categories=("lesioni_minacce",), low=0.0,
+        central=0.14, high=0.36, studies=("welsh_farrington_douglas_2022", "chalfin_2022", "steinbach_2015"),
+        source=f"Centrale 14%: {_WFD22}, calo complessivo dei reati (per i reati violenti non significativo). "
+        f"Alto 36%: {_CH22} (le lesioni gravi sono reati «index»). Basso 0: {_WFD22} (violenza non "
+        f"significativa) e {_ST15}.",
+    ),
+    CrimeFamily(key="danneggiamenti", label="Danneggiamenti (vandalismo)", categories=("danneggiamenti",),
+                low=0.0, central=0.0, high=0.0, studies=(), source=_OUTSIDE),
+    CrimeFamily(key="stupefacenti", label="Stupefacenti e spaccio", categories=("stupefacenti",),
+                low=0.0, central=0.0, high=0.0, studies=(), source=_OUTSIDE),
+    CrimeFamily(key="altro", label="Truffe, frodi e altri delitti", categories=("truffe_frodi", "altro"),
+                low=0.0, central=0.0, high=0.0, studies=(), source=_OUTSIDE),
+)
+FAMILY_BY_KEY = {f.key: f for f in FAMILIES}
+#: Incident category -> family key.
+FAMILY_OF_CATEGORY = {c: f.key for f in FAMILIES for c in f.categories}
+if set(FAMILY_OF_CATEGORY) != set(INCIDENT_CATEGORIES):  # pragma: no cover - a vocabulary change
+    raise RuntimeError("every incident category must belong to exactly one crime family")
+
+#: Default effects per family: ``(family, low, central, high)``.
+DEFAULT_FAMILY_EFFECTS: tuple[tuple[str, float, float, float], ...] = tuple(
+    (f.key, f.low, f.central, f.high) for f in FAMILIES)
+
+
+def family_column(family: str, what: str = "count") -> str:
+    """Column of the need table with a family's night-time outdoor incidents: ``count`` (period
+    count), ``year`` (per year) or ``neighbours`` (per year, sum over the six neighbours)."""
+    prefix = {"count": "night_outdoor", "year": "night_outdoor_year",
+              "neighbours": "neighbour_night_outdoor_year"}[what]
+    return f"{prefix}__{family}"
+
+
+@dataclass(frozen=True)
 class EffectModel:
-    """Effect sizes (relative reduction of night-time outdoor incidents) and intervention weights.
+    """Effect sizes per crime family (relative reduction of night-time outdoor incidents) and
+    intervention weights.
 
     Attributes
     ----------
-    low, central, high
-        Relative reduction (0-1) where a hexagon gets the full intervention: 0.10 (prudent, see
-        Steinbach et al. 2015), 0.21 (Welsh & Farrington 2008), 0.36 (Chalfin et al. 2022).
+    families
+        ``(family, low, central, high)`` for every family of :data:`FAMILIES` (in that order):
+        the relative reduction (0-1) where a hexagon gets the full intervention. Defaults:
+        :data:`DEFAULT_FAMILY_EFFECTS` (0 for the families the studies did not measure).
     repair_lit
         Weight of a repaired point in a hexagon that is not under-lit (a repair where it is
         under-lit and a new point weigh 1).
@@ -118,29 +228,30 @@ class EffectModel:
     diffusion
         Share of the effect that also reaches the six neighbouring hexagons (0 = off; Painter &
         Farrington 1999 observed a comparable decrease in the adjacent area, i.e. about 1).
+    low, central, high
+        Optional: one value for every family *in the evidence* (:attr:`CrimeFamily.in_evidence`),
+        replacing that bound of their defaults (the command line's ``--effetto-*``); the families
+        outside keep theirs. None: the per-family values.
     """
 
-    low: float = 0.10
-    central: float = 0.21
-    high: float = 0.36
+    families: tuple[tuple[str, float, float, float], ...] = DEFAULT_FAMILY_EFFECTS
     repair_lit: float = 0.5
     led: float = 0.25
     diffusion: float = 0.0
+    low: float | None = field(default=None, compare=False)
+    central: float | None = field(default=None, compare=False)
+    high: float | None = field(default=None, compare=False)
 
     LABELS: ClassVar[dict[str, str]] = {
-        "low": "Effetto basso",
-        "central": "Effetto centrale",
-        "high": "Effetto alto",
+        "families": "Effetto per famiglia di reato (basso / centrale / alto)",
         "repair_lit": "Peso di una riparazione dove l'esagono non è sottoilluminato",
         "led": "Peso di una sostituzione LED (lampada funzionante)",
         "diffusion": "Diffusione ai sei esagoni vicini",
     }
     SOURCES: ClassVar[dict[str, str]] = {
-        "low": "Ipotesi prudente, circa metà del valore centrale: " + STUDY_BY_KEY["steinbach_2015"].short
-        + " non trova effetti chiari delle variazioni d'illuminazione.",
-        "central": STUDY_BY_KEY["welsh_farrington_2008"].short + ": −21% dei reati (13 studi).",
-        "high": STUDY_BY_KEY["chalfin_2022"].short + ": almeno −36% dei reati notturni all'aperto (esperimento "
-        "randomizzato).",
+        "families": "Per famiglia: vedi la tabella degli effetti (" + STUDY_BY_KEY["welsh_farrington_2008"].short
+        + "; " + STUDY_BY_KEY["welsh_farrington_douglas_2022"].short + "; " + STUDY_BY_KEY["chalfin_2022"].short
+        + "; " + STUDY_BY_KEY["steinbach_2015"].short + ").",
         "repair_lit": "Ipotesi: un punto riparato dove l'illuminazione è già sufficiente elimina una zona buia "
         "locale, metà dell'effetto.",
         "led": "Ipotesi: stessi punti luce, migliore resa cromatica e uniformità; "
@@ -150,21 +261,51 @@ class EffectModel:
     }
 
     def __post_init__(self) -> None:
-        for name, value in zip(("low", "central", "high", "repair_lit", "led", "diffusion"), astuple(self),
-                               strict=True):
-            if not 0.0 <= float(value) <= 1.0:
+        given = {str(k): (float(lo), float(c), float(h)) for k, lo, c, h in self.families}
+        unknown = set(given) - set(FAMILY_BY_KEY)
+        if unknown:
+            raise ValueError(f"Famiglie di reato sconosciute: {', '.join(sorted(unknown))}.")
+        rows = []
+        for fam in FAMILIES:
+            lo, c, h = given.get(fam.key, (fam.low, fam.central, fam.high))
+            if fam.in_evidence:
+                lo = lo if self.low is None else float(self.low)
+                c = c if self.central is None else float(self.central)
+                h = h if self.high is None else float(self.high)
+            for value in (lo, c, h):
+                if not 0.0 <= value <= 1.0:
+                    raise ValueError(f"Effetto non valido per {fam.label}: {value} (serve un valore tra 0 e 1).")
+            if not lo <= c <= h:
+                raise ValueError(f"Gli effetti devono rispettare basso ≤ centrale ≤ alto ({fam.label}).")
+            rows.append((fam.key, lo, c, h))
+        object.__setattr__(self, "families", tuple(rows))
+        object.__setattr__(self, "low", None)
+        object.__setattr__(self, "central", None)
+        object.__setattr__(self, "high", None)
+        for name in ("repair_lit", "led", "diffusion"):
+            value = float(getattr(self, name))
+            if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Parametro di effetto non valido: {name} = {value} (serve un valore tra 0 e 1).")
-        if not self.low <= self.central <= self.high:
-            raise ValueError("Gli effetti devono rispettare basso ≤ centrale ≤ alto.")
 
     def key(self) -> tuple:
-        """Plain tuple of the values (cache key)."""
-        return astuple(self)
+        """Plain tuple of the values (cache key; ``EffectModel(*key)`` rebuilds the model)."""
+        return (self.families, self.repair_lit, self.led, self.diffusion)
+
+    def effect(self, family: str) -> tuple[float, float, float]:
+        """(low, central, high) relative reduction of a family."""
+        for k, lo, c, h in self.families:
+            if k == family:
+                return lo, c, h
+        raise KeyError(family)
 
     @property
-    def range(self) -> tuple[float, float, float]:
-        """(low, central, high) relative reductions."""
-        return (self.low, self.central, self.high)
+    def range(self) -> dict[str, tuple[float, float, float]]:
+        """``family -> (low, central, high)``."""
+        return {k: (lo, c, h) for k, lo, c, h in self.families}
+
+    def counted(self) -> list[str]:
+        """Families whose effect is above 0 at the high end (the ones the plan counts)."""
+        return [k for k, _, _, h in self.families if h > 0]
 
 
 def repair_weight(under_lit: np.ndarray | bool, model: EffectModel) -> np.ndarray:
@@ -215,12 +356,22 @@ def effect_shares(
 
 
 def prevented(
-    share: np.ndarray | float, exposed_incidents: np.ndarray | float, model: EffectModel
+    share: np.ndarray | float, exposed: Mapping[str, np.ndarray | float], model: EffectModel
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Prevented night-time outdoor incidents per year (low, central, high).
 
-    ``exposed_incidents`` is ``N + diffusion * N_neighbours / 6`` (incidents/year), see the module
-    docstring; the result is ``share * exposed_incidents * effect`` for each effect size.
+    ``exposed`` maps each family to ``N_f + diffusion * N_neighbours_f / 6`` (incidents/year),
+    see the module docstring; the result is ``share * sum_f effect_f * exposed_f`` for each
+    effect size (families absent from ``exposed`` have no incidents).
     """
-    base = np.asarray(share, dtype=float) * np.asarray(exposed_incidents, dtype=float)
-    return base * model.low, base * model.central, base * model.high
+    share = np.asarray(share, dtype=float)
+    out = [np.zeros(np.broadcast(share, *[np.asarray(v, dtype=float) for v in exposed.values()]).shape)
+           for _ in range(3)]
+    for fam, lo, c, h in model.families:
+        if fam not in exposed:
+            continue
+        n = np.asarray(exposed[fam], dtype=float)
+        for i, e in enumerate((lo, c, h)):
+            if e:
+                out[i] = out[i] + share * n * e
+    return out[0], out[1], out[2]

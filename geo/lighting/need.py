@@ -15,7 +15,8 @@ Under-lit (configurable, :class:`UnderlitRule`)
     and the target is at least ``min_points`` (3); new points then bring it up to the target.
 
 Demand
-    Night-time **outdoor** incidents per year (the ones lighting can affect), open reports of
+    Night-time **outdoor** incidents per year (the ones lighting can affect), in total and per
+    crime family (:data:`geo.lighting.effects.FAMILIES`: each family has its own effect), open reports of
     broken or missing lighting and of other degradation, schools, services for homeless people
     and night destinations (stations, squares, stadiums, shopping centres, parks, hotels from the
     localities layer). The perceived-safety *demand points* are a weighted count of the last five
@@ -43,6 +44,7 @@ from geo.access.privacy import can_see_exact
 from geo.data import hexgrid
 from geo.data.schemas import OLD_LAMP_TECHNOLOGIES, OPEN_REPORT_STATUS
 from geo.lighting.costs import lamp_power_w
+from geo.lighting.effects import FAMILIES, family_column
 
 Basis = Literal["auto", "strade", "area", "residenti"]
 
@@ -342,7 +344,9 @@ def compute_need(
     state
         :func:`lighting_state` at the same resolution.
     incidents
-        ``cell``, ``night_outdoor`` (count over the period).
+        ``cell``, ``night_outdoor`` (count over the period) and, for each crime family, its count
+        :func:`geo.lighting.effects.family_column` (``night_outdoor__<family>``; required when
+        there are incidents).
     months
         Length of the period (months), to express incidents per year.
     settled_km2, road_km
@@ -361,7 +365,8 @@ def compute_need(
         One row per hexagon that is settled or has light points or incidents, with the lighting
         state, the densities, ``target_points``, ``under_lit``, ``new_needed``, ``points_after``,
         the demand and ``demand_points``, ``night_outdoor`` (period count), ``night_outdoor_year``,
-        ``neighbour_night_outdoor_year``, ``distance_km``, ``outskirts``. The chosen basis and the
+        ``neighbour_night_outdoor_year``, the same three per crime family
+        (:func:`geo.lighting.effects.family_column`), ``distance_km``, ``outskirts``. The chosen basis and the
         target are in ``attrs`` (``basis``, ``target``, ``target_source``).
     """
     if months <= 0:
@@ -370,8 +375,13 @@ def compute_need(
     df = df.join(state, how="left")
     for col in state.columns:
         df[col] = df[col].fillna(0)
-    inc = incidents.set_index("cell")["night_outdoor"] if not incidents.empty else pd.Series(dtype=float)
-    df["night_outdoor"] = inc.reindex(df.index).fillna(0).astype(int)
+    fam_cols = [family_column(f.key) for f in FAMILIES]
+    if not incidents.empty and incidents["night_outdoor"].sum() > 0 and not set(fam_cols) <= set(incidents.columns):
+        raise ValueError("Mancano i delitti notturni all'aperto per famiglia di reato (night_outdoor__<famiglia>).")
+    inc = incidents.set_index("cell") if not incidents.empty else pd.DataFrame(columns=["night_outdoor", *fam_cols])
+    for col in ("night_outdoor", *fam_cols):
+        values = inc[col] if col in inc.columns else pd.Series(dtype=float)
+        df[col] = values.reindex(df.index).fillna(0).astype(int)
     df["settled_km2"] = settled_km2.reindex(df.index).fillna(0.0)
     has_roads = road_km is not None and len(road_km) > 0 and float(road_km.sum()) > 0
     df["road_km"] = road_km.reindex(df.index).fillna(0.0) if has_roads else 0.0
@@ -420,6 +430,10 @@ def compute_need(
 
     df["night_outdoor_year"] = df["night_outdoor"] * 12.0 / months
     df["neighbour_night_outdoor_year"] = neighbour_sum(df.index.to_numpy(), df["night_outdoor_year"].to_numpy())
+    for fam in FAMILIES:
+        year = df[family_column(fam.key)] * 12.0 / months
+        df[family_column(fam.key, "year")] = year
+        df[family_column(fam.key, "neighbours")] = neighbour_sum(df.index.to_numpy(), year.to_numpy())
     df["demand_points"] = (
         params.w_reports_lighting * df["reports_lighting"] + params.w_reports_other * df["reports_other"]
         + params.w_schools * df["schools"] + params.w_services * df["services"]
@@ -464,6 +478,14 @@ def months_between(start: date, end: date) -> int:
 # Entry point on a store
 # --------------------------------------------------------------------------------------------
 
+def _protected(incidents: pd.DataFrame, protected: bool, role: str | None) -> pd.DataFrame:
+    """``incidents_by_cell`` rows with their counts protected for ``role`` (when ``protected``) and
+    without the key sums (never published)."""
+    if protected:
+        incidents = protect_columns(incidents, ("incidents", "night", "night_outdoor"), role)
+    return incidents.drop(columns=[c for c in incidents.columns if c.endswith("_key")])
+
+
 def lighting_need(
     store,
     *,
@@ -479,7 +501,9 @@ def lighting_need(
     :class:`geo.data.storage.Store`.
 
     Incidents are the night-time outdoor ones of the period ``start``-``end`` (the whole period
-    with data when None) and of ``categories`` (all when None), expressed per year.
+    with data when None) and of ``categories`` (all when None), expressed per year, in total and
+    per crime family (one query per family, each with the categories of the family that are in
+    ``categories``).
 
     ``role`` is the viewer: for a role without police clearance every incident count per hexagon
     is its cell-key protected value (:func:`geo.access.disclosure.protect_counts`, the value the
@@ -507,11 +531,21 @@ def lighting_need(
         return rows[rows["cell"].isin(inside)] if not rows.empty else rows
 
     state = lighting_state(in_territory("lighting"), res)
-    incidents = store.incidents_by_cell(res, comuni=comuni, start=start, end=end, categories=categories)
     protected = role is not None and not can_see_exact(role)
-    if protected:
-        incidents = protect_columns(incidents, ("incidents", "night", "night_outdoor"), role)
-    incidents = incidents.drop(columns=[c for c in incidents.columns if c.endswith("_key")])  # never published
+    incidents = _protected(store.incidents_by_cell(res, comuni=comuni, start=start, end=end, categories=categories),
+                           protected, role).set_index("cell")
+    chosen = set(categories) if categories else None
+    for fam in FAMILIES:
+        cats = [c for c in fam.categories if chosen is None or c in chosen]
+        col = family_column(fam.key)
+        if not cats:
+            incidents[col] = 0
+            continue
+        # one query per family: its counts (and cell keys) are the Mappa's for the family's categories
+        rows = _protected(store.incidents_by_cell(res, comuni=comuni, start=start, end=end, categories=cats),
+                          protected, role).set_index("cell")["night_outdoor"]
+        incidents[col] = rows.reindex(incidents.index).fillna(0).astype("int64")
+    incidents = incidents.reset_index()
     road = store.road_length_by_cell(res, comuni=comuni, highways=LIT_HIGHWAYS)
     road_km = road.set_index("cell")["road_km"] if not road.empty else None
     demand = demand_counts(

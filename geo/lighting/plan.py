@@ -74,11 +74,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from geo import config
 from geo.data import hexgrid
 from geo.lighting.costs import CostParams, EnergyParams, payback_years
-from geo.lighting.effects import EffectModel, effect_shares, prevented
-from geo.lighting.need import neighbour_sum
+from geo.lighting.effects import FAMILIES, EffectModel, effect_shares, family_column, prevented
 
 KINDS: dict[str, str] = {
     "riparazione": "Riparazione guasti",
@@ -92,10 +90,10 @@ except OSError:  # pragma: no cover - platforms without a global C library handl
     _LIBC = None
 
 CANDIDATE_COLUMNS = [
-    "id", "cell", "h3", "pro_com_t", "kind", "lot", "points", "cost_eur", "share", "exposed_year",
+    "id", "cell", "h3", "pro_com_t", "kind", "lot", "points", "cost_eur", "share", "exposed_year", "counted_year",
     "prevented_low", "prevented_central", "prevented_high", "perceived", "kwh_saved", "eur_saved",
     "co2_saved_kg", "outskirts", "under_lit", "distance_km", "night_outdoor", "night_outdoor_year",
-    "demand_points", "neighbour_small",
+    "demand_points",
 ]
 
 
@@ -161,17 +159,19 @@ def build_candidates(
     -------
     pandas.DataFrame
         :data:`CANDIDATE_COLUMNS`; ``id`` is ``<h3>-R``, ``<h3>-L`` or ``<h3>-N<lot>``;
-        ``prevented_*`` are night-time outdoor incidents per year; ``perceived`` are demand
-        points; ``kwh_saved``/``eur_saved``/``co2_saved_kg`` are per year (negative: more
-        consumption, for repairs and new points). ``neighbour_small`` is True when diffusion is on
-        and a ring-1 neighbour has a small incident count (1 to ``SUPPRESSION_THRESHOLD - 1``):
-        the candidate's prevented incidents then reveal it (pact art. 3, see :func:`small_rows`).
+        ``prevented_*`` are night-time outdoor incidents per year, the sum over the crime families
+        of share x family effect x the family's exposed incidents (:func:`geo.lighting.effects.prevented`);
+        ``exposed_year`` are the hexagon's exposed night-time outdoor incidents per year of every
+        family, ``counted_year`` those of the families with an effect above 0 (at the high end);
+        ``perceived`` are demand points; ``kwh_saved``/``eur_saved``/``co2_saved_kg`` are per year (negative: more
+        consumption, for repairs and new points). ``attrs["protected"]`` is the need table's
+        (True: the incident counts are cell-key protected, :func:`geo.lighting.need.lighting_need`).
     """
     costs = costs or CostParams()
     effects = effects or EffectModel()
     energy = energy or EnergyParams()
     if need.empty:
-        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+        return _empty_candidates(need)
     n = need
     shares = effect_shares(
         repaired=n["modern_broken"].to_numpy(),
@@ -184,13 +184,14 @@ def build_candidates(
     )
     exposed = n["night_outdoor_year"].to_numpy(dtype=float) + effects.diffusion * n[
         "neighbour_night_outdoor_year"].to_numpy(dtype=float) / 6.0
+    missing = [family_column(f.key, "year") for f in FAMILIES if family_column(f.key, "year") not in n.columns]
+    if missing:
+        raise ValueError(f"Tabella del fabbisogno senza i delitti per famiglia di reato: {', '.join(missing)}.")
+    exposed_by_family = {f.key: n[family_column(f.key, "year")].to_numpy(dtype=float) + effects.diffusion * n[
+        family_column(f.key, "neighbours")].to_numpy(dtype=float) / 6.0 for f in FAMILIES}
+    counted = effects.counted()
+    exposed_counted = sum((exposed_by_family[k] for k in counted), np.zeros(len(n)))
     hexes = np.asarray(hexgrid.to_str(n["cell"].to_numpy()), dtype=object)
-    if effects.diffusion > 0:
-        counts_all = n["night_outdoor"].to_numpy(dtype=float)
-        small = ((counts_all >= 1) & (counts_all < config.SUPPRESSION_THRESHOLD)).astype(float)
-        neighbour_small = neighbour_sum(n["cell"].to_numpy(), small) > 0
-    else:
-        neighbour_small = np.zeros(len(n), dtype=bool)
     kwh = {
         "riparazione": -energy.kwh_per_year(n["modern_broken_power_w"].to_numpy(dtype=float)),
         "led": energy.kwh_per_year(n["old_power_w"].to_numpy(dtype=float)) * (1.0 - energy.led_power_ratio),
@@ -217,7 +218,7 @@ def build_candidates(
             lot_points = pts[rows]
         fraction = lot_points / pts[rows_rep]  # this lot's part of the hexagon's intervention
         share = share_of[kind][rows_rep] * fraction
-        low, central, high = prevented(share, exposed[rows_rep], effects)
+        low, central, high = prevented(share, {k: v[rows_rep] for k, v in exposed_by_family.items()}, effects)
         kwh_k = kwh[kind][rows_rep] * fraction
         code = _KIND_CODE[kind]
         ids = [f"{h}-{code}{lt}" if kind == "nuovi" else f"{h}-{code}" for h, lt in zip(hexes[rows_rep], lot,
@@ -233,6 +234,7 @@ def build_candidates(
             "cost_eur": lot_points * unit[kind],
             "share": share,
             "exposed_year": exposed[rows_rep],
+            "counted_year": exposed_counted[rows_rep],
             "prevented_low": low,
             "prevented_central": central,
             "prevented_high": high,
@@ -246,13 +248,20 @@ def build_candidates(
             "night_outdoor": n["night_outdoor"].to_numpy()[rows_rep],
             "night_outdoor_year": n["night_outdoor_year"].to_numpy()[rows_rep],
             "demand_points": n["demand_points"].to_numpy()[rows_rep],
-            "neighbour_small": neighbour_small[rows_rep],
         }))
     if not frames:
-        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+        return _empty_candidates(need)
     out = pd.concat(frames, ignore_index=True)
     order = np.lexsort((out["lot"].to_numpy(), out["kind"].map(list(KINDS).index).to_numpy(), out["cell"].to_numpy()))
-    return out.iloc[order][CANDIDATE_COLUMNS].reset_index(drop=True)
+    out = out.iloc[order][CANDIDATE_COLUMNS].reset_index(drop=True)
+    out.attrs["protected"] = bool(need.attrs.get("protected", False))
+    return out
+
+
+def _empty_candidates(need: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    out.attrs["protected"] = bool(need.attrs.get("protected", False))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,13 +334,17 @@ class Plan:
         ``cost_eur``, ``prevented_low/central/high`` (incidents/year), ``perceived``,
         ``objective``, energy figures and ``led_payback_years``.
     by_comune
-        Cost, share of the plan and prevented incidents (central) per comune.
+        Cost, share of the plan and prevented incidents (``prevented_low/central/high``) per comune.
     status
         ``ottimo`` when proven optimal.
     warnings
         Italian notes for the planner (e.g. a minimum share that limits the plan).
     stats
         Solver statistics: candidates, core size, HiGHS runs, seconds, bound gap.
+    protected
+        True when the candidates derive from cell-key protected counts (the need table of
+        :func:`geo.lighting.need.lighting_need` for a role without clearance): every figure of
+        the plan can then be shown to such a role (:mod:`geo.lighting.report`).
     """
 
     selected: pd.DataFrame
@@ -340,6 +353,7 @@ class Plan:
     status: str
     warnings: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    protected: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -770,14 +784,16 @@ def optimise(candidates: pd.DataFrame, options: PlanOptions) -> Plan:
     Plan
         Raises :class:`PlanError` when no plan satisfies the constraints.
     """
+    protected = bool(candidates.attrs.get("protected", False))
     if candidates.empty:
-        return _plan(candidates.iloc[0:0], options, [], {"candidates": 0, "core": 0, "runs": 0, "seconds": 0.0})
+        return _plan(candidates.iloc[0:0], options, [], {"candidates": 0, "core": 0, "runs": 0, "seconds": 0.0},
+                     protected)
     prob, _, notes = _problem(candidates, options)
     x, stats = _solve(prob)
-    return _plan(candidates[x > 0.5], options, notes, stats)
+    return _plan(candidates[x > 0.5], options, notes, stats, protected)
 
 
-def _plan(chosen: pd.DataFrame, options: PlanOptions, notes: list[str], stats: dict) -> Plan:
+def _plan(chosen: pd.DataFrame, options: PlanOptions, notes: list[str], stats: dict, protected: bool) -> Plan:
     sel = chosen.copy()
     sel["objective"] = sel["prevented_central"] + options.perceived_weight * sel["perceived"]
     sel["value_per_keur"] = np.where(sel["cost_eur"] > 0, 1000 * sel["objective"] / sel["cost_eur"].where(
@@ -790,11 +806,15 @@ def _plan(chosen: pd.DataFrame, options: PlanOptions, notes: list[str], stats: d
     totals["objective"] = float(sel["objective"].sum())
     if len(sel):
         by = sel.groupby("pro_com_t").agg(cost_eur=("cost_eur", "sum"), interventions=("id", "size"),
-                                          prevented_central=("prevented_central", "sum")).reset_index()
+                                          prevented_low=("prevented_low", "sum"),
+                                          prevented_central=("prevented_central", "sum"),
+                                          prevented_high=("prevented_high", "sum")).reset_index()
         by["share"] = by["cost_eur"] / by["cost_eur"].sum()
     else:
-        by = pd.DataFrame(columns=["pro_com_t", "cost_eur", "interventions", "prevented_central", "share"])
-    return Plan(selected=sel, totals=totals, by_comune=by, status="ottimo", warnings=notes, stats=stats)
+        by = pd.DataFrame(columns=["pro_com_t", "cost_eur", "interventions", "prevented_low", "prevented_central",
+                                   "prevented_high", "share"])
+    return Plan(selected=sel, totals=totals, by_comune=by, status="ottimo", warnings=notes, stats=stats,
+                protected=protected)
 
 
 def plan_totals(selected: pd.DataFrame) -> dict:
@@ -826,21 +846,6 @@ def plan_totals(selected: pd.DataFrame) -> dict:
     }
 
 
-def small_rows(selected: pd.DataFrame) -> np.ndarray:
-    """True for candidates whose prevented incidents derive from a small incident count (1 to
-    ``SUPPRESSION_THRESHOLD - 1``): their hexagon's own, or a ring-1 neighbour's through the
-    diffusion (``neighbour_small``). Totals containing any of them are hidden from roles without
-    clearance (pact art. 3; :mod:`geo.lighting.report`)."""
-    if selected.empty:
-        return np.zeros(0, dtype=bool)
-    counts = pd.to_numeric(selected["night_outdoor"], errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        own = (counts >= 1) & (counts < config.SUPPRESSION_THRESHOLD)
-    if "neighbour_small" in selected.columns:
-        own = own | selected["neighbour_small"].fillna(False).to_numpy(dtype=bool)
-    return own
-
-
 # --------------------------------------------------------------------------------------------
 # Efficient frontier
 # --------------------------------------------------------------------------------------------
@@ -865,9 +870,7 @@ def frontier(candidates: pd.DataFrame, options: PlanOptions, budgets: Iterable[f
     -------
     pandas.DataFrame
         ``budget_eur``, ``cost_eur``, ``objective``, ``prevented_low/central/high``, ``perceived``,
-        ``interventions``, ``small_rows`` (interventions whose values derive from a small incident
-        count, :func:`small_rows`: the row's prevented incidents are hidden from roles without
-        clearance when it is above 0) and ``marginal_central`` (extra prevented incidents per year
+        ``interventions`` and ``marginal_central`` (extra prevented incidents per year
         bought by the step from the previous budget). Non-decreasing in ``objective`` (shares are shares
         of the plan's own cost, so feasible plans stay feasible as the budget grows).
     """
@@ -884,9 +887,9 @@ def frontier(candidates: pd.DataFrame, options: PlanOptions, budgets: Iterable[f
         rows.append({"budget_eur": float(b), "cost_eur": t["cost_eur"], "objective": t["objective"],
                      "prevented_low": t["prevented_low"], "prevented_central": t["prevented_central"],
                      "prevented_high": t["prevented_high"], "perceived": t["perceived"],
-                     "interventions": t["interventions"],
-                     "small_rows": int(small_rows(plan.selected).sum()) if "night_outdoor" in plan.selected else 0})
+                     "interventions": t["interventions"]})
     out = pd.DataFrame(rows, columns=["budget_eur", "cost_eur", "objective", "prevented_low", "prevented_central",
-                                      "prevented_high", "perceived", "interventions", "small_rows"])
+                                      "prevented_high", "perceived", "interventions"])
     out["marginal_central"] = out["prevented_central"].diff().fillna(out["prevented_central"])
+    out.attrs["protected"] = bool(candidates.attrs.get("protected", False))
     return out

@@ -1,15 +1,14 @@
 """What the Regione and the CPOSP take away from a lighting plan: the ranked table, CSV and
 GeoJSON exports, the parameter sheet with sources, and a printable HTML summary.
 
-Privacy follows :mod:`geo.access.privacy`: for roles without clearance a hexagon's night-time outdoor
-incident count from 1 to ``SUPPRESSION_THRESHOLD - 1`` is shown as "< 3", and the prevented
-incidents of its interventions (which multiply back into the count) as "riservato", as are those
-of hexagons whose values take, through the diffusion, a neighbour's small count. Every total of
-prevented incidents (the plan's, a comune's, a frontier point's) that includes such a row is
-"riservato" too: a total minus the visible rows would give the hidden row back. Costs, energy and
-numbers of interventions do not derive from incidents and stay visible. Every text written into
-HTML is escaped; CSV text cells that a spreadsheet would run as a formula are prefixed with an
-apostrophe.
+Privacy follows :mod:`geo.access.disclosure`: for a role without clearance the plan is computed on
+the cell-key protected counts of the hexagons (:func:`geo.lighting.need.lighting_need` with
+``role``; :attr:`geo.lighting.plan.Plan.protected`), so every figure derived from them (prevented
+incidents of each intervention, of each comune, of the plan, of every frontier budget) publishes
+nothing the protected counts do not, and is shown as a number with its range. A plan computed on
+exact counts is refused for such a role (:class:`ExactFiguresError`) instead of being shown with
+labels. Cleared roles see the exact figures. Every text written into HTML is escaped; CSV text
+cells that a spreadsheet would run as a formula are prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import pandas as pd
 
-from geo import config
 from geo.access.disclosure import PROTECTED_NOTE
-from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL, can_see_exact, format_decimal, format_int, suppressed_mask
+from geo.access.privacy import DERIVED_LABEL, can_see_exact, format_decimal, format_int
 from geo.lighting.costs import CostParams, EnergyParams
-from geo.lighting.effects import STUDIES, EffectModel
+from geo.lighting.effects import FAMILY_BY_KEY, STUDIES, EffectModel, family_column
 from geo.lighting.need import BASIS_LABELS, NeedParams
-from geo.lighting.plan import KINDS, Plan, PlanOptions, small_rows
+from geo.lighting.plan import KINDS, Plan, PlanOptions
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,9 +57,13 @@ PLAN_HEADERS: dict[str, str] = {
     "distance_km": "Distanza dal centro (km)",
 }
 PREVENTED = ("prevented_low", "prevented_central", "prevented_high")
-#: Why a total of prevented incidents is not shown (Italian UI text).
-HIDDEN_TOTAL_NOTE = (f"il piano include esagoni con {config.SUPPRESSION_THRESHOLD - 1} o meno delitti notturni "
-                     "all'aperto (o vicini di tali esagoni): il totale ne rivelerebbe il valore (Patto, art. 3)")
+#: Why a plan is not shown to a role (Italian UI text): it was computed on exact counts.
+EXACT_ONLY_NOTE = ("il piano è calcolato sui conteggi esatti, riservati ai profili autorizzati: per questo profilo va "
+                   "calcolato sui conteggi protetti (Patto, art. 3)")
+
+
+class ExactFiguresError(PermissionError):
+    """A plan (or frontier) computed on exact counts asked for by a role without clearance."""
 
 
 def privacy_note(role: str | None) -> str:
@@ -79,67 +81,49 @@ def _neutralise(value: object) -> object:
     return value
 
 
-def hidden_rows(selected: pd.DataFrame, role: str | None) -> np.ndarray:
-    """True for plan rows whose prevented incidents must be hidden from ``role``: a small count
-    in the hexagon or, with diffusion, in a ring-1 neighbour (:func:`geo.lighting.plan.small_rows`)."""
-    if selected.empty or can_see_exact(role):
-        return np.zeros(len(selected), dtype=bool)
-    return small_rows(selected)
+def publishable(protected: bool, role: str | None) -> bool:
+    """True when figures computed on exact (``protected`` False) or protected counts may be shown
+    to ``role``: cleared roles see both, the others only figures on protected counts."""
+    return can_see_exact(role) or bool(protected)
+
+
+def _check(protected: bool, role: str | None) -> None:
+    if not publishable(protected, role):
+        raise ExactFiguresError(EXACT_ONLY_NOTE[0].upper() + EXACT_ONLY_NOTE[1:] + ".")
 
 
 def totals_hidden(plan: Plan, role: str | None) -> bool:
-    """True when the plan's totals of prevented incidents must be hidden from ``role`` (the plan
-    has a hidden row: the total minus the visible rows would give it back)."""
-    return bool(hidden_rows(plan.selected, role).any())
-
-
-def hidden_comuni(plan: Plan, role: str | None) -> set[str]:
-    """Comuni (``pro_com_t``) whose prevented incidents must be hidden from ``role``."""
-    sel = plan.selected
-    hide = hidden_rows(sel, role)
-    return set(sel.loc[hide, "pro_com_t"].astype(str)) if hide.any() else set()
+    """True when ``role`` may not see the plan's figures (a plan on exact counts for a role without
+    clearance: :func:`publishable`). Plans made for the role are never hidden."""
+    return not publishable(plan.protected, role)
 
 
 def public_by_comune(plan: Plan, role: str | None) -> pd.DataFrame:
-    """``plan.by_comune`` with ``prevented_central`` as an object column: ``"riservato"`` for the
-    comuni with a hidden row (see :func:`hidden_comuni`), the number otherwise."""
-    by = plan.by_comune.copy()
-    hidden = hidden_comuni(plan, role)
-    if hidden:
-        by["prevented_central"] = [DERIVED_LABEL if str(c) in hidden else round(float(v), 2)
-                                   for c, v in zip(by["pro_com_t"], by["prevented_central"], strict=True)]
-    return by
+    """``plan.by_comune`` for ``role``: cost, share, interventions and prevented incidents per
+    year (low / central / high) of each comune, as numbers. Raises :class:`ExactFiguresError` for
+    a plan on exact counts and a role without clearance."""
+    _check(plan.protected, role)
+    return plan.by_comune.copy()
 
 
 def public_totals(plan: Plan, role: str | None) -> dict:
-    """The plan's totals as ``role`` may see them: ``prevented_*`` and ``objective`` are None
-    when :func:`totals_hidden` (``objective`` includes the prevented incidents)."""
-    t = dict(plan.totals)
-    if totals_hidden(plan, role):
-        for k in (*PREVENTED, "objective"):
-            t[k] = None
-    return t
+    """The plan's totals for ``role`` (see :func:`public_by_comune` for the check)."""
+    _check(plan.protected, role)
+    return dict(plan.totals)
 
 
 def public_frontier(front: pd.DataFrame, role: str | None) -> pd.DataFrame:
-    """The frontier as ``role`` may see it: prevented incidents and objective NaN for the budgets
-    whose plan has hidden rows (``small_rows > 0``), the marginal gain NaN also after such a budget
-    (the difference would reveal the hidden total)."""
-    if can_see_exact(role) or front.empty:
-        return front
-    out = front.copy()
-    # without the column nothing is known to be safe: everything is hidden
-    hide = out["small_rows"].to_numpy() > 0 if "small_rows" in out.columns else np.ones(len(out), dtype=bool)
-    cols = [c for c in (*PREVENTED, "objective") if c in out.columns]
-    out.loc[hide, cols] = np.nan
-    if "marginal_central" in out.columns:
-        prev_hidden = np.concatenate([[False], hide[:-1]])
-        out.loc[hide | prev_hidden, "marginal_central"] = np.nan
-    return out
+    """The frontier for ``role``: every budget with its prevented incidents (low / central / high)
+    and marginal gain. ``front.attrs["protected"]`` (set by :func:`geo.lighting.plan.frontier`)
+    says whether it derives from protected counts; raises :class:`ExactFiguresError` for exact
+    figures and a role without clearance."""
+    _check(bool(front.attrs.get("protected", False)), role)
+    return front
 
 
 def plan_table(plan: Plan, names: Mapping[str, str], *, role: str | None) -> pd.DataFrame:
-    """The ranked plan with Italian headers, as ``role`` may see it (hidden values as text).
+    """The ranked plan with Italian headers (numbers only; for a role without clearance the plan
+    must be computed on protected counts, :class:`ExactFiguresError` otherwise).
 
     Parameters
     ----------
@@ -150,10 +134,10 @@ def plan_table(plan: Plan, names: Mapping[str, str], *, role: str | None) -> pd.
     role
         Viewer's role (:mod:`geo.access.privacy`).
     """
+    _check(plan.protected, role)
     sel = plan.selected
     if sel.empty:
         return pd.DataFrame(columns=list(PLAN_HEADERS.values()))
-    hide = hidden_rows(sel, role)
     out = pd.DataFrame({
         "rank": sel["rank"].to_numpy(),
         "id": sel["id"].to_numpy(),
@@ -166,20 +150,12 @@ def plan_table(plan: Plan, names: Mapping[str, str], *, role: str | None) -> pd.
         "cumulative_cost_eur": sel["cumulative_cost_eur"].round(2).to_numpy(),
     })
     for col in PREVENTED:
-        if hide.any():  # text for every row: a column mixing numbers and labels is not a table column
-            out[col] = [DERIVED_LABEL if h else format_decimal(v, 3) for h, v in zip(hide, sel[col], strict=True)]
-        else:
-            out[col] = sel[col].round(3).to_numpy()
+        out[col] = sel[col].astype(float).round(3).to_numpy()
     out["perceived"] = sel["perceived"].round(2).to_numpy()
     out["kwh_saved"] = sel["kwh_saved"].round(0).to_numpy()
     out["eur_saved"] = sel["eur_saved"].round(0).to_numpy()
     out["co2_saved_kg"] = sel["co2_saved_kg"].round(0).to_numpy()
-    small = suppressed_mask(sel["night_outdoor"], role)  # the count itself (hide: also its neighbours')
-    if small.any():
-        out["night_outdoor"] = [COUNT_LABEL if h else format_int(v) for h, v in zip(small, sel["night_outdoor"],
-                                                                                   strict=True)]
-    else:
-        out["night_outdoor"] = sel["night_outdoor"].astype(int).to_numpy()
+    out["night_outdoor"] = sel["night_outdoor"].astype(int).to_numpy()  # protected for roles without clearance
     out["outskirts"] = np.where(sel["outskirts"], "sì", "no")
     out["under_lit"] = np.where(sel["under_lit"], "sì", "no")
     out["distance_km"] = sel["distance_km"].round(2).to_numpy()
@@ -245,15 +221,78 @@ def _fmt_param(value: object) -> str:
     return str(value)
 
 
+def format_percent_value(share: float) -> str:
+    """A relative effect (0-1) as an Italian percentage with at most one decimal: 0.215 → "21,5 %"."""
+    text = format_decimal(share * 100, 1)
+    return (text[:-2] if text.endswith(",0") else text) + " %"
+
+
+def family_table(effects: EffectModel, need: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The effects per crime family (Italian headers): categories, low / central / high, whether
+    the plan counts the family, its night-time outdoor incidents per year in ``need`` (the
+    figures the role sees) and their share of the pool, and the source of the values."""
+    rows = []
+    year = {k: float(need[family_column(k, "year")].sum()) if need is not None and len(need) else 0.0
+            for k, *_ in effects.families}
+    pool = sum(year.values())
+    for key, lo, c, h in effects.families:
+        fam = FAMILY_BY_KEY[key]
+        row = {"Famiglia": fam.label, "Categorie": ", ".join(fam.categories),
+               "Basso": format_percent_value(lo), "Centrale": format_percent_value(c), "Alto": format_percent_value(h),
+               "Conta nel piano": "sì" if h > 0 else "no"}
+        if need is not None:
+            row["Delitti notturni all'aperto/anno"] = format_decimal(year[key], 1)
+            row["Quota del totale"] = f"{format_decimal(100 * year[key] / pool, 1)} %" if pool > 0 else "–"
+        row["Fonte"] = fam.source if (lo, c, h) == (fam.low, fam.central, fam.high) else (
+            "Valore modificato dal pianificatore. Predefinito: " + fam.source)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pool_coverage(effects: EffectModel, need: pd.DataFrame) -> dict:
+    """Night-time outdoor incidents per year of ``need``: ``pool`` (every family), ``counted``
+    (families with an effect above 0 at the high end), ``share`` (counted / pool, NaN without
+    incidents) and ``families`` (the counted families' labels)."""
+    counted = effects.counted()
+    year = {k: float(need[family_column(k, "year")].sum()) if len(need) else 0.0 for k, *_ in effects.families}
+    pool = sum(year.values())
+    inside = sum(year[k] for k in counted)
+    return {"pool": pool, "counted": inside, "share": inside / pool if pool > 0 else float("nan"),
+            "families": [FAMILY_BY_KEY[k].label for k in counted]}
+
+
+def coverage_sentence(coverage: Mapping[str, object]) -> str:
+    """Which families count and how much of the night-time outdoor incidents they are (Italian)."""
+    fams = coverage["families"]
+    if not fams:
+        return "Nessuna famiglia di reato ha un effetto: il piano non conta delitti evitati."
+    share = coverage["share"]
+    share_text = "" if not isinstance(share, float) or math.isnan(share) else (
+        f" ({format_decimal(float(coverage['counted']), 1)} dei {format_decimal(float(coverage['pool']), 1)} delitti "
+        f"notturni all'aperto all'anno, {format_decimal(100 * share, 1)} %)")
+    return (f"Contano le famiglie di reato misurate dagli studi: {', '.join(fams)}{share_text}; le altre hanno "
+            "effetto 0, salvo modifica.")
+
+
 def parameters_table(costs: CostParams, energy: EnergyParams, effects: EffectModel,
                      need: NeedParams | None = None, need_attrs: Mapping[str, object] | None = None) -> pd.DataFrame:
     """Every parameter of the plan with its value and source (Italian): ``Gruppo``, ``Parametro``,
     ``Valore``, ``Fonte``."""
     rows = []
-    for group, obj in (("Costi unitari", costs), ("Energia", energy), ("Effetti", effects)):
+    for group, obj in (("Costi unitari", costs), ("Energia", energy)):
         for f in fields(obj):
             rows.append({"Gruppo": group, "Parametro": obj.LABELS[f.name], "Valore": _fmt_param(getattr(obj, f.name)),
                          "Fonte": obj.SOURCES[f.name]})
+    for key, lo, c, h in effects.families:
+        fam = FAMILY_BY_KEY[key]
+        rows.append({"Gruppo": "Effetti per famiglia di reato",
+                     "Parametro": f"{fam.label} (basso / centrale / alto)",
+                     "Valore": " / ".join(format_percent_value(v) for v in (lo, c, h)),
+                     "Fonte": fam.source if (lo, c, h) == (fam.low, fam.central, fam.high)
+                     else "Valore modificato dal pianificatore. Predefinito: " + fam.source})
+    for name in ("repair_lit", "led", "diffusion"):
+        rows.append({"Gruppo": "Effetti", "Parametro": effects.LABELS[name],
+                     "Valore": _fmt_param(getattr(effects, name)), "Fonte": effects.SOURCES[name]})
     if need is not None:
         rule = need.rule
         attrs = dict(need_attrs or {})
@@ -300,10 +339,10 @@ def _range(t: Mapping[str, float], decimals: int = 1) -> str:
 
 
 def effect_sentence(totals: Mapping[str, float], *, hidden: bool = False) -> str:
-    """The plan's expected effect in one Italian sentence, always with its range (``hidden``:
-    the totals are "riservato", see :func:`totals_hidden`)."""
+    """The plan's expected effect in one Italian sentence, always with its range (``hidden``: the
+    plan may not be shown to the role, see :func:`totals_hidden`; never for a plan made for it)."""
     if hidden or totals.get("prevented_central") is None:
-        return f"Delitti notturni all'aperto evitati all'anno: {DERIVED_LABEL} ({HIDDEN_TOTAL_NOTE})."
+        return f"Delitti notturni all'aperto evitati all'anno: {DERIVED_LABEL} ({EXACT_ONLY_NOTE})."
     return (f"Delitti notturni all'aperto evitati all'anno: {_range(totals)}. Il valore centrale è un'attesa, "
             "non una promessa: l'intervallo riflette le prove disponibili.")
 
@@ -326,6 +365,17 @@ def citations_html() -> str:
     return f"<ol>{items}</ol>"
 
 
+def families_html(parameters: pd.DataFrame) -> str:
+    """The per-family effect rows of a :func:`parameters_table` as an escaped HTML table."""
+    e = html.escape
+    rows = parameters[parameters["Gruppo"] == "Effetti per famiglia di reato"] if len(parameters) else parameters
+    if not len(rows):
+        return "<p>–</p>"
+    body = "".join(f"<tr><td>{e(r['Parametro'])}</td><td>{e(str(r['Valore']))}</td><td>{e(r['Fonte'])}</td></tr>"
+                   for r in rows.to_dict("records"))
+    return f"<table><tr><th>Famiglia</th><th>Basso / centrale / alto</th><th>Fonte</th></tr>{body}</table>"
+
+
 def summary_html(
     plan: Plan,
     *,
@@ -341,7 +391,7 @@ def summary_html(
     effect with the range, energy, the frontier, every parameter with its source, the citations."""
     e = html.escape
     t = plan.totals
-    t_hidden = totals_hidden(plan, role)
+    _check(plan.protected, role)
     ctx = dict(context or {})
     table = plan_table(plan, names, role=role).head(top)
     cols = [PLAN_HEADERS[k] for k in ("rank", "comune", "h3", "kind_label", "points", "cost_eur", "cumulative_cost_eur",
@@ -353,7 +403,8 @@ def summary_html(
     comuni_rows = "".join(
         f"<tr><td>{e(names.get(r['pro_com_t'], r['pro_com_t']))}</td><td>{e(_eur(r['cost_eur']))}</td>"
         f"<td>{e(format_decimal(r['share'] * 100, 1))} %</td><td>{r['interventions']}</td>"
-        f"<td>{e(_decimal_or_label(r['prevented_central'], 2))}</td></tr>" for r in by.to_dict("records"))
+        f"<td>{e(_decimal(r['prevented_central'], 1))} ({e(_decimal(r['prevented_low'], 1))}–"
+        f"{e(_decimal(r['prevented_high'], 1))})</td></tr>" for r in by.to_dict("records"))
     kinds = "".join(f"<tr><td>{e(KINDS[k])}</td><td>{format_int(t['points'][k])}</td>"
                     f"<td>{e(_eur(t['cost_by_kind'][k]))}</td></tr>" for k in KINDS)
     params = "".join(f"<tr><td>{e(r['Gruppo'])}</td><td>{e(r['Parametro'])}</td><td>{e(str(r['Valore']))}</td>"
@@ -362,10 +413,10 @@ def summary_html(
     if frontier is not None and len(frontier):
         shown = public_frontier(frontier, role)
         front_rows = "".join(
-            f"<tr><td>{e(_eur(r['budget_eur']))}</td><td>{e(_decimal_or_label(r['prevented_low'], 1))}</td>"
-            f"<td>{e(_decimal_or_label(r['prevented_central'], 1))}</td>"
-            f"<td>{e(_decimal_or_label(r['prevented_high'], 1))}</td>"
-            f"<td>{e(_decimal_or_label(r['marginal_central'], 2))}</td></tr>" for r in shown.to_dict("records"))
+            f"<tr><td>{e(_eur(r['budget_eur']))}</td><td>{e(_decimal(r['prevented_low'], 1))}</td>"
+            f"<td>{e(_decimal(r['prevented_central'], 1))}</td>"
+            f"<td>{e(_decimal(r['prevented_high'], 1))}</td>"
+            f"<td>{e(_decimal(r['marginal_central'], 2))}</td></tr>" for r in shown.to_dict("records"))
         front = ("<h2>Frontiera efficiente</h2><p>Delitti evitati all'anno con il piano ottimo per ogni budget; "
                  "l'ultima colonna è quanto aggiunge ogni passo di budget.</p><table><tr><th>Budget</th><th>Basso</th>"
                  f"<th>Centrale</th><th>Alto</th><th>In più rispetto al passo precedente</th></tr>{front_rows}</table>")
@@ -399,14 +450,14 @@ td,th{{border:1px solid #bbb;padding:3px 5px;vertical-align:top}} th{{background
 <p>{e(str(ctx.get('territory', '')))} · Comuni: <b>{e(str(ctx.get('comuni', 'tutto il territorio')))}</b> · periodo dei
 delitti {e(str(ctx.get('period', '')))} · esagoni H3 di risoluzione {e(str(ctx.get('res', '')))}</p>
 <p class="key"><b>Budget {e(_eur(options.budget))}</b> · piano ottimo: <b>{e(_eur(t['cost_eur']))}</b> in
-{t['interventions']} interventi.<br>{e(effect_sentence(t, hidden=t_hidden))}</p>
+{t['interventions']} interventi.<br>{e(effect_sentence(t))}</p>
 <p>{e(energy_sentence(t))}</p>
 <p>Vincoli: {e('; '.join(constraints)) if constraints else 'nessuno oltre al budget'}.
 Ottimo esatto (programmazione lineare intera, HiGHS).</p>
 {f'<ul>{notes}</ul>' if notes else ''}
 <h2>Interventi per tipo</h2><table><tr><th>Tipo</th><th>Punti luce</th><th>Costo</th></tr>{kinds}</table>
 <h2>Ripartizione per comune</h2><table><tr><th>Comune</th><th>Costo</th><th>Quota</th><th>Interventi</th>
-<th>Delitti evitati/anno (centrale)</th></tr>{comuni_rows}</table>
+<th>Delitti evitati/anno (centrale, intervallo basso–alto)</th></tr>{comuni_rows}</table>
 <h2>Interventi in ordine di resa (primi {min(top, len(plan.selected))} di {len(plan.selected)})</h2>
 <table><tr>{''.join(f'<th>{e(c)}</th>' for c in cols)}</tr>{body}</table>
 {front}
@@ -418,17 +469,18 @@ sottoilluminato. L'effetto di un intervento è la quota dei punti luce dell'esag
 per l'effetto atteso sui delitti notturni all'aperto; il piano massimizza i delitti evitati attesi entro il budget
 ed è risolto in modo esatto.</p>
 <h2>Parametri e fonti</h2><table><tr><th>Gruppo</th><th>Parametro</th><th>Valore</th><th>Fonte</th></tr>{params}</table>
+<h2>Effetti per famiglia di reato</h2>{families_html(parameters)}
 <h2>Prove sull'effetto dell'illuminazione</h2>{citations_html()}
 <p class="muted">Generato da Lanterna. Aggregati anonimi (Patto, art. 3). {e(privacy_note(role))}</p>
 </body></html>"""
 
 
-def _decimal_or_label(value: object, decimals: int) -> str:
-    """A number with ``decimals`` decimals; a hidden value (a label, None or NaN) as "riservato"."""
+def _decimal(value: object, decimals: int) -> str:
+    """A number with ``decimals`` decimals; a value that does not exist (None, NaN) as "–"."""
     if isinstance(value, str):
         return value
     if value is None or pd.isna(value):
-        return DERIVED_LABEL
+        return "–"
     return format_decimal(float(value), decimals)
 
 

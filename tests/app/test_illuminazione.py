@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL, format_decimal, format_int
 from geo.data.storage import open_store
+from geo.lighting.effects import EffectModel
 from geo.lighting.need import lighting_need
 from geo.lighting.plan import PlanOptions, build_candidates, optimise
 from geo.lighting.report import totals_hidden
@@ -53,13 +54,23 @@ def _plan_table(at):
     return next(d.value for d in at.dataframe if len(d.value.columns) and d.value.columns[0] == "Posizione")
 
 
-def _expected_plan(at, demo_db, budget: float, *, role: str | None = None, **options):
+def _expected_plan(at, demo_db, budget: float, *, role: str | None = None, effects: EffectModel | None = None,
+                   **options):
     """The plan the page computes: on protected counts for a ``role`` without clearance."""
     f = at.session_state["filters"]
     store = open_store(demo_db)
     need = lighting_need(store, res=9, comuni=f.comuni, start=f.start, end=f.end, categories=f.categories or None,
                          role=role)
-    return optimise(build_candidates(need), PlanOptions(budget=budget, **options))
+    return optimise(build_candidates(need, effects=effects), PlanOptions(budget=budget, **options))
+
+
+def _texts(at) -> list[str]:
+    """Every text and table cell the page shows."""
+    out = [e.value for kind in ("markdown", "caption", "info", "warning", "error") for e in at.get(kind)]
+    out += [m.value for m in at.metric] + [str(m.delta) for m in at.metric]
+    for d in at.dataframe:
+        out += d.value.astype(str).to_numpy().ravel().tolist()
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +121,38 @@ def test_the_regione_sees_its_plan_effect_per_comune_and_on_the_frontier(default
     effect = next(md.value for md in at.markdown if "Effetto atteso" in md.value)
     assert DERIVED_LABEL not in effect and format_decimal(t["prevented_central"], 1) in effect
     by = next(d.value for d in at.dataframe if "Quota del piano" in d.value.columns)
-    assert not (by["Delitti evitati/anno (centrale)"].astype(str) == DERIVED_LABEL).any()
+    exp_by = expected.by_comune.set_index("pro_com_t")
+    assert len(by) == len(exp_by)
+    for label, col in (("basso", "prevented_low"), ("centrale", "prevented_central"), ("alto", "prevented_high")):
+        shown = by[f"Delitti evitati/anno ({label})"]
+        assert np.issubdtype(shown.dtype, np.number)
+        assert sorted(shown.tolist()) == pytest.approx(sorted(exp_by[col].round(2).tolist()), abs=1e-9)
+    assert (by["Delitti evitati/anno (basso)"] <= by["Delitti evitati/anno (alto)"]).all()
     front = next(d.value for d in at.dataframe if "Budget (€)" in d.value.columns)
-    assert not (front["Delitti evitati/anno (centrale)"].astype(str) == DERIVED_LABEL).any()
+    for label in ("basso", "centrale", "alto"):
+        col = front[f"Delitti evitati/anno ({label})"]
+        assert np.issubdtype(col.dtype, np.number) and col.notna().all()
+    assert front["Delitti evitati/anno (centrale)"].iloc[-1] > 0
+    texts = _texts(at)
+    assert not any(DERIVED_LABEL in t or COUNT_LABEL in t for t in texts)
+
+
+def test_families_count_as_the_evidence_says_and_a_change_changes_the_plan(demo_db):
+    at = _open()
+    families = next(d.value for d in at.dataframe if "Conta nel piano" in d.value.columns).set_index("Famiglia")
+    assert families.loc["Danneggiamenti (vandalismo)", "Conta nel piano"] == "no"
+    assert families.loc["Rapine", "Conta nel piano"] == "sì" and (families["Basso"] == "0 %").all()
+    assert "Welsh & Farrington 2008" in families.iloc[0]["Fonte"]
+    assert any("Contano le famiglie di reato misurate dagli studi" in md.value for md in at.markdown)
+    before = _metrics(at)["Delitti evitati all'anno"].value
+    at.number_input(key="il_f_danneggiamenti_high").set_value(30.0)
+    at.number_input(key="il_f_danneggiamenti_central").set_value(15.0)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    changed = EffectModel(families=(("danneggiamenti", 0.0, 0.15, 0.30),))
+    expected = _expected_plan(at, demo_db, 1_000_000.0, role="regione", effects=changed)
+    after = _metrics(at)["Delitti evitati all'anno"].value
+    assert after == format_decimal(expected.totals["prevented_central"], 1) and after != before
 
 
 def test_budget_change_recomputes_the_plan(demo_db):
@@ -143,13 +183,18 @@ def test_every_parameter_is_editable_with_its_source(default_page):
     assert "prezzario" in helps["Riparazione di un punto luce guasto (€/punto)"].lower()
     assert "ISPRA" in helps["Fattore di emissione (kg CO₂/kWh)"]
     assert "4.200" in helps["Ore di accensione all'anno (h)"]
-    assert "Welsh & Farrington" in helps["Effetto centrale (%)"]
-    assert "Chalfin" in helps["Effetto alto (%)"]
+    # one effect per crime family, each with its citation next to it
+    assert "Welsh & Farrington" in default_page.number_input(key="il_f_furti_central").help
+    assert "Chalfin" in default_page.number_input(key="il_f_violenze_high").help
+    assert "Steinbach" in default_page.number_input(key="il_f_rapine_low").help
+    assert default_page.number_input(key="il_f_furti_low").value == 0.0
+    assert default_page.number_input(key="il_f_stupefacenti_central").value == 0.0
+    assert "effetto 0" in default_page.number_input(key="il_f_altro_high").help
     sources = [c.value for c in default_page.caption if c.value.startswith("Fonte:")]
-    assert len(sources) >= 12
+    assert len(sources) >= 18
     params = default_page.table[0].value
     assert list(params.columns) == ["Parametro", "Valore", "Fonte"]
-    assert {"Costi unitari", "Energia", "Effetti", "Fabbisogno"} <= set(params.index)
+    assert {"Costi unitari", "Energia", "Effetti", "Effetti per famiglia di reato", "Fabbisogno"} <= set(params.index)
 
 
 def test_exports_are_offered(default_page):
@@ -159,7 +204,7 @@ def test_exports_are_offered(default_page):
 
 def test_inconsistent_effects_give_an_italian_error():
     at = _open()
-    at.number_input(key="il_f_low").set_value(50.0)
+    at.number_input(key="il_f_furti_low").set_value(50.0)
     at.run()
     assert any("basso ≤ centrale ≤ alto" in e.value for e in at.error)
 

@@ -9,24 +9,82 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geo.data.schemas import INCIDENT_CATEGORIES
 from geo.lighting.costs import DEFAULT_LAMP_POWER_W, CostParams, EnergyParams, lamp_power_w, payback_years
-from geo.lighting.effects import STUDIES, STUDY_BY_KEY, EffectModel, effect_shares, prevented, repair_weight
-from geo.lighting.report import effect_sentence
+from geo.lighting.effects import (
+    FAMILIES,
+    FAMILY_BY_KEY,
+    FAMILY_OF_CATEGORY,
+    STUDIES,
+    STUDY_BY_KEY,
+    EffectModel,
+    effect_shares,
+    prevented,
+    repair_weight,
+)
+from geo.lighting.report import effect_sentence, family_table, parameters_table
+
+EVIDENCE = ("furti", "rapine", "violenze")
+OUTSIDE = ("danneggiamenti", "stupefacenti", "altro")
 
 
-def test_default_range_is_the_evidence():
+def test_default_effects_per_family_are_the_evidence():
     model = EffectModel()
-    # Welsh & Farrington 2008: 21 %; Chalfin et al. 2022: at least 36 %; low: a prudent 10 %.
-    assert model.range == (0.10, 0.21, 0.36)
-    assert "21%" in model.SOURCES["central"] and "Welsh & Farrington" in model.SOURCES["central"]
-    assert "36%" in model.SOURCES["high"] and "Chalfin" in model.SOURCES["high"]
-    assert "Steinbach" in model.SOURCES["low"]
+    r = model.range
+    # Welsh & Farrington 2008: 21 % (property); Welsh, Farrington & Douglas 2022: 14 % total, violence not
+    # significant; Chalfin et al. 2022: at least 36 % of night-time outdoor index crimes.
+    assert r["furti"] == (0.0, 0.21, 0.36)
+    assert r["rapine"] == r["violenze"] == (0.0, 0.14, 0.36)
+    # the low end includes no effect (Steinbach et al. 2015) for every family
+    assert all(low == 0.0 for low, _, _ in r.values())
+    # families outside what the studies measured get none by default
+    for key in OUTSIDE:
+        assert r[key] == (0.0, 0.0, 0.0) and not FAMILY_BY_KEY[key].in_evidence
+    assert model.counted() == list(EVIDENCE)
     assert "Painter & Farrington" in model.SOURCES["diffusion"]
 
 
+def test_families_cover_every_category_once():
+    assert sorted(FAMILY_OF_CATEGORY) == sorted(INCIDENT_CATEGORIES)
+    assert sum(len(f.categories) for f in FAMILIES) == len(INCIDENT_CATEGORIES)
+    assert FAMILY_OF_CATEGORY["furti_veicoli"] == "furti" and FAMILY_OF_CATEGORY["lesioni_minacce"] == "violenze"
+    assert FAMILY_OF_CATEGORY["danneggiamenti"] == "danneggiamenti" and FAMILY_OF_CATEGORY["truffe_frodi"] == "altro"
+
+
+def test_every_family_cites_its_evidence():
+    for key in EVIDENCE:
+        fam = FAMILY_BY_KEY[key]
+        assert {"chalfin_2022", "steinbach_2015"} <= set(fam.studies), key
+        assert "Chalfin" in fam.source and "Steinbach" in fam.source and "36%" in fam.source
+        assert all(s in STUDY_BY_KEY for s in fam.studies)
+    assert "21%" in FAMILY_BY_KEY["furti"].source and "Welsh & Farrington 2008" in FAMILY_BY_KEY["furti"].source
+    for key in ("rapine", "violenze"):
+        assert "14%" in FAMILY_BY_KEY[key].source and "non significativ" in FAMILY_BY_KEY[key].source
+    for key in OUTSIDE:
+        assert FAMILY_BY_KEY[key].studies == () and "effetto 0" in FAMILY_BY_KEY[key].source
+    # the parameter sheet and the family table show each family's values with its citation
+    params = parameters_table(CostParams(), EnergyParams(), EffectModel())
+    fam_rows = params[params["Gruppo"] == "Effetti per famiglia di reato"]
+    assert len(fam_rows) == len(FAMILIES)
+    furti = fam_rows[fam_rows["Parametro"].str.startswith("Furti")].iloc[0]
+    assert furti["Valore"] == "0 % / 21 % / 36 %" and "Chalfin" in furti["Fonte"]
+    table = family_table(EffectModel(families=(("danneggiamenti", 0.0, 0.1, 0.2),)))
+    row = table.set_index("Famiglia").loc[FAMILY_BY_KEY["danneggiamenti"].label]
+    assert row["Conta nel piano"] == "sì" and row["Fonte"].startswith("Valore modificato")
+
+
+def test_uniform_override_applies_to_the_families_in_evidence_only():
+    model = EffectModel(central=0.2)
+    assert all(model.effect(k)[1] == 0.2 for k in EVIDENCE)
+    assert all(model.effect(k) == (0.0, 0.0, 0.0) for k in OUTSIDE)
+    assert EffectModel(*model.key()) == model  # the cache key rebuilds the model
+
+
 def test_every_study_is_cited_in_full():
-    assert {s.key for s in STUDIES} == {"welsh_farrington_2008", "chalfin_2022", "painter_farrington_1999",
-                                        "steinbach_2015"}
+    assert {s.key for s in STUDIES} == {"welsh_farrington_2008", "welsh_farrington_douglas_2022", "chalfin_2022",
+                                        "painter_farrington_1999", "steinbach_2015"}
+    assert "Criminology & Public Policy 21(3)" in STUDY_BY_KEY["welsh_farrington_douglas_2022"].citation
+    assert "14%" in STUDY_BY_KEY["welsh_farrington_douglas_2022"].finding
     assert "Campbell Systematic Reviews 2008:13" in STUDY_BY_KEY["welsh_farrington_2008"].citation
     assert "13 valutazioni" in STUDY_BY_KEY["welsh_farrington_2008"].finding
     assert "Journal of Quantitative Criminology 38(1)" in STUDY_BY_KEY["chalfin_2022"].citation
@@ -37,9 +95,11 @@ def test_every_study_is_cited_in_full():
 
 
 @pytest.mark.parametrize("kwargs", [{"low": 0.3, "central": 0.2}, {"high": 1.5}, {"led": -0.1},
-                                    {"central": 0.4, "high": 0.3}])
+                                    {"central": 0.4, "high": 0.3}, {"families": (("furti", 0.3, 0.2, 0.4),)},
+                                    {"families": (("rapine", 0.0, 0.1, 1.2),)},
+                                    {"families": (("ignota", 0.0, 0.1, 0.2),)}])
 def test_invalid_effects_are_refused_in_italian(kwargs):
-    with pytest.raises(ValueError, match="effett|tra 0 e 1|basso"):
+    with pytest.raises(ValueError, match="ffett|tra 0 e 1|basso|sconosciute"):
         EffectModel(**kwargs)
 
 
@@ -62,9 +122,19 @@ def test_worked_example_effect_shares_and_prevented_incidents():
     assert shares["new"][0] == pytest.approx(32 / 42)
     # all three together: (1 + 1.75 + 32) / 42 = 34.75 / 42 < 1
     assert sum(v[0] for v in shares.values()) == pytest.approx(34.75 / 42)
-    low, central, high = prevented(shares["led"], 24.0, EffectModel())
-    # 1.75 / 42 x 24 = 1.0 exposed incident; x 0.10, 0.21, 0.36
-    assert (low[0], central[0], high[0]) == pytest.approx((0.10, 0.21, 0.36))
+    # 24 incidents a year: 12 thefts, 4 assaults, 8 damages; 1.75 / 42 x 24 = 1.0 exposed incident
+    low, central, high = prevented(shares["led"], {"furti": 12.0, "violenze": 4.0, "danneggiamenti": 8.0},
+                                   EffectModel())
+    # thefts 0.5 x (0, 0.21, 0.36) + assaults 1/6 x (0, 0.14, 0.36) + damages: nothing
+    assert (low[0], central[0], high[0]) == pytest.approx((0.0, 0.5 * 0.21 + 0.14 / 6, 0.5 * 0.36 + 0.36 / 6))
+
+
+def test_a_family_without_evidence_prevents_nothing_unless_the_planner_says_so():
+    share = np.array([0.5])
+    only_damage = {"danneggiamenti": np.array([100.0])}
+    assert all(v[0] == 0.0 for v in prevented(share, only_damage, EffectModel()))
+    changed = EffectModel(families=(("danneggiamenti", 0.0, 0.1, 0.2),))
+    assert [v[0] for v in prevented(share, only_damage, changed)] == pytest.approx([0.0, 5.0, 10.0])
 
 
 def test_worked_example_not_under_lit_and_diffusion():
@@ -76,7 +146,7 @@ def test_worked_example_not_under_lit_and_diffusion():
     # 12 incidents a year in the hexagon, 18 in its six neighbours, diffusion 0.5:
     # exposed = 12 + 0.5 x 18 / 6 = 13.5; central = (1 / 70) x 13.5 x 0.21 = 0.0405
     model = EffectModel(diffusion=0.5)
-    _, central, _ = prevented(shares["repair"], 12 + model.diffusion * 18 / 6, model)
+    _, central, _ = prevented(shares["repair"], {"furti": 12 + model.diffusion * 18 / 6}, model)
     assert central[0] == pytest.approx(13.5 * 0.21 / 70)
 
 

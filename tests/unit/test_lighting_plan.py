@@ -271,29 +271,33 @@ def _hex(cell: int) -> str:
 def test_worked_example_candidates(candidates):
     c, a, b = _hex(HEX_C), _hex(HEX_A), _hex(HEX_B)
     assert list(candidates.reset_index().columns) == CANDIDATE_COLUMNS
-    # C (under-lit, D = 42 points, 24 incidents/year):
-    # repair 1 modern point: 250 €, share 1/42, central 24 x 0.21 / 42 = 0.12
+    # C (under-lit, D = 42 points, 24 incidents/year: 20 damages, outside the evidence, and 4 assaults,
+    # central 14 %, range 0-36 %): 0.56 prevented a year with the full intervention (1.44 at the high end).
+    # repair 1 modern point: 250 €, share 1/42, central 4 x 0.14 / 42 = 0.01333
     r = candidates.loc[f"{c}-R"]
     assert (r["points"], r["cost_eur"]) == (1, 250.0)
+    assert (r["exposed_year"], r["counted_year"]) == pytest.approx((24.0, 4.0))
     assert (r["prevented_low"], r["prevented_central"], r["prevented_high"]) == pytest.approx(
-        (24 * 0.10 / 42, 0.12, 24 * 0.36 / 42))
+        (0.0, 0.56 / 42, 1.44 / 42))
     # the repaired LED draws 40 W again: -40 x 4,200 / 1000 = -168 kWh/year
     assert r["kwh_saved"] == pytest.approx(-168.0)
-    # LED: 4 mercury lamps, 2,400 €, share 1.75/42, central = 1.75 / 42 x 24 x 0.21 = 0.21;
+    # LED: 4 mercury lamps, 2,400 €, share 1.75/42, central = 1.75 / 42 x 0.56 = 0.02333;
     # energy 500 W x 0.55 x 4,200 h = 1,155 kWh, 288.75 €, 300.3 kg CO2 a year
     led = candidates.loc[f"{c}-L"]
-    assert (led["points"], led["cost_eur"], led["prevented_central"]) == pytest.approx((4, 2400.0, 0.21))
+    assert (led["points"], led["cost_eur"], led["prevented_central"]) == pytest.approx((4, 2400.0, 1.75 * 0.56 / 42))
     assert (led["kwh_saved"], led["eur_saved"], led["co2_saved_kg"]) == pytest.approx((1155.0, 288.75, 300.3))
-    # new points: 32 in lots of 20 and 12: 80,000 € and 48,000 €; central 20/42 x 24 x 0.21 = 2.4 and 1.44;
+    # new points: 32 in lots of 20 and 12: 80,000 € and 48,000 €; central 20/42 x 0.56 = 0.2667 and 0.16;
     # a new LED point of 40 W draws 168 kWh a year
     n1, n2 = candidates.loc[f"{c}-N1"], candidates.loc[f"{c}-N2"]
-    assert (n1["points"], n1["cost_eur"], n1["prevented_central"]) == pytest.approx((20, 80_000.0, 2.4))
-    assert (n2["points"], n2["cost_eur"], n2["prevented_central"]) == pytest.approx((12, 48_000.0, 1.44))
+    assert (n1["points"], n1["cost_eur"], n1["prevented_central"]) == pytest.approx((20, 80_000.0, 20 / 42 * 0.56))
+    assert (n2["points"], n2["cost_eur"], n2["prevented_central"]) == pytest.approx((12, 48_000.0, 0.16))
     assert n1["kwh_saved"] == pytest.approx(-20 * 168.0)
     # perceived points: share x 7 demand points; for N1 20/42 x 7 = 3.33
     assert n1["perceived"] == pytest.approx(20 / 42 * 7)
-    # A: 2 modern broken points, not under-lit (weight 0.5): share 1/70, central 12 x 0.21 / 70 = 0.036
-    assert candidates.loc[f"{a}-R", "prevented_central"] == pytest.approx(0.036)
+    # A: 2 modern broken points, not under-lit (weight 0.5): share 1/70; 12 incidents a year, 5 robberies
+    # (central 14 %) and 7 vehicle thefts (21 %): central (5 x 0.14 + 7 x 0.21) / 70 = 2.17 / 70 = 0.031
+    assert candidates.loc[f"{a}-R", "prevented_central"] == pytest.approx(2.17 / 70)
+    assert candidates.loc[f"{a}-R", "prevented_high"] == pytest.approx(12 * 0.36 / 70)
     # B: LED for 5 sodium lamps with no incidents: worth nothing for crime, still saves 1,155 kWh
     assert candidates.loc[f"{b}-L", "prevented_central"] == 0.0
     assert candidates.loc[f"{b}-L", "kwh_saved"] == pytest.approx(1155.0)
@@ -302,20 +306,22 @@ def test_worked_example_candidates(candidates):
 def test_worked_example_plan_and_totals(candidates):
     c = _hex(HEX_C)
     cands = candidates.reset_index()
-    # 3,000 €: C's repair (0.12 for 250 €) and C's LED (0.21 for 2,400 €) are the best per euro;
-    # A's repair (0.036 for 500 €) does not fit any more (250 + 2,400 + 500 > 3,000).
+    # 3,000 €: A's repair (0.031 for 500 €) and C's repair (0.0133 for 250 €) are the best per euro, but
+    # the three cheap ones do not fit together (500 + 250 + 2,400 > 3,000): A's repair and C's LED
+    # (0.031 + 0.0233 = 0.0543 for 2,900 €) beat A's and C's repairs (0.0443) and C's repair and LED (0.0367).
     plan = optimise(cands, PlanOptions(budget=3000.0))
-    assert set(plan.selected["id"]) == {f"{c}-R", f"{c}-L"}
+    a = _hex(HEX_A)
+    assert set(plan.selected["id"]) == {f"{a}-R", f"{c}-L"}
     t = plan.totals
-    assert t["cost_eur"] == 2650.0
+    assert t["cost_eur"] == 2900.0
     assert (t["prevented_low"], t["prevented_central"], t["prevented_high"]) == pytest.approx(
-        ((0.12 + 0.21) * 0.10 / 0.21, 0.33, (0.12 + 0.21) * 0.36 / 0.21))
+        (0.0, 2.17 / 70 + 1.75 * 0.56 / 42, 12 * 0.36 / 70 + 1.75 * 1.44 / 42))
     # LED: 1,155 kWh, 288.75 €, 300.3 kg a year; payback 2,400 / 288.75 = 8.31 years;
-    # the repair adds 168 kWh: net 987 kWh, 246.75 €
+    # A's repair brings back 2 LED points of 40 W: 336 kWh more, net 819 kWh, 204.75 €
     assert (t["led_kwh_saved"], t["led_eur_saved"], t["led_co2_saved_kg"]) == pytest.approx((1155.0, 288.75, 300.3))
     assert t["led_payback_years"] == pytest.approx(2400 / 288.75)
-    assert (t["extra_kwh"], t["net_kwh_saved"], t["net_eur_saved"]) == pytest.approx((168.0, 987.0, 246.75))
-    assert t["points"] == {"riparazione": 1, "led": 4, "nuovi": 0}
+    assert (t["extra_kwh"], t["net_kwh_saved"], t["net_eur_saved"]) == pytest.approx((336.0, 819.0, 204.75))
+    assert t["points"] == {"riparazione": 2, "led": 4, "nuovi": 0}
     # The lots of new points come in order: with 82,650 € the first lot fits, never the second alone.
     plan = optimise(cands, PlanOptions(budget=82_650.0))
     assert f"{c}-N1" in set(plan.selected["id"]) and f"{c}-N2" not in set(plan.selected["id"])
@@ -335,7 +341,7 @@ def test_single_candidate_per_hexagon_without_lots(tmp_path):
     cands = build_candidates(need, lot_size=None).set_index("id")
     c = _hex(HEX_C)
     assert cands.loc[f"{c}-N1", "points"] == 32 and f"{c}-N2" not in cands.index
-    assert cands.loc[f"{c}-N1", "prevented_central"] == pytest.approx(32 / 42 * 24 * 0.21)
+    assert cands.loc[f"{c}-N1", "prevented_central"] == pytest.approx(32 / 42 * 0.56)
 
 
 def test_empty_candidates_give_an_empty_plan():
@@ -356,29 +362,63 @@ def test_forcing_a_later_lot_brings_the_earlier_ones(candidates):
         optimise(cands, PlanOptions(budget=1e7, force_in=(f"{c}-N2",), force_out=(f"{c}-N1",)))
 
 
-def test_exports_hide_small_counts_and_neutralise_formulas():
-    from geo.lighting.report import PLAN_HEADERS, plan_csv, plan_geojson, plan_table
+def test_exports_refuse_exact_plans_to_roles_without_clearance_and_neutralise_formulas():
+    from geo.lighting.report import PLAN_HEADERS, ExactFiguresError, plan_csv, plan_geojson, plan_table
 
     c = random_candidates(40, 6, comuni=2)
-    c["night_outdoor"] = np.where(np.arange(len(c)) % 2 == 0, 2, 30)
+    c["night_outdoor"] = np.where(np.arange(len(c)) % 2 == 0, 0, 30)
     real = hexgrid.neighbours(HEX_A, 4)  # the GeoJSON needs real H3 cells
     c["cell"] = real[c["cell"].to_numpy() % len(real)]
-    plan = optimise(c, PlanOptions(budget=float(c["cost_eur"].sum())))
     names = {"045000": "=HYPERLINK(\"x\")", "045001": "Carrara"}
+    exact_plan = optimise(c, PlanOptions(budget=float(c["cost_eur"].sum())))
+    assert not exact_plan.protected
+    with pytest.raises(ExactFiguresError, match="conteggi esatti"):
+        plan_table(exact_plan, names, role="osservatore")
+    exact = plan_table(exact_plan, names, role="forze_polizia")
+    assert exact[PLAN_HEADERS["night_outdoor"]].tolist() == exact_plan.selected["night_outdoor"].tolist()
+    c.attrs["protected"] = True  # candidates on protected counts (lighting_need(role=...))
+    plan = optimise(c, PlanOptions(budget=float(c["cost_eur"].sum())))
+    assert plan.protected
     shown = plan_table(plan, names, role="osservatore")
-    small = plan.selected["night_outdoor"].to_numpy() == 2
-    col = PLAN_HEADERS["night_outdoor"]
-    assert (shown.loc[small, col] == "< 3").all() and (shown.loc[~small, col] == "30").all()
-    # prevented incidents multiply back into the count: hidden too
-    assert (shown.loc[small, PLAN_HEADERS["prevented_central"]] == "riservato").all()
-    assert not (shown.loc[~small, PLAN_HEADERS["prevented_central"]] == "riservato").any()
-    exact = plan_table(plan, names, role="forze_polizia")
-    assert exact[col].tolist() == plan.selected["night_outdoor"].tolist()
+    col = PLAN_HEADERS["prevented_central"]
+    assert pd.api.types.is_float_dtype(shown[col])
+    assert pd.api.types.is_integer_dtype(shown[PLAN_HEADERS["night_outdoor"]])
+    assert shown[col].tolist() == plan.selected["prevented_central"].round(3).tolist()
     text = plan_csv(plan, names, role="osservatore").decode("utf-8-sig")
     assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
+    assert "riservato" not in text and "< 3" not in text
     gj = json.loads(plan_geojson(plan, names, role="osservatore"))
     assert "chiave di cella" in gj["lanterna"]["riservatezza"]  # the protection note of the cell-key method
     assert len(gj["features"]) == len(plan.selected)
+
+
+def _zero_value_instance() -> pd.DataFrame:
+    """Comune X has one candidate worth nothing (no incidents, no perceived demand), comune Y two
+    valuable ones."""
+    rows = [("x-zero", "045000", 0.0, 1_000.0), ("y-1", "045001", 0.5, 1_000.0), ("y-2", "045001", 0.2, 1_000.0)]
+    return pd.DataFrame([{
+        "id": i, "cell": k, "h3": f"h{k}", "pro_com_t": com, "kind": "riparazione", "lot": 0, "points": 4,
+        "cost_eur": cost, "prevented_low": 0.0, "prevented_central": v, "prevented_high": 2 * v, "perceived": 0.0,
+        "outskirts": False, "kwh_saved": 0.0, "eur_saved": 0.0, "co2_saved_kg": 0.0, "night_outdoor": 0,
+        "under_lit": False, "distance_km": 1.0} for k, (i, com, v, cost) in enumerate(rows)])
+
+
+@pytest.mark.parametrize("options", [
+    PlanOptions(budget=10_000.0),                     # money left over: still not proposed
+    PlanOptions(budget=10_000.0, min_share=0.2),      # a minimum share per comune does not force it in
+    PlanOptions(budget=2_000.0, min_share=0.3),
+])
+def test_a_candidate_worth_nothing_is_never_chosen(options):
+    """The guard ``hi[(value <= 0) & ~force_in] = 0`` of :func:`geo.lighting.plan._problem`: without
+    it, comune X's zero-value candidate would count as 'something to do' in X and the minimum
+    share would force money into it."""
+    c = _zero_value_instance()
+    plan = optimise(c, options)
+    assert "x-zero" not in set(plan.selected["id"])
+    assert set(plan.selected["id"]) <= {"y-1", "y-2"} and plan.totals["prevented_central"] > 0
+    # forced in, it is taken anyway
+    forced = optimise(c, PlanOptions(budget=options.budget, force_in=("x-zero",)))
+    assert "x-zero" in set(forced.selected["id"])
 
 
 def test_solver_output_is_kept_out_of_stdout(capfd):

@@ -1,26 +1,41 @@
-"""Pact art. 3 on the lighting plan's totals: a plan containing a hexagon with 1-2 night outdoor
-incidents must not give that hexagon's prevented incidents back through its totals (KPI, effect
-sentence, per comune, GeoJSON metadata, frontier, HTML summary) to roles without clearance; with
-diffusion, neither through a neighbour's values. Cleared roles see the exact figures."""
+"""Pact art. 3 on the lighting plan (issue 11): for a role without clearance the plan is computed on
+the cell-key protected counts of the hexagons, per crime family, so every derived figure
+(prevented incidents of each intervention, of each comune, of the plan and of every frontier
+budget) is published as a number with its range and reveals nothing the protected counts do not.
+A plan on exact counts is refused to such a role instead of being shown with labels; cleared roles
+see the exact figures. No "riservato" or "< 3" anywhere in the lighting outputs."""
 
 from __future__ import annotations
 
 import json
-import math
 
-import h3.api.numpy_int as h3n
 import numpy as np
 import pandas as pd
 import pytest
+from lighting_store import HEX_A, HEX_C, build_lighting_store
 
-from geo.access.privacy import DERIVED_LABEL, format_decimal
-from geo.lighting.effects import EffectModel
-from geo.lighting.need import neighbour_sum
+from geo.access import disclosure
+from geo.access.privacy import COUNT_LABEL, DERIVED_LABEL
+from geo.lighting.costs import CostParams, EnergyParams
+from geo.lighting.effects import FAMILIES, EffectModel, family_column
+from geo.lighting.need import (
+    NeedParams,
+    compute_need,
+    comune_centres,
+    demand_counts,
+    lighting_need,
+    lighting_state,
+    months_between,
+    settled_area_km2,
+)
 from geo.lighting.plan import PlanOptions, build_candidates, frontier, optimise
 from geo.lighting.report import (
+    ExactFiguresError,
+    comune_names,
     effect_sentence,
-    hidden_rows,
     options_metadata,
+    parameters_table,
+    plan_csv,
     plan_geojson,
     plan_table,
     public_by_comune,
@@ -30,162 +45,153 @@ from geo.lighting.report import (
     totals_hidden,
 )
 
-CENTRE = int(h3n.latlng_to_cell(44.1, 10.1, 9))
-#: A (1 incident, alone in comune X), its neighbour N (0 incidents), two far hexagons B and C.
-HEX_A = CENTRE
-HEX_N = int(h3n.grid_ring(CENTRE, 1)[0])
-HEX_B = int(h3n.grid_ring(CENTRE, 5)[0])
-HEX_C = int(h3n.grid_ring(CENTRE, 8)[0])
-NAMES = {"X": "Comune X", "Y": "Comune Y"}
+BUDGETS = (500.0, 3_000.0, 50_000.0, 200_000.0)
+PREVENTED = ("prevented_low", "prevented_central", "prevented_high")
 
 
-def _need() -> pd.DataFrame:
-    """A hand-made need table: each hexagon has 3 broken modern points (one repair candidate)."""
-    cells = np.array([HEX_A, HEX_N, HEX_B, HEX_C], dtype=np.int64)
-    incidents = np.array([1, 0, 17, 29])
-    months = 12
-    year = incidents * 12.0 / months
-    return pd.DataFrame({
-        "cell": cells, "pro_com_t": ["X", "Y", "Y", "Y"],
-        "modern_broken": 3, "old": 0, "old_broken": 0, "new_needed": 0, "points_after": 10,
-        "under_lit": False, "night_outdoor": incidents, "night_outdoor_year": year,
-        "neighbour_night_outdoor_year": neighbour_sum(cells, year),
-        "modern_broken_power_w": 3 * 70.0, "old_power_w": 0.0, "demand_points": 1.0,
-        "outskirts": False, "distance_km": 1.0,
-    })
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    s = build_lighting_store(tmp_path_factory.mktemp("lightpriv") / "lighting.duckdb")
+    yield s
+    s.close()
 
 
-def _plan(diffusion: float = 0.0, budget: float = 10_000.0):
-    cands = build_candidates(_need(), effects=EffectModel(diffusion=diffusion))
-    options = PlanOptions(budget=budget, force_in=(f"{h3n.int_to_str(HEX_A)}-R",))
-    return cands, options, optimise(cands, options)
+def _protected_need_by_hand(store, role: str) -> pd.DataFrame:
+    """The need table on protected counts built independently of :func:`lighting_need`: each
+    family's counts from the store with its key sums, through :func:`disclosure.protect_counts`."""
+    res = 9
+    total = store.incidents_by_cell(res)
+    incidents = pd.DataFrame({"cell": total["cell"], "night_outdoor": disclosure.protect_counts(
+        total["night_outdoor"], total["night_outdoor_key"], role)})
+    for fam in FAMILIES:
+        rows = store.incidents_by_cell(res, categories=list(fam.categories)).set_index("cell")
+        protected = pd.Series(disclosure.protect_counts(rows["night_outdoor"], rows["night_outdoor_key"], role),
+                              index=rows.index)
+        incidents[family_column(fam.key)] = protected.reindex(incidents["cell"]).fillna(0).astype(int).to_numpy()
+    context = store.cell_context(res)
+    context10 = store.cell_context(10)
+    inside = set(context10["cell"])
+
+    def pts(table):
+        rows = store.points(table)
+        return rows[rows["cell"].isin(inside)]
+
+    start, end = store.period()
+    return compute_need(
+        context=context, state=lighting_state(pts("lighting"), res), incidents=incidents,
+        months=months_between(start, end), settled_km2=settled_area_km2(context10, res), road_km=None,
+        demand=demand_counts(pts("reports"), pts("schools"), pts("services"), pts("localities"), res),
+        centres=comune_centres(store.points("localities"), store.comuni(), context), params=NeedParams())
 
 
-def _numbers(value: float) -> set[str]:
-    return {format_decimal(value, d) for d in (1, 2, 3)} | {repr(value), str(round(value, 3))}
+def test_protected_need_has_the_published_counts_of_every_family(store):
+    exact = lighting_need(store, res=9)
+    protected = lighting_need(store, res=9, role="regione")
+    assert not exact.attrs["protected"] and protected.attrs["protected"]
+    t = disclosure.threshold()
+    for fam in FAMILIES:
+        col = family_column(fam.key)
+        assert not protected[col].between(1, t - 1).any()
+        rows = store.incidents_by_cell(9, categories=list(fam.categories)).set_index("cell")
+        expected = disclosure.protect_counts(rows["night_outdoor"], rows["night_outdoor_key"], "regione")
+        got = protected.set_index("cell")[col].reindex(rows.index).to_numpy()
+        assert (got == expected).all(), fam.key
+    # the exact table has the true counts: A 5 robberies + 7 vehicle thefts, C 20 damages + 4 assaults
+    e = exact.set_index("cell")
+    assert (e.loc[HEX_A, family_column("rapine")], e.loc[HEX_A, family_column("furti")]) == (5, 7)
+    assert (e.loc[HEX_C, family_column("danneggiamenti")], e.loc[HEX_C, family_column("violenze")]) == (20, 4)
+    assert not any(c.endswith("_key") for c in protected.columns)  # key sums are never published
 
 
-def test_forced_small_count_hexagon_does_not_leak_through_totals():
-    cands, options, plan = _plan()
-    sel = plan.selected
-    assert f"{h3n.int_to_str(HEX_A)}-R" in set(sel["id"]) and len(sel) == 3
-    secret = float(sel.loc[sel["cell"] == HEX_A, "prevented_central"].iloc[0])
-    total = plan.totals["prevented_central"]
+def test_regione_sees_the_effect_of_its_plan_with_its_range_at_every_budget(store):
+    """issue 11: numbers with their range for every budget, every comune's share, the totals and the
+    frontier; equal to the plan computed on the protected counts."""
     role = "regione"
-    assert totals_hidden(plan, role)
-    # the plan table hides the row ...
-    table = plan_table(plan, NAMES, role=role)
-    assert (table["Delitti evitati/anno (centrale)"] == [DERIVED_LABEL if c == HEX_A else format_decimal(v, 3)
-                                                         for c, v in zip(sel["cell"], sel["prevented_central"],
-                                                                         strict=True)]).all()
-    # ... and no total gives it back: KPI/effect sentence, per comune, GeoJSON metadata, frontier
-    shown = public_totals(plan, role)
-    assert all(shown[k] is None for k in ("prevented_low", "prevented_central", "prevented_high", "objective"))
-    assert shown["cost_eur"] == plan.totals["cost_eur"] and shown["interventions"] == 3  # costs stay visible
-    sentence = effect_sentence(plan.totals, hidden=True)
-    assert DERIVED_LABEL in sentence and not any(n in sentence for n in _numbers(total) | _numbers(secret))
-    by = public_by_comune(plan, role).set_index("pro_com_t")
-    assert by.loc["X", "prevented_central"] == DERIVED_LABEL  # X's total is A's value alone
-    assert by.loc["Y", "prevented_central"] == pytest.approx(total - secret, abs=0.01)  # no hidden row in Y
-    front = frontier(cands, options, [5_000.0, 10_000.0])
-    assert (front["small_rows"] > 0).all()
-    pub = public_frontier(front, role)
-    assert pub[["prevented_low", "prevented_central", "prevented_high", "objective",
-                "marginal_central"]].isna().all().all()
-    assert pub["cost_eur"].tolist() == front["cost_eur"].tolist()
-    meta = options_metadata(options, {"delitti_evitati_anno": DERIVED_LABEL})
-    geo = json.loads(plan_geojson(plan, NAMES, role=role, metadata=meta))
-    assert geo["lanterna"]["delitti_evitati_anno"] == DERIVED_LABEL
-    # the printable summary: no total, no comune X value, no frontier value
-    page = summary_html(plan, names=NAMES, role=role, options=options, parameters=pd.DataFrame(
-        columns=["Gruppo", "Parametro", "Valore", "Fonte"]), frontier=front)
-    for value in (total, secret, plan.totals["prevented_low"], plan.totals["prevented_high"],
-                  *front["prevented_central"], *front["marginal_central"]):
-        assert not any(f">{n}<" in page or f" {n} " in page for n in _numbers(value)), value
-    assert "Comune X</td>" in page and page.count(DERIVED_LABEL) >= 3
+    need = lighting_need(store, res=9, role=role)
+    by_hand = _protected_need_by_hand(store, role)
+    cands = build_candidates(need)
+    cands_hand = build_candidates(by_hand)
+    assert cands.attrs["protected"]
+    pd.testing.assert_frame_equal(cands[["id", *PREVENTED]], cands_hand[["id", *PREVENTED]])
+    for budget in BUDGETS:
+        plan = optimise(cands, PlanOptions(budget=budget))
+        assert plan.protected and not totals_hidden(plan, role)
+        totals = public_totals(plan, role)
+        hand = optimise(cands_hand, PlanOptions(budget=budget)).totals
+        assert all(isinstance(totals[k], float) for k in PREVENTED)
+        assert [totals[k] for k in PREVENTED] == pytest.approx([hand[k] for k in PREVENTED])
+        assert totals["prevented_low"] <= totals["prevented_central"] <= totals["prevented_high"]
+        sentence = effect_sentence(totals)
+        assert DERIVED_LABEL not in sentence and "intervallo" in sentence
+        by = public_by_comune(plan, role)
+        for k in PREVENTED:
+            assert pd.api.types.is_numeric_dtype(by[k])
+            assert by[k].sum() == pytest.approx(totals[k])
+        assert (by["prevented_low"] <= by["prevented_central"]).all()
+        assert (by["prevented_central"] <= by["prevented_high"]).all()
+    front = frontier(cands, PlanOptions(budget=0.0), BUDGETS)
+    shown = public_frontier(front, role)
+    assert len(shown) == len(BUDGETS)
+    assert shown[[*PREVENTED, "marginal_central"]].notna().all().all()
+    assert shown["prevented_central"].iloc[-1] > 0
+    hand_front = frontier(cands_hand, PlanOptions(budget=0.0), BUDGETS)
+    assert shown["prevented_central"].tolist() == pytest.approx(hand_front["prevented_central"].tolist())
 
 
-def test_cleared_role_sees_the_exact_totals():
-    cands, options, plan = _plan()
-    role = "forze_polizia"
-    secret = float(plan.selected.loc[plan.selected["cell"] == HEX_A, "prevented_central"].iloc[0])
-    assert not totals_hidden(plan, role)
-    assert public_totals(plan, role) == plan.totals
-    by = public_by_comune(plan, role).set_index("pro_com_t")
-    assert by.loc["X", "prevented_central"] == pytest.approx(secret)
-    assert format_decimal(plan.totals["prevented_central"], 1) in effect_sentence(plan.totals)
-    front = frontier(cands, options, [5_000.0, 10_000.0])
-    assert public_frontier(front, role).equals(front)
-    page = summary_html(plan, names=NAMES, role=role, options=options, parameters=pd.DataFrame(
-        columns=["Gruppo", "Parametro", "Valore", "Fonte"]), frontier=front)
-    assert format_decimal(secret, 2) in page and format_decimal(plan.totals["prevented_central"], 1) in page
+def test_cleared_role_gets_the_exact_figures(store):
+    exact_need = lighting_need(store, res=9)
+    cleared_need = lighting_need(store, res=9, role="prefettura")
+    assert not cleared_need.attrs["protected"]
+    plan = optimise(build_candidates(cleared_need), PlanOptions(budget=3_000.0))
+    exact = optimise(build_candidates(exact_need), PlanOptions(budget=3_000.0))
+    assert public_totals(plan, "prefettura") == exact.totals
+    # the hand computation of tests/unit/test_lighting_plan.py: A's repair and C's LED
+    assert exact.totals["prevented_central"] == pytest.approx(2.17 / 70 + 1.75 * 0.56 / 42)
+    by = public_by_comune(plan, "forze_polizia")
+    assert by["prevented_central"].sum() == pytest.approx(exact.totals["prevented_central"])
 
 
-def test_plan_without_small_counts_keeps_its_totals():
-    cands = build_candidates(_need())
-    plan = optimise(cands, PlanOptions(budget=10_000.0, force_out=(f"{h3n.int_to_str(HEX_A)}-R",)))
-    assert len(plan.selected) and not totals_hidden(plan, "regione")
-    assert public_totals(plan, "regione")["prevented_central"] == plan.totals["prevented_central"]
-    assert not math.isnan(public_frontier(frontier(cands, PlanOptions(budget=0.0, force_out=(
-        f"{h3n.int_to_str(HEX_A)}-R",)), [10_000.0]), "regione")["prevented_central"].iloc[0])
+def test_a_plan_on_exact_counts_is_refused_to_a_role_without_clearance(store):
+    plan = optimise(build_candidates(lighting_need(store, res=9)), PlanOptions(budget=3_000.0))
+    assert totals_hidden(plan, "regione") and not totals_hidden(plan, "prefettura")
+    for show in (lambda: public_totals(plan, "regione"), lambda: public_by_comune(plan, "regione"),
+                 lambda: plan_table(plan, {}, role="regione"), lambda: plan_csv(plan, {}, role="regione")):
+        with pytest.raises(ExactFiguresError):
+            show()
+    front = frontier(build_candidates(lighting_need(store, res=9)), PlanOptions(budget=0.0), [3_000.0])
+    with pytest.raises(ExactFiguresError):
+        public_frontier(front, "comune")
+    assert public_frontier(front, "forze_polizia") is front
 
 
 @pytest.mark.parametrize("diffusion", [0.0, 0.5])
-def test_diffusion_from_a_small_count_neighbour_is_hidden(diffusion):
-    cands, _, plan = _plan(diffusion=diffusion)
-    on_n = cands["cell"].to_numpy() == HEX_N  # N has 0 incidents; its neighbour A has 1
-    assert cands.loc[on_n, "neighbour_small"].all() == bool(diffusion)
-    assert hidden_rows(cands, "regione")[on_n].all() == bool(diffusion)
-    assert not hidden_rows(cands, "forze_polizia").any()
-    assert not hidden_rows(cands, "regione")[np.isin(cands["cell"], [HEX_B, HEX_C])].any()
-    if not diffusion:
-        assert (cands.loc[on_n, "prevented_central"] == 0).all()  # nothing to reveal
-        return
-    sel = plan.selected
-    row_n = sel["cell"].to_numpy() == HEX_N
-    assert row_n.any() and sel.loc[row_n, "prevented_central"].iloc[0] > 0  # from A's single incident alone
-    table = plan_table(plan, NAMES, role="regione")
-    assert table.loc[row_n, "Delitti notturni all'aperto nel periodo"].iloc[0] == "0"  # its own count is shown
-    assert table.loc[row_n, "Delitti evitati/anno (centrale)"].iloc[0] == DERIVED_LABEL
-
-
-# --------------------------------------------------------------------------------------------
-# The plan of a role without clearance: computed on protected counts, everything shown
-# --------------------------------------------------------------------------------------------
-
-def test_plan_on_protected_counts_shows_its_effect_per_comune_and_on_the_frontier(tmp_path):
-    """issue 11: the Regione sees its plan's expected effect with its range at every budget, per
-    comune and on the frontier, because the plan derives only from protected (published) counts."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from lighting_store import build_lighting_store
-
-    from geo.access import disclosure
-    from geo.lighting.need import lighting_need
-
-    store = build_lighting_store(tmp_path / "lighting.duckdb")
-    exact = lighting_need(store, res=9)
-    protected = lighting_need(store, res=9, role="regione")
-    fine = store.incidents_by_cell(9).set_index("cell")
-    store.close()
-    assert not exact.attrs["protected"] and protected.attrs["protected"]
-    assert not protected["night_outdoor"].between(1, disclosure.threshold() - 1).any()
-    expected = disclosure.protect_counts(fine["night_outdoor"], fine["night_outdoor_key"], "regione")
-    assert (protected.set_index("cell")["night_outdoor"].reindex(fine.index).to_numpy() == expected).all()
-    assert not any(c.endswith("_key") for c in protected.columns)  # key sums are never published
-
-    cands = build_candidates(protected)
-    for budget in (1_000.0, 5_000.0, 50_000.0):
-        plan = optimise(cands, PlanOptions(budget=budget))
-        assert not totals_hidden(plan, "regione")
-        totals = public_totals(plan, "regione")
-        assert totals["prevented_low"] <= totals["prevented_central"] <= totals["prevented_high"]
-        assert DERIVED_LABEL not in effect_sentence(totals, hidden=False)
-        by = public_by_comune(plan, "regione")
-        assert pd.api.types.is_numeric_dtype(by["prevented_central"])
-        assert by["prevented_central"].sum() == pytest.approx(totals["prevented_central"])
-    front = frontier(cands, PlanOptions(budget=0.0), [1_000.0, 5_000.0, 50_000.0])
-    shown = public_frontier(front, "regione")
-    assert shown["prevented_central"].notna().all() and (shown["prevented_central"] >= 0).all()
+def test_no_false_labels_in_the_lighting_outputs_of_the_regione(store, diffusion):
+    role = "regione"
+    need = lighting_need(store, res=9, role=role)
+    effects = EffectModel(diffusion=diffusion)
+    cands = build_candidates(need, effects=effects)
+    options = PlanOptions(budget=200_000.0)
+    plan = optimise(cands, options)
+    front = frontier(cands, options, BUDGETS)
+    names = comune_names(store.comuni())
+    params = parameters_table(CostParams(), EnergyParams(), effects, NeedParams(), need.attrs)
+    table = plan_table(plan, names, role=role)
+    assert len(table) and all(pd.api.types.is_numeric_dtype(table[c]) for c in (
+        "Delitti evitati/anno (basso)", "Delitti evitati/anno (centrale)", "Delitti evitati/anno (alto)",
+        "Delitti notturni all'aperto nel periodo"))
+    meta = options_metadata(options, {"delitti_evitati_anno": [plan.totals[k] for k in PREVENTED]})
+    texts = {
+        "csv": plan_csv(plan, names, role=role).decode("utf-8-sig"),
+        "geojson": plan_geojson(plan, names, role=role, metadata=meta),
+        "html": summary_html(plan, names=names, role=role, options=options, parameters=params, frontier=front),
+    }
+    for name, text in texts.items():
+        assert DERIVED_LABEL not in text and COUNT_LABEL not in text and "&lt; 3" not in text, name
+    gj = json.loads(texts["geojson"])
+    assert gj["lanterna"]["delitti_evitati_anno"] == pytest.approx([plan.totals[k] for k in PREVENTED])
+    page = texts["html"]
+    assert "Effetti per famiglia di reato" in page and "Steinbach" in page
+    for r in front.to_dict("records"):
+        assert f"<td>{r['prevented_central']:.1f}".replace(".", ",") in page
+    small = np.asarray(plan.selected["night_outdoor"])
+    assert not ((small >= 1) & (small < disclosure.threshold())).any()
