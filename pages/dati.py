@@ -1,6 +1,6 @@
 """Dati e fonti: what is loaded, where it comes from, the credits, and the file import.
 
-A view: tables from :mod:`geo.data.data_views`, the import from :mod:`geo.ingest.upload`.
+A view: tables from :mod:`geo.ingest.data_views`, the import from :mod:`geo.ingest.upload`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import streamlit as st
 from geo import config
 from geo.access import privacy
 from geo.access.permissions import OWN, import_action, importable_layers, role_label, scope
-from geo.data import data_views, sources
+from geo.data import sources
 from geo.data.io import SUPPORTED_CRS
 from geo.data.schemas import LAYERS
 from geo.data.territory import TerritoryError, territory_of_store
-from geo.ingest import upload
+from geo.ingest import data_views, upload
 from pages.common import current_user, demo_notice, get_store, require_page
 
 NOTHING_CHANGED = "Nessun dato è stato modificato."

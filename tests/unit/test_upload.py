@@ -1,5 +1,5 @@
 """An uploaded file imported from memory (geo.ingest.upload) and the tables of the Dati page
-(geo.data.data_views)."""
+(geo.ingest.data_views)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from datetime import date
 import pandas as pd
 
 from geo.access.permissions import SYSTEM
-from geo.data import data_views
 from geo.data.schemas import LAYERS
-from geo.ingest import upload
+from geo.ingest import data_views, upload
 
 
 def test_safe_file_name_drops_folders_and_odd_characters():
