@@ -10,6 +10,17 @@ pages the user's role may open (:data:`geo.access.permissions.PAGE_ACTIONS`); th
 may not open answers with an Italian message (a hidden page of its own, never the page itself).
 Each page checks its permission again, and every write checks it in ``geo``. The session cookie
 is written here (:func:`pages.common.cookie_script`).
+
+With a ``pages/`` folder beside the entry script, Streamlit serves the very first request of a
+fresh server in its legacy "pages directory" mode (``PagesManager.uses_pages_directory``): a
+bookmarked page URL then runs that page alone, without the router, the page config or our
+navigation. ``st.navigation`` switches the process to the new mode; when a page finds the legacy
+mode still on (:func:`pages.common.ensure_routed`), it switches it and reruns, so the router
+handles the same URL (the page hashes match because every ``url_path`` equals its file name).
+Only a session the router has never served, or served for another login, is rerun: Streamlit's
+``AppTest`` resets the legacy flag before every run, and a rerun there would swallow the widget
+events of that run; but after a login, a logout or a change of the account the navigation must be
+rebuilt by the router.
 """
 
 from __future__ import annotations

@@ -1,61 +1,31 @@
 """Shared pieces of the dashboard's pages: the store, first-start build, the login session,
-filters, notices.
+filters, notices. Pages stay thin: they call these helpers and the ``geo`` library, never SQL.
 
-Pages stay thin: they call these helpers and the ``geo`` library, never SQL.
-
-Session
--------
-A successful login (:mod:`geo.access.auth`, from ``pages/login.py``) stores the username, the
-method, two times and, for a password login, a **session token** (:func:`geo.access.auth.issue_session`)
-under :data:`SESSION_KEY` in ``st.session_state``. The token also goes into the cookie
-:data:`COOKIE_NAME` (written by :func:`cookie_script`, which the router places on every page),
-so that after a browser reload — a new Streamlit session — :func:`current_user` finds it in
-``st.context.cookies`` and resumes the session. Every run checks the token against the server's
-``sessions`` table and reloads the account: a logout (in any tab), a password change, a disabled
-account or a changed role take effect at the next interaction, and a session idle for more than
-:data:`IDLE_TIMEOUT` ends. The cookie cannot be ``HttpOnly`` (Streamlit has no HTTP response
-of its own to set it, so JavaScript writes it): it is ``SameSite=Strict``, ``Secure`` on HTTPS,
-and worthless once revoked (docs/AUTH.md, *Sessions*). The legacy keys ``role`` and
-``user_comuni`` that some pages read are overwritten from the account on every run, so they
-cannot grant anything.
+The session (what is kept, the cookie, the check of every run) is described and computed in
+:mod:`geo.access.web_session`. The legacy keys ``role`` and ``user_comuni`` that some pages read
+are overwritten from the account on every run, so they cannot grant anything.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime, timedelta
-
 import streamlit as st
 
 from geo import config
-from geo.access import auth
-from geo.access.audit import utcnow
+from geo.access import auth, notices, web_session
 from geo.access.permissions import PermissionDenied, User, require
-from geo.data import hexgrid
+from geo.access.web_session import (  # noqa: F401 (re-exported)
+    COOKIE_NAME,
+    DEFAULT_ROLE,
+    ENDED_KEY,
+    IDLE_TIMEOUT,
+    SESSION_KEY,
+    routing_token,
+)
+from geo.data import filter_form as form
 from geo.data.filters import Filters
-from geo.data.schemas import INCIDENT_CATEGORIES, TIME_BANDS
+from geo.data.periods import MONTHS_IT, default_period, month_label, month_options  # noqa: F401 (re-exported)
+from geo.data.schemas import INCIDENT_CATEGORIES
 from geo.data.storage import StorageError, StorageInUseError, Store, open_store
-
-#: Role used for what is drawn before anybody is logged in (the login page only): no police
-#: clearance, so nothing under the threshold could show.
-DEFAULT_ROLE = "osservatore"
-#: Session key of the logged-in user (see the module notes).
-SESSION_KEY = "_lanterna_session"
-#: A session without interaction for this long must log in again.
-IDLE_TIMEOUT = timedelta(minutes=60)
-#: Set when a session ended by itself (idle, account disabled), for a notice on the login page.
-ENDED_KEY = "_lanterna_session_ended"
-#: Cookie that carries the session token across browser reloads.
-COOKIE_NAME = "lanterna_sessione"
-#: Session keys: the cookie must be cleared; a cookie token already refused (not tried again).
-_CLEAR_COOKIE_KEY = "_lanterna_clear_cookie"
-_REFUSED_COOKIE_KEY = "_lanterna_refused_cookie"
-
-MONTHS_IT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
-
-
-def month_label(d: date) -> str:
-    return f"{MONTHS_IT[d.month - 1]} {d.year}"
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,29 +43,15 @@ NAV_KEY = "_lanterna_nav"
 
 
 def ensure_routed() -> None:
-    """Make sure ``dashboard.py`` routes this request.
-
-    With a ``pages/`` folder beside the entry script, Streamlit serves the very first request of
-    a fresh server in its legacy "pages directory" mode (``PagesManager.uses_pages_directory``):
-    a bookmarked page URL then runs that page alone, without the router, the page config or our
-    navigation. ``st.navigation`` switches the process to the new mode; when a page finds the
-    legacy mode still on, it switches it and reruns, so the router handles the same URL (the page
-    hashes match because every ``url_path`` equals its file name). Only a session the router has
-    never served, or served for another login, is rerun: Streamlit's ``AppTest`` resets the legacy
-    flag before every run, and a rerun there would swallow the widget events of that run; but after
-    a login, a logout or a change of the account the navigation must be rebuilt by the router.
-    """
+    """Make sure ``dashboard.py`` routes this request: a fresh server serves its first request in
+    Streamlit's legacy "pages directory" mode; a page that finds it on switches it off and reruns,
+    once per login, so the router handles the same URL (why: the notes of ``dashboard.py``)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory and (
             ROUTED_KEY not in st.session_state or st.session_state[ROUTED_KEY] != routing_token(current_user())):
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-def routing_token(user: User | None) -> str:
-    """What the router's navigation depends on: the user, its role and its comuni ("" for nobody)."""
-    return "" if user is None else f"{user.username}|{user.role}|{','.join(user.comuni)}"
 
 
 def get_store() -> Store:
@@ -129,35 +85,19 @@ def _built(path) -> bool:
 
 
 def _build_with_progress() -> None:
-    from geo.data.territory_builder import resolve_territory
-    from geo.demo.build import build_demo
+    from geo.data.territory import TerritoryError
+    from geo.demo.first_start import build_first_start
 
     bar = st.progress(0.0, text="Preparazione dei dati dimostrativi al primo avvio…")
-
-    def progress(fraction: float, text: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-
     _open.clear()
-    from geo.data.storage import close_all
-
-    close_all()
-    # LANTERNA_TERRITORY may name a province without a folder yet (BG): it is made here first.
-    progress(0.0, "Preparazione della cartella del territorio dai dati nazionali…")
-    from geo.data.territory import TerritoryError
-
     try:
-        territory = resolve_territory()
+        build_first_start(lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text))
     except TerritoryError as exc:
-        bar.empty()
         st.error(str(exc))
         st.stop()
-    build_demo(territory, progress=progress, force=True)
-    bar.empty()
+    finally:
+        bar.empty()
 
-
-# --------------------------------------------------------------------------------------------
-# Login session
-# --------------------------------------------------------------------------------------------
 
 def request_client() -> str:
     """The address of this request's client: the connection's, or ``X-Forwarded-For`` from a
@@ -181,41 +121,14 @@ def _cookie_token() -> str | None:
 
 
 def start_session(user: User, *, method: str, provider: str | None = None, token: str | None = None) -> None:
-    """Record a successful login in this browser session (see the module notes); a password
-    login gets a server-side session and its token (``token``: one resumed from the cookie)."""
-    now = utcnow()
-    if token is None and method == "password":
-        token = auth.issue_session(_store(), user, method=method, client=request_client())
-    st.session_state[SESSION_KEY] = {"username": user.username, "method": method, "provider": provider,
-                                     "login_at": now, "seen_at": now, "token": token}
-    st.session_state.pop(ENDED_KEY, None)
-    st.session_state.pop(_CLEAR_COOKIE_KEY, None)
-    _sync_legacy_keys(user)
-
-
-def _sync_legacy_keys(user: User | None) -> None:
-    st.session_state["role"] = user.role if user else DEFAULT_ROLE
-    st.session_state["user_comuni"] = tuple(user.comuni) if user else ()
+    """Record a successful login in this browser session (:func:`geo.access.web_session.start`)."""
+    client = request_client() if token is None and method == "password" else None
+    web_session.start(st.session_state, _store(), user, method=method, provider=provider, token=token, client=client)
 
 
 def end_session(*, reason: str | None = None, record: bool = True) -> None:
     """Log out: forget the session (and the provider's cookie for an OpenID Connect login)."""
-    session = st.session_state.pop(SESSION_KEY, None)
-    _sync_legacy_keys(None)
-    if reason:
-        st.session_state[ENDED_KEY] = reason
-    token = session.get("token") if session else None
-    if token:
-        st.session_state[_CLEAR_COOKIE_KEY] = True
-        st.session_state[_REFUSED_COOKIE_KEY] = token  # the cookie of this connection is no longer valid
-    if session and record:
-        store = _store()
-        user = auth.get_user(store, session["username"])
-        if user is not None:
-            auth.record_logout(store, user, token=token)
-    elif token:
-        auth.revoke_session(_store(), token, reason=reason or "uscita")
-    if session and session.get("method") == "oidc":
+    if web_session.end(st.session_state, _store(), reason=reason, record=record):
         st.logout()
 
 
@@ -230,61 +143,17 @@ def _oidc_identity_email() -> str | None:
 
 def current_user() -> User | None:
     """The logged-in user, reloaded from the database; None when nobody is logged in."""
-    session = st.session_state.get(SESSION_KEY) or _resume_from_cookie()
-    if not session:
-        _sync_legacy_keys(None)
-        return None
-    user = auth.get_user(_store(), session["username"])
-    now = utcnow()
-    seen = session.get("seen_at")
-    if user is None or not user.active:
-        end_session(reason="L'utente è stato disattivato: accesso terminato.", record=False)
-        return None
-    if isinstance(seen, datetime) and now - seen > IDLE_TIMEOUT:
-        end_session(reason="Sessione scaduta per inattività: accedere di nuovo.")
-        return None
-    if session.get("token") and auth.resume_session(_store(), session["token"], now=now) is None:
-        end_session(reason="Sessione terminata (uscita, password cambiata o scadenza): accedere di nuovo.",
-                    record=False)
-        return None
-    if session.get("method") == "oidc":
-        email = _oidc_identity_email()
-        if not email or (user.email or "").lower() != email.lower():
-            end_session(reason="L'identità del provider non corrisponde più all'utente: accedere di nuovo.")
-            return None
-    session["seen_at"] = now
-    _sync_legacy_keys(user)
+    user, provider_logout = web_session.current(st.session_state, _store(), cookie_token=_cookie_token(),
+                                                oidc_email=_oidc_identity_email)
+    if provider_logout:
+        st.logout()
     return user
-
-
-def _resume_from_cookie() -> dict | None:
-    """After a browser reload: the session of the cookie's token, if it is still valid."""
-    token = _cookie_token()
-    if not token or st.session_state.get(_REFUSED_COOKIE_KEY) == token:
-        return None
-    user = auth.resume_session(_store(), token)
-    if user is None:
-        st.session_state[_REFUSED_COOKIE_KEY] = token
-        st.session_state[_CLEAR_COOKIE_KEY] = True
-        return None
-    start_session(user, method="password", token=token)
-    return st.session_state[SESSION_KEY]
 
 
 def cookie_script() -> str | None:
     """The script that writes (after a login) or clears (after a logout, or when the cookie was
-    refused) the session cookie; None when there is nothing to do. For ``st.html`` with
-    JavaScript allowed: the token is server-made (no user input reaches the script)."""
-    session = st.session_state.get(SESSION_KEY)
-    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
-    if session and session.get("token"):
-        max_age = int(auth.SESSION_MAX_AGE.total_seconds())
-        value = json.dumps(f"{COOKIE_NAME}={session['token']}; Path=/; Max-Age={max_age}; SameSite=Strict")
-        return f"<script>document.cookie = {value} + {secure};</script>"
-    if st.session_state.get(_CLEAR_COOKIE_KEY):
-        value = json.dumps(f"{COOKIE_NAME}=; Path=/; Max-Age=0; SameSite=Strict")
-        return f"<script>document.cookie = {value} + {secure};</script>"
-    return None
+    refused) the session cookie; None when there is nothing to do (for ``st.html`` with JavaScript)."""
+    return web_session.state_cookie_script(st.session_state)
 
 
 def anchored(data, fmt: str, *, kind: str | None = None):
@@ -323,17 +192,11 @@ def require_page(action: str) -> User:
 def demo_notice(store: Store) -> None:
     """A visible notice whenever generated data is on screen."""
     if store.get_meta("demo") == "true":
-        st.warning(
-            "**Dati dimostrativi.** Delitti, punti luce, segnalazioni, scuole primarie e secondarie e "
-            "servizi per persone senza dimora sono **generati** (calibrati sui totali ufficiali ISTAT e "
-            "Ministero dell'Interno); confini, popolazione, località, scuole dell'infanzia e beni "
-            "confiscati sono reali. Vedere la pagina *Dati*.",
-            icon=":material/warning:",
-        )
+        st.warning(notices.DEMO_NOTICE, icon=":material/warning:")
 
 
 def sidebar_filters(store: Store) -> Filters:
-    """Draw the common filters in the sidebar and return them.
+    """Draw the common filters in the sidebar and return them (:mod:`geo.data.filter_form`).
 
     Values survive page changes: they are kept in ``st.session_state['filters']`` and used as the
     widgets' defaults.
@@ -344,92 +207,42 @@ def sidebar_filters(store: Store) -> Filters:
     period = store.period()
     sb = st.sidebar
     sb.header("Filtri")
-    chosen = sb.multiselect(
-        "Comuni",
-        options=list(names),
-        default=list(saved.comuni) if saved else [],
-        format_func=names.get,
-        placeholder="Tutta la provincia",
-        key="f_comuni",
-    )
-    start = end = None
+    chosen = sb.multiselect("Comuni", options=list(names), default=list(saved.comuni) if saved else [],
+                            format_func=names.get, placeholder="Tutta la provincia", key="f_comuni")
+    start_end = (None, None)
     if period:
-        months = _month_range(*period)
-        default = (saved.start, saved.end) if saved and saved.start in months and saved.end in months else (
-            months[max(0, len(months) - 12)], months[-1])
-        start, end = sb.select_slider(
-            "Periodo", options=months, value=default, format_func=month_label, key="f_period"
-        )
-    cats = sb.multiselect(
-        "Categorie di delitto",
-        options=list(INCIDENT_CATEGORIES),
-        default=list(saved.categories) if saved else [],
-        format_func=INCIDENT_CATEGORIES.get,
-        placeholder="Tutte le categorie",
-        key="f_categories",
-    )
-    band_options = ["tutte", *TIME_BANDS]
-    band = sb.radio(
-        "Fascia oraria",
-        options=band_options,
-        index=band_options.index(saved.time_band) if saved and saved.time_band else 0,
-        format_func=lambda b: "Giorno e notte" if b == "tutte" else TIME_BANDS[b],
-        horizontal=True,
-        key="f_band",
-    )
-    area = comuni.loc[comuni["pro_com_t"].isin(chosen), "area_km2"].sum() if chosen else comuni["area_km2"].sum()
-    auto = hexgrid.suggest_resolution(float(area))
-    res_options = ["auto", *config.VIEW_RESOLUTIONS]
-    res_choice = sb.selectbox(
-        "Risoluzione esagoni H3",
-        options=res_options,
-        index=0,
-        format_func=lambda r: f"Automatica ({auto}, ≈ {hexgrid.cell_area_km2(auto):.2f} km²)" if r == "auto"
-        else f"{r} (≈ {hexgrid.cell_area_km2(r):.3f} km² per esagono)",
-        key="f_res",
-    )
-    filters = Filters(
-        res=auto if res_choice == "auto" else int(res_choice),
-        comuni=tuple(chosen),
-        start=start,
-        end=end,
-        categories=tuple(cats),
-        time_band=None if band == "tutte" else band,
-    )
+        months = month_options(*period)
+        default = default_period(months, (saved.start, saved.end) if saved else None)
+        start_end = sb.select_slider("Periodo", options=months, value=default, format_func=month_label,
+                                     key="f_period")
+    cats = sb.multiselect("Categorie di delitto", options=list(INCIDENT_CATEGORIES),
+                          default=list(saved.categories) if saved else [], format_func=INCIDENT_CATEGORIES.get,
+                          placeholder="Tutte le categorie", key="f_categories")
+    band = sb.radio("Fascia oraria", options=form.BAND_OPTIONS, index=form.band_index(saved),
+                    format_func=form.band_label, horizontal=True, key="f_band")
+    auto = form.auto_resolution(comuni, chosen)
+    res_choice = sb.selectbox("Risoluzione esagoni H3", options=form.RES_OPTIONS, index=0,
+                              format_func=lambda r: notices.resolution_label(r, auto), key="f_res")
+    filters = form.make_filters(chosen=chosen, period=start_end, categories=cats, band=band, res_choice=res_choice,
+                                auto=auto)
     st.session_state["filters"] = filters
     return filters
 
 
-def _month_range(first: date, last: date) -> list[date]:
-    out, y, m = [], first.year, first.month
-    while (y, m) <= (last.year, last.month):
-        out.append(date(y, m, 1))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def pact_label(key: str) -> str:
-    """'Patto, art. 5' when the territory's pact numbers the feature ``key`` (``pact.articles`` of
-    territory.json, :data:`geo.data.territory.PACT_ARTICLE_KEYS`), 'Patto' otherwise."""
+def _pact_articles() -> dict:
     from geo.data.territory import TerritoryError, territory_of_store
 
     try:
-        article = territory_of_store(_store()).pact.get("articles", {}).get(key)
+        return territory_of_store(_store()).pact.get("articles", {})
     except TerritoryError:
-        article = None
-    return f"Patto, art. {article}" if article else "Patto"
+        return {}
+
+
+def pact_label(key: str) -> str:
+    """'Patto, art. 5' when the territory's pact numbers the feature ``key``, 'Patto' otherwise."""
+    return notices.pact_label(_pact_articles(), key)
 
 
 def role_caption(role: str | None) -> None:
     """The sidebar line saying who is looking and whether small incident counts are masked."""
-    from geo.access.privacy import ROLES, can_see_exact
-
-    ref = "Patto"
-    if not can_see_exact(role):
-        article = pact_label("dati_anonimi").removeprefix("Patto, ")
-        ref = f"{article} del Patto" if article != "Patto" else "Patto"
-    st.sidebar.caption(
-        f"Profilo: **{ROLES.get(role, role)}**"
-        + ("" if can_see_exact(role)
-           else f" · conteggi di delitti protetti con il metodo della chiave di cella ({ref}).")
-    )
+    st.sidebar.caption(notices.role_caption(role, _pact_articles()))

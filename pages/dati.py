@@ -1,93 +1,26 @@
-"""Dati e fonti: what is loaded, where it comes from, the credits, and the file import."""
+"""Dati e fonti: what is loaded, where it comes from, the credits, and the file import.
+
+A view: tables from :mod:`geo.ingest.data_views`, the import from :mod:`geo.ingest.upload`.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from geo import config
 from geo.access import privacy
-from geo.access.audit import csv_bytes
-from geo.access.permissions import OWN, PermissionDenied, User, import_action, importable_layers, role_label, scope
+from geo.access.permissions import OWN, import_action, importable_layers, role_label, scope
 from geo.data import sources
-from geo.data.io import SUPPORTED_CRS, ImportFailed
+from geo.data.io import SUPPORTED_CRS
 from geo.data.schemas import LAYERS
-from geo.data.storage import Store
-from geo.data.territory import Territory, TerritoryError, territory_of_store
-from geo.ingest.importers import import_file
-from pages.common import current_user, demo_notice, get_store, month_label, require_page
+from geo.data.territory import TerritoryError, territory_of_store
+from geo.ingest import data_views, upload
+from pages.common import current_user, demo_notice, get_store, require_page
 
-UPLOAD_TYPES = ["csv", "geojson", "json", "gpkg", "zip", "parquet"]
 NOTHING_CHANGED = "Nessun dato è stato modificato."
-
-
-def report_csv(report: pd.DataFrame) -> bytes:
-    """A report as CSV for spreadsheets set to Italian (semicolon, UTF-8 with BOM); values from the
-    user's file that a spreadsheet would run as formulas are neutralised."""
-    return csv_bytes(report)
-
-
-def safe_file_name(name: str) -> str:
-    """The uploaded file's own name without any folder part or unusual characters, extension kept."""
-    base = Path(name.replace("\\", "/")).name
-    stem, suffix = Path(base).stem, Path(base).suffix.lower()
-    stem = re.sub(r"[^\w.\- ]+", "_", stem).strip(" .") or "file"
-    return f"{stem[:100]}{suffix}"
-
-
-def run_import(
-    store: Store,
-    territory: Territory,
-    layer_key: str,
-    file_name: str,
-    data: bytes,
-    *,
-    crs: int | None,
-    swap_xy: bool,
-    partial: bool,
-    user: str,
-    progress: Callable[[float, str], None],
-    actor: User | None = None,
-) -> dict:
-    """Import uploaded bytes: write them to a temporary file with the original name and
-    extension (the importer recognises the format from it), import, and delete the file.
-
-    Returns a plain dict (kept in ``st.session_state`` to show the outcome after reruns).
-    """
-    table = LAYERS[layer_key].table
-    shown_name = Path(file_name.replace("\\", "/")).name
-    before = store.count(table)
-    with tempfile.TemporaryDirectory(prefix="lanterna-upload-") as tmp:
-        path = Path(tmp) / safe_file_name(file_name)
-        path.write_bytes(data)
-        rejects = Path(tmp) / f"{path.stem}_righe_scartate.csv"
-        try:
-            result = import_file(
-                store, territory, layer_key, path, crs=crs, swap_xy=swap_xy, partial=partial,
-                rejects_path=rejects if partial else None, user=user, progress=progress, file_name=shown_name,
-                actor=actor,
-            )
-        except PermissionDenied as exc:
-            return {"ok": False, "file_name": shown_name, "layer": layer_key, "messages": [str(exc)],
-                    "report": None, "unchanged": True, "rows_before": before, "rows_after": store.count(table)}
-        except ImportFailed as exc:
-            after = store.count(table)
-            return {"ok": False, "file_name": shown_name, "layer": layer_key, "messages": list(exc.messages),
-                    "report": exc.report, "unchanged": after == before, "rows_before": before, "rows_after": after}
-        rejected_file = result.rejects_path.read_bytes() if result.rejects_path is not None else None
-    return {
-        "ok": True, "file_name": shown_name, "layer": layer_key, "rows_read": result.rows_read,
-        "rows_written": result.rows_written, "rows_rejected": result.rows_rejected,
-        "already_imported": bool(result.already_imported), "messages": list(result.messages),
-        "report": result.report, "rejected_file": rejected_file, "import_id": result.import_id,
-        "rows_before": before, "rows_after": store.count(table),
-    }
 
 
 def show_outcome(outcome: dict) -> None:
@@ -105,7 +38,7 @@ def show_outcome(outcome: dict) -> None:
         if report is not None and not report.empty:
             st.markdown(f"**Errori riga per riga** ({privacy.format_int(len(report))} segnalazioni)")
             st.dataframe(report, hide_index=True, key="import_report")
-            st.download_button("Scarica il rapporto degli errori (CSV)", report_csv(report),
+            st.download_button("Scarica il rapporto degli errori (CSV)", upload.report_csv(report),
                                file_name=f"{stem}_errori.csv", mime="text/csv", on_click="ignore",
                                key="dl_report_failed")
         return
@@ -123,31 +56,12 @@ def show_outcome(outcome: dict) -> None:
     if report is not None and not report.empty:
         with st.expander(f"Righe scartate: motivi ({privacy.format_int(len(report))})"):
             st.dataframe(report, hide_index=True, key="import_report_partial")
-            st.download_button("Scarica il rapporto (CSV)", report_csv(report), file_name=f"{stem}_errori.csv",
+            st.download_button("Scarica il rapporto (CSV)", upload.report_csv(report), file_name=f"{stem}_errori.csv",
                                mime="text/csv", on_click="ignore", key="dl_report_partial")
     if outcome.get("rejected_file"):
         st.download_button("Scarica le righe scartate (CSV)", outcome["rejected_file"],
                            file_name=f"{stem}_righe_scartate.csv", mime="text/csv", on_click="ignore",
                            key="dl_rejected")
-
-
-def catalogue_view(catalogue: pd.DataFrame) -> pd.DataFrame:
-    def period(row) -> str:
-        if row["dal"] is None or pd.isna(row["dal"]):
-            return "–"
-        return f"{month_label(row['dal'])} – {month_label(row['al'])}"
-
-    return pd.DataFrame({
-        "Livello": catalogue["livello"],
-        "Righe": catalogue["righe"],
-        "Eventi": [privacy.format_int(e) if e is not None and not pd.isna(e) else "" for e in catalogue["eventi"]],
-        "Periodo": catalogue.apply(period, axis=1),
-        "Generati": catalogue["generati_pct"],
-        "Importati": catalogue["importati"],
-        "Fonte": catalogue["fonte"],
-        "Licenza": catalogue["licenza"],
-        "Anno": catalogue["anno"],
-    })
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,7 +85,7 @@ st.subheader("Livelli caricati")
 st.caption(f"Territorio: **{territory.name}**. Per i delitti una riga è un aggregato anonimo (cella × mese × "
            "categoria × fascia oraria): gli *eventi* sono la somma dei conteggi.")
 st.dataframe(
-    catalogue_view(sources.layer_catalogue(store, territory)),
+    data_views.catalogue_view(sources.layer_catalogue(store, territory)),
     hide_index=True,
     key="layer_table",
     column_config={
@@ -230,16 +144,7 @@ crs = c2.selectbox(
 layer = LAYERS[layer_key]
 st.caption(layer.description)
 with st.expander(f"Campi del livello *{layer.label}*"):
-    st.dataframe(
-        pd.DataFrame({
-            "Campo": [f.name for f in layer.fields],
-            "Descrizione": [f.label for f in layer.fields],
-            "Obbligatorio": ["sì" if f.required else "" for f in layer.fields],
-            "Intestazioni accettate": [", ".join(f.aliases) for f in layer.fields],
-            "Valori ammessi": [", ".join(f.choices) if f.choices else "" for f in layer.fields],
-        }),
-        hide_index=True,
-    )
+    st.dataframe(data_views.fields_table(layer), hide_index=True)
     if layer.location in ("point", "aggregate"):
         st.caption("Posizione: una geometria puntuale (GeoJSON, GeoPackage, Shapefile, GeoParquet) oppure due "
                    "colonne di coordinate (per esempio *lat* e *lon*, *latitudine* e *longitudine*, *x* e *y*).")
@@ -253,7 +158,7 @@ swap_xy = o2.checkbox("Coordinate invertite (scambia X e Y)", key="imp_swap",
 uploaded = st.file_uploader(
     f"File da importare (CSV, GeoJSON, GeoPackage, Shapefile in ZIP, Parquet; massimo "
     f"{config.MAX_IMPORT_BYTES // 1_048_576} MB)",
-    type=UPLOAD_TYPES,
+    type=upload.UPLOAD_TYPES,
     key="imp_file",
 )
 if st.button("Importa", type="primary", disabled=uploaded is None, key="imp_go"):
@@ -262,7 +167,7 @@ if st.button("Importa", type="primary", disabled=uploaded is None, key="imp_go")
     def progress(fraction: float, text: str | None = None) -> None:
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=text or f"Importazione di {uploaded.name}…")
 
-    outcome = run_import(store, territory, layer_key, uploaded.name, uploaded.getvalue(), crs=crs,
+    outcome = upload.run_import(store, territory, layer_key, uploaded.name, uploaded.getvalue(), crs=crs,
                          swap_xy=swap_xy, partial=partial, user=user.username, progress=progress, actor=user)
     bar.empty()
     st.session_state["import_outcome"] = {**outcome, "upload_id": uploaded.file_id}
@@ -276,18 +181,8 @@ if last and uploaded is not None and last["upload_id"] == uploaded.file_id:  # h
 imports = store.table("imports")
 if not imports.empty:
     st.subheader("Importazioni registrate")
-    history = imports.sort_values("import_id", ascending=False)
     st.dataframe(
-        pd.DataFrame({
-            "N.": history["import_id"],
-            "Data": history["imported_at"],
-            "Livello": history["layer"].map(lambda k: LAYERS[k].label if k in LAYERS else k),
-            "File": history["file_name"],
-            "Righe scritte": history["rows_written"],
-            "Righe scartate": history["rows_rejected"],
-            "Modalità": history["mode"],
-            "Utente": history["user_name"],
-        }),
+        data_views.imports_history(imports),
         hide_index=True,
         key="imports_table",
         column_config={"Data": st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")},

@@ -11,6 +11,10 @@ page
 shot
     ``shot(page, name)`` saves a PNG under ``test-artifacts/e2e/`` (kept as CI artifacts).
 
+Every test fails on a browser ``pageerror`` or console error, on a Streamlit exception box
+(``[data-testid='stException']``) or on the text "Traceback" in the page (:func:`_no_errors`,
+autouse; a test that expects a console error can add a pattern to ``page.allowed_console_errors``).
+
 Helpers: ``wait_app_idle``, ``login(page, app_url, username)`` (the demo accounts, see the
 README) and ``go_to(page, title, url_path)`` (sidebar navigation, which keeps the session).
 """
@@ -18,6 +22,7 @@ README) and ``go_to(page, title, url_path)`` (sidebar navigation, which keeps th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -135,13 +140,53 @@ def browser():
         b.close()
 
 
+#: Console errors that are not errors of the app (regular expressions): resources the browser
+#: cannot reach (map tiles of OpenStreetMap on an offline CI machine), and Streamlit's probe of a
+#: deep link's path as a base path (``/registro/_stcore/health`` answers 404, the client then uses
+#: the root). A server error (HTTP 500) or any other 404 still counts.
+EXPECTED_CONSOLE_ERRORS = (
+    r"Failed to load resource: net::ERR_(NAME_NOT_RESOLVED|INTERNET_DISCONNECTED|ADDRESS_UNREACHABLE)",
+    r"status of 404 \(Not Found\) \(https?://[^/]+/[\w-]+/_stcore/(health|host-config)\)",
+)
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="it-IT")
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    pg.js_errors = []  # filled by the listeners below, checked by _no_errors
+    pg.allowed_console_errors = list(EXPECTED_CONSOLE_ERRORS)  # patterns of console errors to ignore
+    pg.on("pageerror", lambda exc: pg.js_errors.append(f"pageerror: {exc}"))
+    pg.on("console", lambda msg: pg.js_errors.append(f"console.{msg.type}: {msg.text} ({msg.location.get('url')})")
+          if msg.type == "error" else None)
     yield pg
     context.close()
+
+
+def page_errors(page) -> list[str]:
+    """JavaScript errors, Streamlit exception boxes and tracebacks on ``page`` so far."""
+    found = [e for e in page.js_errors if not any(re.search(a, e) for a in page.allowed_console_errors)]
+    if page.is_closed():
+        return found
+    boxes = page.locator("[data-testid='stException']")
+    found += [f"stException: {boxes.nth(i).inner_text()[:500]}" for i in range(boxes.count())]
+    if page.get_by_text("Traceback").count():
+        found.append("Traceback in the page")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_errors(request):
+    """Fail any browser test on a JavaScript error, a Streamlit exception or a traceback."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    pg = request.getfixturevalue("page")  # set up first, so that it is torn down after this check
+    yield
+    errors = page_errors(pg)
+    if errors:
+        pytest.fail("errors in the browser:\n" + "\n".join(errors), pytrace=False)
 
 
 @pytest.fixture

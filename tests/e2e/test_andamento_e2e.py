@@ -35,6 +35,7 @@ def test_andamento_draws_charts(page, app_url, shot):
     page.locator(f"{CHART} canvas, {CHART} svg").first.wait_for()
 
     page.get_by_text("Confronto con le altre province").scroll_into_view_if_needed()
-    page.locator(CHART).nth(3).scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    chart = page.locator(CHART).nth(3)
+    chart.scroll_into_view_if_needed()
+    chart.locator("canvas, svg").first.wait_for(state="visible")
     shot(page, "andamento_confronto_province")

@@ -56,27 +56,37 @@ def _map_frame(page):
 
 def _report_on_map(page, code: str, *, timeout: float = 60.0) -> bool:
     """Whether a map of the page draws the report ``code`` (maps are re-created when their layers
-    change: the frames are looked up again until the deadline)."""
+    change: each frame is waited on for a while, and the frames are looked up again until the deadline)."""
     deadline = time.monotonic() + timeout
+    drawn = f"(code) => !!(window.map && window.map._loaded) && ({HAS_REPORT_JS})(code)"
     while time.monotonic() < deadline:
-        for frame in [f for f in page.frames if "st_folium" in f.url]:
+        frames = [f for f in page.frames if "st_folium" in f.url]
+        if not frames:
+            page.wait_for_selector(MAP_IFRAME, state="attached",
+                                   timeout=max(1, deadline - time.monotonic()) * 1000)
+        for frame in frames:
             try:
-                if frame.evaluate("() => !!(window.map && window.map._loaded)") and frame.evaluate(HAS_REPORT_JS,
-                                                                                                    code):
-                    return True
-            except PlaywrightError:  # a frame being replaced
+                frame.wait_for_function(drawn, arg=code, timeout=2_000)
+                return True
+            except PlaywrightError:  # not drawn (yet) in this frame, or a frame being replaced
                 continue
-        page.wait_for_timeout(500)
     return False
+
+
+#: A loaded Leaflet map with no pan or zoom animation in progress.
+IDLE_MAP_JS = ("() => !!(window.map && window.map._loaded && !window.map._animatingZoom"
+               " && !window.map._panAnim?._inProgress)")
 
 
 def _click_map_at(page, frame, lat: float, lon: float) -> None:
     """Zoom to the point and click there, as an officer does."""
     wait_app_idle(page)
-    frame.wait_for_timeout(1500)  # let streamlit-folium finish its first render before moving the view
+    # streamlit-folium's first render fits the map to its layers: wait until the map is loaded and
+    # no move or zoom is running before moving the view, then until the new view is drawn
+    frame.wait_for_function(IDLE_MAP_JS)
     frame.evaluate("([lat, lon]) => { window.map.setView([lat, lon], 17, {animate: false}); }", [lat, lon])
-    frame.wait_for_function("() => window.map.getZoom() === 17")
-    frame.wait_for_timeout(500)
+    frame.wait_for_function(f"() => window.map.getZoom() === 17 && ({IDLE_MAP_JS})()")
+    frame.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     assert frame.evaluate("() => window.map.getZoom()") == 17
     point = frame.evaluate("([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
                            " return {x: p.x, y: p.y, id: window.map.getContainer().id}; }", [lat, lon])
