@@ -523,3 +523,16 @@ def test_benchmark_script_runs_and_prints_old_and_new(capsys):
     assert bench.main(["--quick", "--no-db", "--runs", "50", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "coverage OLD" in out and "coverage NEW" in out and "| Poisson | 5 | 1x |" in out
+
+
+def test_school_details_view_escapes_and_protects(tiny):
+    from geo.services import school_views
+
+    police = school_views.school_details(exposure_of(tiny), "MSEE00001D", "forze_polizia")
+    title, why, table = police
+    assert title.startswith("**1. ") and table.index.name == "Voce"
+    assert table.loc["Spaccio (delitti nel periodo)", "Valore"] == "4"  # exact for a cleared role
+    assert table.loc["Rapporto con aree simili (IC 95 %)", "Valore"].lower().startswith("dato insufficiente")
+    assert all(isinstance(w, str) for w in why)
+    assert school_views.md_escape("*a* [b](c)\n") == "\\*a\\* \\[b\\]\\(c\\)"
+    assert school_views.near_share_text(1, 4) == "25 %" and school_views.near_share_text(0, 0) == "–"
