@@ -133,18 +133,10 @@ def test_selected_school_details(open_page, demo_db):
 
 
 def page_functions() -> dict:
-    """The page's pure helpers, without running the page (it calls ``main()`` on import)."""
-    import ast
-    import re
+    """The page's pure helpers (in :mod:`geo.services.school_views`, which the page imports)."""
+    from geo.services import school_views
 
-    from geo.access import privacy
-    tree = ast.parse((ROOT / PAGE).read_text(encoding="utf-8"))
-    wanted = {"_MD_SPECIAL", "md_escape", "near_share_text"}
-    nodes = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name in wanted)
-             or (isinstance(n, ast.Assign) and any(getattr(t, "id", "") in wanted for t in n.targets))]
-    namespace = {"re": re, "pd": pd, **{k: getattr(privacy, k) for k in dir(privacy) if not k.startswith("__")}}
-    exec(compile(ast.Module(body=nodes, type_ignores=[]), PAGE, "exec"), namespace)  # noqa: S102
-    return namespace
+    return {"md_escape": school_views.md_escape, "near_share_text": school_views.near_share_text}
 
 
 def test_school_names_are_escaped_in_markdown():
