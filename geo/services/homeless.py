@@ -559,14 +559,14 @@ def hours_summary(services: pd.DataFrame, *, month: int) -> pd.DataFrame:
 def marginality_incidents(store, *, start: date | None = None, end: date | None = None,
                            role: str | None = None) -> pd.DataFrame:
     """Incidents of :data:`MARGINALITY_INCIDENTS` per hexagon at :data:`GAP_RES` in the period
-    (``cell``, ``incidents``), for :func:`marginality_signals`. For a role without police clearance
+    (``cell``, ``incidents``, ordered by cell), for :func:`marginality_signals`. For a role without police clearance
     each count is its cell-key protected value (:func:`geo.access.disclosure.protect_counts`: the
     value the Mappa shows for the same hexagon, period and categories), so the priority areas and
     their totals derive only from published figures. None: exact counts."""
     incidents = store.incidents_by_cell(GAP_RES, categories=list(MARGINALITY_INCIDENTS), start=start, end=end)
     if role is not None and not can_see_exact(role):
         incidents = protect_columns(incidents, ("incidents",), role)
-    return incidents[["cell", "incidents"]]
+    return incidents[["cell", "incidents"]].sort_values("cell", ignore_index=True)  # the store's order is not fixed
 
 
 def marginality_signals(reports: pd.DataFrame, incidents: pd.DataFrame, *, res: int = GAP_RES,
