@@ -36,11 +36,18 @@ def test_regione_plans_lighting_and_sees_the_effect_and_the_frontier(page, app_u
     expect(page.get_by_text("Contano le famiglie di reato misurate dagli studi", exact=False).first).to_be_visible()
     shot(page, "illuminazione_regione_piano")
 
+    cost = page.locator("[data-testid='stMetric']", has_text="Costo del piano").locator(
+        "[data-testid='stMetricValue']")
+    before = cost.inner_text().strip()
     budget = page.get_by_role("spinbutton", name="Budget (€)")
     budget.fill("300000")
     budget.press("Enter")
     wait_app_idle(page, timeout=120_000)
-    expect(page.locator("[data-testid='stMetric']", has_text="Costo del piano")).to_contain_text("€")
+    expect(cost).not_to_have_text(before, timeout=120_000)  # the plan of the new budget is on screen
+    expect(cost).to_contain_text("€")
+    effect = page.locator("[data-testid='stMetric']", has_text="Delitti evitati all'anno").locator(
+        "[data-testid='stMetricValue']")
+    expect(effect).not_to_have_text(value, timeout=120_000)
     value2, delta2 = _effect(page)
     assert NUMBER.match(value2) and delta2.startswith("intervallo "), (value2, delta2)
     assert float(value2.replace(".", "").replace(",", ".")) < float(value.replace(".", "").replace(",", "."))
