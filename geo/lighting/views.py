@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo.access.privacy import format_decimal, format_int
 from geo.data import hexgrid
+from geo.lighting.need import NeedParams, UnderlitRule
 from geo.lighting.plan import KINDS
 from geo.lighting.report import hex_ring
 from geo.maps import layers as maps
@@ -198,3 +199,141 @@ def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt
         tooltip=[alt.Tooltip("budget_t:N", title="Budget scelto (k€)"),
                  alt.Tooltip("central_t:N", title="Centrale")])
     return (band + line + rule + point).properties(height=320)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables and texts of the page
+# --------------------------------------------------------------------------------------------
+
+def need_params(rule_key: tuple, outskirts_km: float, weights: tuple) -> NeedParams:
+    """The need parameters from the page's plain cache keys (rule tuple, distance, weights)."""
+    basis, target, below, min_points = rule_key
+    w_rl, w_ro, w_s, w_v, w_d = weights
+    return NeedParams(rule=UnderlitRule(basis=basis, target=target, underlit_below=below, min_points=min_points),
+                      outskirts_km=outskirts_km, w_reports_lighting=w_rl, w_reports_other=w_ro, w_schools=w_s,
+                      w_services=w_v, w_destinations=w_d)
+
+
+def candidate_labels(candidates: pd.DataFrame, names: dict[str, str]) -> dict[str, str]:
+    """``id -> "Comune · kind · N punti · cost € · id"`` for the forced / excluded pickers."""
+    return {i: f"{names.get(c, c)} · {KINDS[k]} · {p} punti · {format_int(v)} € · {i}"
+            for c, k, p, v, i in zip(candidates["pro_com_t"], candidates["kind"], candidates["points"],
+                                     candidates["cost_eur"], candidates["id"], strict=True)}
+
+
+_RANGE_COLUMNS = {"prevented_central": "Delitti evitati/anno (centrale)",
+                  "prevented_low": "Delitti evitati/anno (basso)", "prevented_high": "Delitti evitati/anno (alto)"}
+
+
+def by_comune_table(by: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The plan's split by comune (from :func:`geo.lighting.report.public_by_comune`) with Italian
+    headers; prevented incidents rounded to two decimals."""
+    out = pd.DataFrame({"Comune": by["pro_com_t"].map(lambda c: names.get(c, c)), "Costo (€)": by["cost_eur"],
+                        "Quota del piano": by["share"], "Interventi": by["interventions"]})
+    for col, label in _RANGE_COLUMNS.items():
+        out[label] = by[col].astype(float).round(2)
+    return out.reset_index(drop=True)
+
+
+def frontier_table(front: pd.DataFrame) -> pd.DataFrame:
+    """The frontier (for the role, :func:`geo.lighting.report.public_frontier`) with Italian headers."""
+    out = pd.DataFrame({"Budget (€)": front["budget_eur"]})
+    for col in ("prevented_low", "prevented_central", "prevented_high"):
+        out[_RANGE_COLUMNS[col]] = front[col].astype(float).round(2)
+    out["In più rispetto al passo precedente (centrale)"] = front["marginal_central"].astype(float).round(2)
+    out["Interventi"] = front["interventions"]
+    return out.reset_index(drop=True)
+
+
+def frontier_caption(front: pd.DataFrame) -> str:
+    step = front["budget_eur"].diff().dropna()
+    step_text = format_int(step.iloc[0]) if len(step) else "–"
+    return ("Banda: intervallo basso–alto; linea: valore centrale; linea rossa: budget scelto. Ogni punto è un "
+            f"piano ottimo (passi di {step_text} €) con gli stessi vincoli.")
+
+
+def method_markdown(attrs: dict) -> str:
+    """The method section: need rule (from the need table's ``attrs``), effect and plan."""
+    return (
+        f"**Fabbisogno.** Per ogni esagono: punti luce, guasti, tecnologie vecchie; densità in "
+        f"{html.escape(attrs['basis_label'])}. Obiettivo: {format_decimal(attrs['target_scale'], 2)} × "
+        f"({BASIS_UNITS[attrs['basis']]})^{format_decimal(attrs['target_exponent'], 2)} punti luce "
+        f"({html.escape(attrs['target_source'])}); "
+        f"un esagono è **sottoilluminato** se ha meno del {format_decimal(attrs['underlit_below'] * 100, 0)} % "
+        f"dell'obiettivo in punti funzionanti (obiettivo di almeno {format_decimal(attrs['min_points'], 0)} punti). "
+        "I nuovi punti luce lo riportano all'obiettivo.  \n"
+        "**Effetto.** La quota di un esagono che migliora è (punti migliorati × peso del tipo) / punti dopo "
+        "l'intervento; i delitti evitati sono la somma, sulle famiglie di reato, di quota × effetto della famiglia × "
+        "delitti notturni all'aperto della famiglia all'anno (più, se attivata, la diffusione ai vicini). Le tre "
+        "quote di un esagono sommano al più a 1.  \n"
+        "**Piano.** Programmazione lineare intera 0-1 risolta in modo **esatto** con HiGHS (scipy): massimizza i "
+        "delitti evitati attesi (valore centrale) più il peso × la domanda percepita, entro il budget, le quote per "
+        "comune (del costo del piano) e gli interventi imposti o esclusi."
+    )
+
+
+def kpis(totals: dict, shown: dict, budget: float, *, cleared: bool) -> list[dict]:
+    """The four KPI cards (label, value, delta, help) of the plan, Italian formats."""
+    low_high = f"{format_decimal(shown['prevented_low'], 1)}–{format_decimal(shown['prevented_high'], 1)}"
+    payback = totals["led_payback_years"]
+    return [
+        {"label": "Costo del piano", "value": f"{format_int(totals['cost_eur'])} €",
+         "help": f"{totals['interventions']} interventi su un budget di {format_int(budget)} €."},
+        {"label": "Delitti evitati all'anno", "value": format_decimal(shown["prevented_central"], 1),
+         "delta": f"intervallo {low_high}",
+         "help": "Somma sulle famiglie di reato di quota × effetto × delitti notturni all'aperto: valore centrale "
+                 "con l'intervallo basso (nessun effetto, Steinbach et al. 2015) – alto (Chalfin et al. 2022). Mai "
+                 "il valore centrale senza il suo intervallo." + ("" if cleared else " Calcolati dai conteggi "
+                                                                   "protetti.")},
+        {"label": "Energia risparmiata all'anno", "value": f"{format_decimal(totals['net_kwh_saved'] / 1000, 1)} MWh",
+         "delta": f"{format_int(totals['net_eur_saved'])} €/anno · "
+                  f"{format_decimal(totals['net_co2_saved_kg'] / 1000, 1)} t CO₂",
+         "help": "Saldo: risparmio delle sostituzioni LED meno il consumo di riparazioni e nuovi punti luce."},
+        {"label": "Ritorno LED", "value": "–" if not math.isfinite(payback) else f"{format_decimal(payback, 1)} anni",
+         "help": "Costo delle sostituzioni LED diviso il risparmio annuo in bolletta (ritorno semplice)."},
+    ]
+
+
+def intro_text(pact: str, price_list: str) -> str:
+    return (f"{pact}: la Regione finanzia programmi di illuminazione delle periferie secondo le indicazioni del "
+            "CPOSP, anche per la sicurezza percepita dei residenti. Lanterna propone il piano migliore per un budget, "
+            "con l'effetto atteso e il suo intervallo, e le ragioni di ogni scelta. Costi unitari indicativi: "
+            f"sostituirli con le voci del {price_list.removeprefix('il ')}.")
+
+
+def scope_text(period: str, res: int, need: pd.DataFrame, candidates: pd.DataFrame, role_label: str) -> str:
+    return (f"Delitti notturni all'aperto di **{period}**, espressi per anno · esagoni H3 di risoluzione {res} · "
+            f"{format_int(len(need))} esagoni, {format_int(int(need['under_lit'].sum()))} sottoilluminati, "
+            f"{format_int(len(candidates))} interventi possibili · ruolo *{html.escape(role_label)}*")
+
+
+PROTECTED_PLAN_NOTE = (
+    "Il piano è scelto sui conteggi protetti: dove un conteggio piccolo è pubblicato più alto del vero il piano tende "
+    "a sceglierlo, quindi l'effetto mostrato tende a essere ottimista, tanto più quanto è breve il periodo, perché "
+    "più conteggi per famiglia sono piccoli. L'intervallo basso–alto resta la guida.")
+EMPTY_PLAN_NOTE = (
+    "Nessun intervento nel piano: con questi dati, filtri e vincoli nessun intervento possibile ha un beneficio "
+    "atteso, oppure il budget non basta per il più economico.")
+CITATIONS_NOTE = ("studi citati. Il valore basso 0 («nessun effetto») viene da Steinbach et al. 2015, che non "
+                  "trovano associazione tra variazioni dell'illuminazione e reati.")
+
+
+def map_note(data: dict) -> str:
+    note = f"{format_int(data['cells'])} esagoni disegnati"
+    if data["truncated"]:
+        note += f" (i {format_int(MAX_NEED_CELLS)} con più delitti evitabili)"
+    return note + ". Passare sopra un esagono per i dettagli; gli esagoni con il contorno nero sono nel piano."
+
+
+def export_context(*, territory: str, res: int, comuni: list[str], names: dict[str, str], period: str,
+                   demo: bool) -> dict:
+    """The context block of the printable summary."""
+    return {"territory": territory, "res": res, "comuni": ", ".join(names.get(c, c) for c in comuni)
+            or "tutto il territorio", "period": period, "demo": demo}
+
+
+def export_metadata(res: int, period: str, shown: dict, effects, cost_eur: float) -> dict:
+    """The extra metadata of the GeoJSON export (with the plan options, see ``options_metadata``)."""
+    return {"risoluzione_h3": res, "periodo": period,
+            "delitti_evitati_anno": [shown["prevented_low"], shown["prevented_central"], shown["prevented_high"]],
+            "effetti_per_famiglia": {k: list(v) for k, v in effects.range.items()}, "costo_piano_eur": cost_eur}

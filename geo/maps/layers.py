@@ -65,6 +65,9 @@ OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 #: Leaflet release that folium 0.20 declares (used when no local copy is given).
 LEAFLET_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist"
+#: Where the dashboard serves its own copy of Leaflet (``static/vendor/leaflet``, Streamlit's static
+#: file serving), relative to a page's component iframe: the maps work offline.
+LEAFLET_APP_URL = "../../app/static/vendor/leaflet"
 
 
 class PointLayer(NamedTuple):
