@@ -19,6 +19,7 @@ from geo.data.filters import Filters
 from geo.data.storage import open_store
 from geo.maps import layers as maps
 from geo.maps.classes import SCHEMES
+from geo.maps.layers import LEAFLET_APP_URL
 from geo.overview import metrics
 from geo.reports import workflow as reports
 from geo.zones import backtest
@@ -34,10 +35,6 @@ from pages.common import (
     sidebar_filters,
 )
 
-#: Leaflet served by Streamlit's static file serving (``server.enableStaticServing``), relative
-#: to the map's iframe ``<base>/component/streamlit_folium.st_folium/index.html``: works offline
-#: and behind a ``baseUrlPath``.
-LEAFLET_URL = "../../app/static/vendor/leaflet"
 DEFAULT_LAYERS = ["schools", "services", "confiscated"]
 SELECTED = "mappa_cella"  # session key of the selected hexagon (int) or None
 
@@ -131,7 +128,7 @@ def map_and_details(store, frame: pd.DataFrame, filters: Filters, role: str, *, 
     with left:
         try:
             m = maps.build_map(frame, role=role, metric=metric, scheme=scheme, comuni=comuni, points=points,
-                               tiles=tiles, assets_url=LEAFLET_URL, report_text_comuni=report_text)
+                               tiles=tiles, assets_url=LEAFLET_APP_URL, report_text_comuni=report_text)
         except maps.TooManyCellsError as exc:
             st.warning(str(exc))
         else:

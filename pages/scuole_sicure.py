@@ -23,6 +23,7 @@ from geo.access.privacy import (
 )
 from geo.data.schemas import SCHOOL_LEVELS
 from geo.data.storage import open_store
+from geo.maps.layers import LEAFLET_APP_URL
 from geo.overview import metrics
 from geo.services import school_views as views
 from geo.services import schools as exposure
@@ -38,9 +39,6 @@ from pages.common import (
     role_caption,
     sidebar_filters,
 )
-
-#: Leaflet served by Streamlit's static file serving (see pages/mappa.py).
-LEAFLET_URL = "../../app/static/vendor/leaflet"
 
 
 @st.cache_data(show_spinner="Calcolo dell'esposizione delle scuole…", max_entries=24)
@@ -159,7 +157,7 @@ def main() -> None:
             school_details(result, code, role)
         with left:
             m = exposure.exposure_map(result, role=role, comuni=load_comuni(db, version), selected=code, tiles=tiles,
-                                      assets_url=LEAFLET_URL)
+                                      assets_url=LEAFLET_APP_URL)
             st_folium(m, key="scuole_mappa", height=560, use_container_width=True, returned_objects=[])
         st.subheader("Classifica delle scuole per esposizione")
         st.caption(

@@ -11,11 +11,11 @@ from geo.access.permissions import PermissionDenied, allows, import_action, scop
 from geo.data.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, REPORT_SEVERITY, REPORT_STATUS
 from geo.data.storage import open_store
 from geo.maps import layers as maps
+from geo.maps.layers import LEAFLET_APP_URL
 from geo.reports import report_views as views
 from geo.reports import workflow as reports
 from pages.common import anchored, demo_notice, get_store, require_page
 
-LEAFLET_URL = "../../app/static/vendor/leaflet"
 MAP_KEY = "seg_mappa"
 FLASH = "seg_flash"
 LOCATION_ICONS = {"warning": ":material/wrong_location:", "success": ":material/location_on:",
@@ -64,7 +64,7 @@ def new_report_form(store, user, names: dict[str, str]) -> None:
                          help="Strumenti per disegnare un poligono o un rettangolo (richiedono la connessione).")
         comuni = load_comuni(str(store.path), store.get_meta("built_at") or "", tuple(own or ()))
         state = st.session_state
-        m, draft = views.new_report_map(store, user, own, comuni, tiles=tiles, draw=draw, assets_url=LEAFLET_URL,
+        m, draft = views.new_report_map(store, user, own, comuni, tiles=tiles, draw=draw, assets_url=LEAFLET_APP_URL,
                                         selected_id=state.get("seg_sel"), lat=state.get("seg_lat"),
                                         lon=state.get("seg_lon"), area=state.get("seg_area"))
         st_folium(m, key=MAP_KEY, height=520, use_container_width=True, feature_group_to_add=draft,

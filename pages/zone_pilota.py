@@ -17,6 +17,7 @@ from geo.access.disclosure import PROTECTED_NOTE
 from geo.access.privacy import ROLES, can_see_exact, format_decimal, format_int, format_percent
 from geo.data.filters import Filters
 from geo.data.storage import open_store
+from geo.maps.layers import LEAFLET_APP_URL
 from geo.overview import metrics
 from geo.zones import backtest, hotspots
 from geo.zones import pilot as zones
@@ -36,9 +37,6 @@ from pages.common import (
 )
 from pages.zone_controls import weight_controls, zone_card, zone_parameters
 
-#: Leaflet served by Streamlit's static file serving, relative to the map's iframe (as on the
-#: map page): the map works offline.
-LEAFLET_URL = "../../app/static/vendor/leaflet"
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,7 +139,7 @@ with tab_map:
                                                                       "none": "Nessuno sfondo"}.get,
                      horizontal=True, key="zp_tiles",
                      help="Le tessere OpenStreetMap richiedono internet; zone e confini si vedono comunque.")
-    m = zone_report.zone_map(result, comuni=load_comuni(db, version), tiles=tiles, assets_url=LEAFLET_URL)
+    m = zone_report.zone_map(result, comuni=load_comuni(db, version), tiles=tiles, assets_url=LEAFLET_APP_URL)
     st_folium(m, key="zone_pilota_map", height=560, use_container_width=True, returned_objects=[])
     st.subheader("Classifica delle zone")
     table = zone_report.export_table(result, role=role)

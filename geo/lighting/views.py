@@ -146,12 +146,7 @@ def plan_layer(plan, names: dict[str, str]) -> folium.FeatureGroup:
 
 def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str, *, assets_url: str | None = None) -> folium.Map:
     """The base map: comuni boundaries and the need layer (the plan is added on top by st_folium)."""
-    location, zoom = maps.start_view(comuni)
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
-    maps.use_assets(m, assets_url)
-    if tiles == "osm":
-        folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19,
-                         control=False).add_to(m)
+    m = maps.base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
     need_layer = maps.HexLayer({"type": "FeatureCollection", "features": []}, name=f"Fabbisogno: {data['label']}",
                                colors=data["colors"], labels=TOOLTIP_LABELS, bounds=data["bounds"])
     need_layer.data_js = data["features_js"]  # the features, already serialised by need_layer_data

@@ -1148,13 +1148,7 @@ def coverage_map(
     None); every text is HTML-escaped; signs of marginality appear only as area totals,
     suppressed for ``role`` like incident counts.
     """
-    location, zoom = maps.start_view(comuni)
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
-    maps.use_assets(m, assets_url)
-    m.get_root().header.add_child(folium.Element(f"<style>{maps.MAP_CSS}</style>"), name="lanterna_css")
-    if tiles == "osm":
-        folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name=maps.TILES["osm"], max_zoom=19,
-                         control=False).add_to(m)
+    m = maps.base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
     codes = distance_class(cells["dist"].to_numpy())
     features = []
     for cell, code, comune, residents, dist, near in zip(cells["cell"], codes, cells["comune"], cells["residents"],

@@ -1125,13 +1125,7 @@ def exposure_map(exposure: Exposure, *, role: str | None, comuni: pd.DataFrame |
     school, the selected school's area highlighted, the comuni boundaries. Every text is escaped;
     figures are those ``role`` may see."""
     shown, few = shown_values(exposure, role)
-    location, zoom = maps.start_view(comuni)
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
-    maps.use_assets(m, assets_url)
-    m.get_root().header.add_child(folium.Element(f"<style>{maps.MAP_CSS}</style>"), name="lanterna_css")
-    if tiles == "osm":
-        folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name=maps.TILES["osm"], max_zoom=19,
-                         control=False).add_to(m)
+    m = maps.base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
     sch = exposure.schools
     level_shown = list(sch["exposure_level"])
     bounds = bounds_of(sch["lon"].to_numpy(), sch["lat"].to_numpy())

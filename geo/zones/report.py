@@ -547,12 +547,7 @@ def zone_map(
     """
     e = html.escape
     top = result.params["top"]
-    location, zoom = maps.start_view(comuni)
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, prefer_canvas=True, control_scale=True)
-    maps.use_assets(m, assets_url)
-    if tiles == "osm":
-        folium.TileLayer(maps.OSM_URL, attr=maps.OSM_ATTRIBUTION, name=maps.TILES["osm"], max_zoom=19,
-                         control=False).add_to(m)
+    m = maps.base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
     bounds = None
     if comuni is not None and len(comuni):
         x0, y0, x1, y1 = shapely.total_bounds(maps.comuni_shapes(comuni))

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 GEO = Path(__file__).resolve().parents[2] / "geo"
-PAGES = GEO.parent / "pages"
+ROOT = GEO.parent
+PAGES = ROOT / "pages"
 
 #: Layer of each package of ``geo`` (``config`` is a module). Same layer: no imports between them.
 LAYERS: dict[str, int] = {
@@ -113,3 +114,23 @@ def test_pages_write_no_sql():
             if isinstance(n, ast.Import) for a in n.names
         }
         assert "duckdb" not in imported, f"{path.name} talks to the database directly"
+
+
+#: A page is a view: widgets, and what geo returns placed on screen (issue 16).
+MAX_PAGE_LINES = 250
+
+
+def test_pages_are_views_of_at_most_250_lines():
+    files = [*PAGES.glob("*.py"), ROOT / "dashboard.py"]
+    long = {p.name: n for p in files if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_PAGE_LINES}
+    assert not long, f"pages longer than {MAX_PAGE_LINES} lines (move the logic into geo/): {long}"
+
+
+def test_pages_build_no_map_of_their_own():
+    """Maps come from geo.maps (one base map fitted to the territory), Leaflet's address from one
+    constant: a page neither creates a folium.Map nor repeats the static URL."""
+    library = [p for p in GEO.rglob("*.py") if p.parent.name != "maps"]
+    for path in [*PAGES.glob("*.py"), ROOT / "dashboard.py", *library]:
+        text = path.read_text(encoding="utf-8")
+        assert "folium.Map(" not in text, f"{path.name} creates a folium.Map instead of geo.maps.layers.base_map"
+        assert "vendor/leaflet" not in text, f"{path.name} repeats Leaflet's URL (geo.maps.layers.LEAFLET_APP_URL)"
