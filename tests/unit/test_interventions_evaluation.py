@@ -17,7 +17,7 @@ MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
 START = date(2024, 1, 1)
 
 
-def _grid(seed: int, effect: float = 0.0, n_treated: int = 7) -> tuple[pd.DataFrame, list[int]]:
+def _grid(seed: int, effect: float = 0.0) -> tuple[pd.DataFrame, list[int]]:
     rng = np.random.default_rng(seed)
     base = rng.gamma(4.0, 1.5, size=len(GRID))  # cells differ in level (overdispersion across cells)
     lam = np.repeat(base[:, None], len(MONTHS), axis=1) * rng.gamma(20, 1 / 20, size=(len(GRID), len(MONTHS)))
