@@ -59,9 +59,9 @@ def plant(incidents: pd.DataFrame, hotspots: pd.DataFrame, *, rng: np.random.Gen
         targets = outside.groupby(keys).apply(lambda g: g.index.to_numpy(), include_groups=False)
         for row in moved.itertuples():
             idx = targets.get((row.month, row.category, row.time_band))
-            if idx is None or len(idx) == 0:
-                continue
-            inc.loc[int(rng.choice(idx)), "count"] += int(row.count)
+            # no row to move to: the incidents stay where they were (the yearly totals must not change)
+            target = row.Index if idx is None or len(idx) == 0 else int(rng.choice(idx))
+            inc.loc[target, "count"] += int(row.count)
     return inc[inc["count"] > 0].reset_index(drop=True), specs
 
 
