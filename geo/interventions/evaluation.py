@@ -248,3 +248,13 @@ def by_family(store: Store, cells: list[int], res: int, start: date, *, seed: in
         rows.append({"famiglia": FAMILY_LABELS[fam], "effetto": ev.effect, "basso": ev.low - 1,
                      "alto": ev.high - 1, "p": ev.p_value, "wdq": ev.wdq, "nota": ""})
     return pd.DataFrame(rows)
+
+
+def parse_cell(text: str) -> int:
+    """An H3 cell given as hexadecimal text or integer; ``ValueError`` in Italian."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not h3.is_valid_cell(text):
+        raise ValueError(f"Esagono H3 non valido: '{text}'.")
+    return h3.str_to_int(text)
