@@ -88,3 +88,24 @@ def test_monitoring_report_escapes_text_and_uses_semicolons(store, who):
     assert text.splitlines()[0].startswith("Codice;Titolo;Tipo;Stato")
     assert "12.000" in text  # Italian thousands separator
     assert frame.loc[0, "nota"]  # the tiny store is too short to evaluate: the Italian reason is shown
+
+
+def test_version_3_file_is_migrated_to_4(mc_db_file, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from geo.data.storage import SCHEMA_VERSION, StorageError, Store
+
+    path = tmp_path / "v3.duckdb"
+    shutil.copy(mc_db_file, path)
+    con = duckdb.connect(str(path))
+    for table in ("interventions", "intervention_cells", "intervention_events"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(StorageError, match="aggiornarlo"):
+        Store(path, read_only=True)
+    with Store(path) as store:
+        assert SCHEMA_VERSION == 4 and store.get_meta("schema_version") == "4"
+        assert store.interventions_frame().empty
