@@ -11,8 +11,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import h3
-
 from geo import config
 from geo.cli.args import parse_month
 
@@ -24,15 +22,6 @@ def _open(args, *, write: bool = False):
     if not db.exists():
         raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
     return Store(db, read_only=not write)
-
-
-def _cell(text: str) -> int:
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    if not h3.is_valid_cell(text):
-        raise ValueError(f"Esagono H3 non valido: '{text}'.")
-    return h3.str_to_int(text)
 
 
 def cmd_list(args) -> int:
@@ -53,11 +42,12 @@ def cmd_list(args) -> int:
 
 def cmd_create(args) -> int:
     from geo.access.permissions import SYSTEM
+    from geo.interventions.evaluation import parse_cell
     from geo.interventions.register import create_intervention
 
     start = parse_month(args.inizio, "--inizio")
     end = parse_month(args.fine, "--fine")
-    cells = [_cell(c) for c in args.celle.split(",") if c.strip()]
+    cells = [parse_cell(c) for c in args.celle.split(",") if c.strip()]
     with _open(args, write=True) as store:
         iid = create_intervention(store, SYSTEM, kind=args.tipo, title=args.titolo, cells=cells, res=args.res,
                                   start=start, end=end, cost_eur=args.costo, responsible=args.responsabile,

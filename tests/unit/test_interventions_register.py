@@ -109,3 +109,20 @@ def test_version_3_file_is_migrated_to_4(mc_db_file, tmp_path):
     with Store(path) as store:
         assert SCHEMA_VERSION == 4 and store.get_meta("schema_version") == "4"
         assert store.interventions_frame().empty
+
+
+def test_cli_creates_lists_and_refuses_a_short_evaluation(mc_db_file, tmp_path, capsys):
+    from geo.cli.main import main
+
+    db = tmp_path / "cli.duckdb"
+    db.write_bytes(mc_db_file.read_bytes())
+    cells = ",".join(h3.int_to_str(c) for c in CELLS)
+    assert main(["interventi", "crea", "--db", str(db), "--tipo", "decoro", "--titolo", "Pulizia", "--celle", cells,
+                 "--inizio", "2024-05", "--costo", "5000", "--comune", MASSA]) == 0
+    assert capsys.readouterr().out.strip() == "INT-2024-0001"
+    assert main(["interventi", "elenca", "--db", str(db)]) == 0
+    assert "Decoro da segnalazioni" in capsys.readouterr().out
+    assert main(["interventi", "valuta", "INT-2024-0001", "--db", str(db)]) == 2  # no incidents: refused
+    assert "Errore" in capsys.readouterr().err
+    assert main(["interventi", "crea", "--db", str(db), "--tipo", "decoro", "--titolo", "X", "--celle", "zz",
+                 "--inizio", "2024-05"]) == 2
