@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from geo.cli.territory import add_parser as add_territory_parser
 
     add_territory_parser(sub, _sub, _common)
+    from geo.cli.interventions import add_parser as add_interventions_parser
+
+    add_interventions_parser(sub, _sub, _common)
     return parser
 
 

@@ -29,9 +29,9 @@ from geo import config
 
 #: Version of the schema. 2 (issue 6) added accounts, the audit log and the report workflow
 #: tables; 3 (issue 15) the keyed audit chain (``audit_log.key_id``), server-side login sessions
-#: and throttling per client and per account. An older file opened for writing is migrated in
-#: place (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 3
+#: and throttling per client and per account; 4 (issue 14) the interventions register (art. 19). An
+#: older file opened for writing is migrated in place (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 4
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -133,13 +133,32 @@ CREATE TABLE IF NOT EXISTS login_attempts (
 #: (:data:`_DDL_V2`); version 3 adds ``audit_log.key_id`` (NULL for the entries written before,
 #: verified with the old unkeyed hash), the tables of :data:`_DDL_V3`, and drops
 #: ``login_throttle`` (a lockout anybody could trigger, replaced by ``login_attempts``).
-_MIGRATIONS: dict[int, int] = {1: 2, 2: 3}
+_MIGRATIONS: dict[int, int] = {1: 2, 2: 3, 3: 4}
+
+#: Tables of schema version 4 (issue 14): the interventions of the pact (art. 19), the H3 cells
+#: each one covers (at ``res``) and their history (creation, status changes, edits).
+_DDL_V4 = """
+CREATE TABLE IF NOT EXISTS interventions (
+    intervention_id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, title VARCHAR NOT NULL, pro_com_t VARCHAR,
+    res INTEGER NOT NULL, source VARCHAR, start_date DATE NOT NULL, end_date DATE, cost_eur DOUBLE,
+    responsible VARCHAR, status VARCHAR NOT NULL, report_ids VARCHAR NOT NULL DEFAULT '', notes VARCHAR,
+    synthetic BOOLEAN NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS intervention_cells (
+    intervention_id VARCHAR NOT NULL, cell BIGINT NOT NULL, PRIMARY KEY (intervention_id, cell));
+CREATE TABLE IF NOT EXISTS intervention_events (
+    intervention_id VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL, role VARCHAR,
+    kind VARCHAR NOT NULL, from_status VARCHAR, to_status VARCHAR, text VARCHAR);
+"""
 
 
 def _to_v3(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute("ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS key_id VARCHAR")
     cur.execute("DROP TABLE IF EXISTS login_throttle")
     cur.execute(_DDL_V3)
+
+
+def _to_v4(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(_DDL_V4)
 
 #: Tables that hold a user-importable layer, with their key columns (None: aggregates).
 LAYER_TABLES: dict[str, str | None] = {
@@ -357,6 +376,7 @@ class Store:
             if found is None:
                 cur.execute(_DDL_V2)
                 _to_v3(cur)
+                _to_v4(cur)
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                 return
             version = int(found[0]) if str(found[0]).isdigit() else None
@@ -366,9 +386,12 @@ class Store:
                     cur.execute(_DDL_V2)
                 elif version == 3:
                     _to_v3(cur)
+                elif version == 4:
+                    _to_v4(cur)
                 cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
             if version == SCHEMA_VERSION:
                 cur.execute(_DDL_V3)  # idempotent: a file of this version has every table
+                cur.execute(_DDL_V4)
 
     def _check_version(self) -> None:
         try:
@@ -1116,6 +1139,61 @@ class Store:
         return cur.execute(sql("SELECT * FROM {t} WHERE {k} IN (SELECT unnest(?::VARCHAR[]))",
                                t=ident(table, LAYER_TABLES), k=ident(key, (key,))),
                            [[str(k) for k in keys]]).df()
+
+    # interventions (issue 14)
+    INTERVENTION_FIELDS = ("intervention_id", "kind", "title", "pro_com_t", "res", "source", "start_date", "end_date",
+                           "cost_eur", "responsible", "status", "report_ids", "notes", "synthetic", "created_at",
+                           "created_by")
+
+    def insert_intervention(self, cur: duckdb.DuckDBPyConnection, row: dict, cells: Sequence[int]) -> None:
+        """Insert one intervention (keys of :attr:`INTERVENTION_FIELDS`) and its cells."""
+        cols = self.INTERVENTION_FIELDS
+        cur.execute(sql("INSERT INTO interventions ({cols}) VALUES ({marks})", cols=idents(cols, cols),
+                        marks=marks(len(cols))), [row.get(c) for c in cols])
+        cur.execute("INSERT INTO intervention_cells SELECT ?, unnest(?::BIGINT[])",
+                    [row["intervention_id"], sorted({int(c) for c in cells})])
+
+    def update_intervention(self, cur: duckdb.DuckDBPyConnection, intervention_id: str, fields: dict) -> None:
+        allowed = [c for c in self.INTERVENTION_FIELDS if c != "intervention_id"]
+        names = [k for k in fields if k in allowed]
+        if not names:
+            return
+        cur.execute(sql("UPDATE interventions SET {a} WHERE intervention_id = ?", a=assignments(names, allowed)),
+                    [fields[k] for k in names] + [intervention_id])
+
+    def intervention_row(self, intervention_id: str, *, cur: duckdb.DuckDBPyConnection | None = None) -> dict | None:
+        cols = idents(self.INTERVENTION_FIELDS, self.INTERVENTION_FIELDS)
+        rows = (cur or self.cursor()).execute(sql("SELECT {cols} FROM interventions WHERE intervention_id = ?",
+                                                  cols=cols), [intervention_id]).fetchall()
+        return dict(zip(self.INTERVENTION_FIELDS, rows[0], strict=True)) if rows else None
+
+    def interventions_frame(self) -> pd.DataFrame:
+        """Every intervention with ``n_cells``, ordered by start date and id."""
+        cols = idents(self.INTERVENTION_FIELDS, self.INTERVENTION_FIELDS, prefix="i.")
+        return self.query(sql("""SELECT {cols}, count(c.cell)::INTEGER AS n_cells FROM interventions i
+            LEFT JOIN intervention_cells c USING (intervention_id) GROUP BY ALL
+            ORDER BY i.start_date, i.intervention_id""", cols=cols))
+
+    def intervention_cells(self, intervention_id: str) -> list[int]:
+        rows = self.cursor().execute("SELECT cell FROM intervention_cells WHERE intervention_id = ? ORDER BY cell",
+                                     [intervention_id]).fetchall()
+        return [int(r[0]) for r in rows]
+
+    @staticmethod
+    def intervention_ids_with_prefix(cur: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+        return [r[0] for r in cur.execute(
+            "SELECT intervention_id FROM interventions WHERE starts_with(intervention_id, ?)", [prefix]).fetchall()]
+
+    @staticmethod
+    def insert_intervention_event(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+        cols = ("intervention_id", "event_at", "username", "role", "kind", "from_status", "to_status", "text")
+        cur.execute(sql("INSERT INTO intervention_events ({cols}) VALUES ({marks})", cols=idents(cols, cols),
+                        marks=marks(len(cols))), [row.get(c) for c in cols])
+
+    def intervention_events(self, intervention_id: str) -> pd.DataFrame:
+        return self.query("SELECT * FROM intervention_events WHERE intervention_id = ? ORDER BY event_at",
+                          [intervention_id])
+
 
 
 def _child_area_km2() -> float:

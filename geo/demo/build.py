@@ -28,6 +28,8 @@ from geo.data import hexgrid
 from geo.data.loader import write_territory
 from geo.data.storage import StorageError, StorageInUseError, Store
 from geo.data.territory import Territory, load_territory
+from geo.demo.interventions import plant as plant_interventions
+from geo.demo.interventions import register as register_interventions
 from geo.demo.synth import child_rng, incidents, lighting, reports, schools, services
 from geo.demo.synth._places import PlaceContext
 
@@ -191,11 +193,14 @@ def build_demo(
             official = cur.execute("SELECT anno, categoria, delitti, fonte FROM crime_official").df()
             layers = generate_layers(terr, cells, localities, comuni, seed=seed, real_schools=real_schools,
                                      official=official, progress=say)
+            layers["incidents"], demo_interventions = plant_interventions(
+                layers["incidents"], layers["hotspots"], rng=child_rng(seed, "interventions"))
             say(0.80, "Scrittura dei livelli dimostrativi nel database")
             for table in GENERATED_TABLES:
                 written = Store.write_frame(cur, table, layers[table], mode="append")
                 counts[table] = counts.get(table, 0) + written  # schools: real + generated
             hotspots = layers["hotspots"]
+            register_interventions(store, cur, demo_interventions)
             warnings = territory_warnings(terr, localities, comuni, official)
             store.set_meta(cur, "territory_warnings", json.dumps(warnings, ensure_ascii=False))
             store.set_meta(cur, "demo", "true")

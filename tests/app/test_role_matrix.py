@@ -29,12 +29,14 @@ MASSA_POINT = (44.035474, 10.139555)
 
 #: Pages in the navigation of each role, in order.
 PAGES = {
-    "prefettura": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "segnalazioni",
-                   "agenda", "dati", "registro"],
-    "forze_polizia": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
+    "prefettura": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "interventi",
+                   "segnalazioni", "agenda", "dati", "registro"],
+    "forze_polizia": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "interventi",
                       "segnalazioni", "agenda", "dati"],
-    "regione": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "dati"],
-    "comune": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "segnalazioni", "agenda", "dati"],
+    "regione": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "interventi",
+                "dati"],
+    "comune": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "interventi", "segnalazioni", "agenda",
+               "dati"],
     "osservatore": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "dati"],
 }
 ALL_PAGES = sorted({p for pages in PAGES.values() for p in pages})
@@ -52,6 +54,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "create_report": {P: "tutti", C: "propri"},
     "edit_report": {P: "tutti", C: "propri"},
     "comment_report": {P: "tutti", F: "tutti", C: "propri"},
+    "view_interventions": {P: "tutti", F: "tutti", R: "tutti", C: "propri"},
+    "manage_interventions": {P: "tutti", C: "propri"},
     "view_agenda": {P: "tutti", F: "tutti", C: "propri"},
     "export_agenda": {P: "tutti", F: "tutti", C: "propri"},
     "view_audit": {P: "tutti"},

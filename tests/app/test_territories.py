@@ -109,7 +109,7 @@ def test_folder_has_sources_and_passes_the_check(province_db):
 
 
 @pytest.mark.parametrize("page", ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
-                                  "segnalazioni", "agenda", "dati", "registro"])
+                                  "interventi", "segnalazioni", "agenda", "dati", "registro"])
 def test_every_page_renders(province_db, page):
     at = AppTest.from_file(DASHBOARD, default_timeout=180)
     login_as(at, "prefettura")

@@ -27,8 +27,9 @@ LAYERS: dict[str, int] = {
     "lighting": 5,
     "services": 5,
     "reports": 5,
-    "demo": 6,
-    "cli": 7,
+    "interventions": 6,
+    "demo": 7,
+    "cli": 8,
 }
 
 

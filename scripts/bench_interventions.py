@@ -1,0 +1,63 @@
+"""Benchmark of the interventions evaluation (geo.interventions.evaluation).
+
+Coverage of the 95 % placebo-permutation interval on null data (no effect) and power on planted
+effects (−10 %, −20 %, −30 %), on a synthetic grid of 271 resolution-9 hexagons with overdispersed
+monthly counts (gamma-Poisson), 12 months before and 12 after; treated area: a hexagon and its ring.
+
+    PYTHONPATH=. .venv/bin/python scripts/bench_interventions.py [--runs 200]
+
+Measured (100 runs, 2026-12-03): coverage 94 % with no effect (nominal 95 %), 84 % / 84 % / 91 % of
+the true ratio at −10 / −20 / −30 % (the placebo spread is taken at no effect: under an effect the
+interval is somewhat narrow); power 32 % / 80 % / 99 %; mean estimates unbiased (−0,3 / −10,1 / −20,6 / −30,8 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date
+
+import h3
+import numpy as np
+import pandas as pd
+
+from geo.interventions.evaluation import evaluate_matrix
+
+GRID = sorted(h3.str_to_int(c) for c in h3.grid_disk(h3.latlng_to_cell(44.035, 10.14, 9), 9))
+MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
+START = date(2024, 1, 1)
+
+
+def grid(seed: int, effect: float) -> tuple[pd.DataFrame, list[int]]:
+    rng = np.random.default_rng(seed)
+    base = rng.gamma(4.0, 1.5, size=len(GRID))
+    lam = np.repeat(base[:, None], len(MONTHS), axis=1) * rng.gamma(20, 1 / 20, size=(len(GRID), len(MONTHS)))
+    centre = h3.int_to_str(GRID[int(rng.integers(len(GRID)))])
+    treated = [h3.str_to_int(c) for c in h3.grid_disk(centre, 1) if h3.str_to_int(c) in set(GRID)]
+    lam[np.ix_(np.isin(GRID, treated), np.arange(12, 24))] *= 1 + effect
+    return pd.DataFrame(rng.poisson(lam), index=GRID, columns=MONTHS), treated
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=200)
+    runs = ap.parse_args().runs
+    print(f"{runs} runs per effect; nominal coverage 95 %, nominal size 5 %")
+    print(f"{'effect':>8} {'coverage of truth':>18} {'rejects ratio 1':>16} {'mean estimate':>14} {'s/run':>7}")
+    for effect in (0.0, -0.10, -0.20, -0.30):
+        covered = rejected = 0
+        estimates = []
+        t0 = time.perf_counter()
+        for seed in range(runs):
+            counts, treated = grid(10_000 + seed, effect)
+            out = evaluate_matrix(counts, treated, START, seed=seed, n_placebo=199)
+            covered += out.low <= 1 + effect <= out.high
+            rejected += not out.covers_zero
+            estimates.append(out.ratio - 1)
+        dt = (time.perf_counter() - t0) / runs
+        print(f"{effect:>8.0%} {covered / runs:>18.1%} {rejected / runs:>16.1%} {np.mean(estimates):>14.1%} "
+              f"{dt:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
