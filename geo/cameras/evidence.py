@@ -85,8 +85,8 @@ _COST_SOURCE = ("Stima indicativa (non un prezzo di listino): ordine di grandezz
 #: Default costs and geometry per camera type (estimates, see :data:`_COST_SOURCE`).
 CAMERA_COSTS: dict[str, CameraCost] = {
     c.kind: c for c in (
-        CameraCost("fissa", "Telecamera fissa", 3_000.0, 50.0, 90.0, _COST_SOURCE),
-        CameraCost("dome", "Dome / PTZ", 7_500.0, 80.0, 360.0, _COST_SOURCE),
+        CameraCost("fissa", "Telecamera fissa", 2_500.0, 70.0, 90.0, _COST_SOURCE),
+        CameraCost("dome", "Dome / PTZ", 7_500.0, 60.0, 360.0, _COST_SOURCE),
         CameraCost("lettura_targhe", "Lettura targhe (OCR)", 12_000.0, 25.0, 30.0, _COST_SOURCE),
     )
 }

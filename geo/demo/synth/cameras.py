@@ -25,7 +25,7 @@ SPACE = Mix(centre=0.6, attractors=0.4, kinds={"piazza": 1.0, "stazione": 1.0, "
 KIND_P = {"fissa": 0.6, "dome": 0.3, "lettura_targhe": 0.1}
 OWNER_P = {"comune": 0.7, "polizia": 0.2, "privato_convenzionato": 0.1}
 STATUS_P = {"attiva": 0.88, "guasta": 0.08, "in_progetto": 0.04}
-DEFAULT_GEOMETRY = {"fissa": (50.0, 90.0), "dome": (80.0, 360.0), "lettura_targhe": (25.0, 30.0)}
+DEFAULT_GEOMETRY = {"fissa": (70.0, 90.0), "dome": (60.0, 360.0), "lettura_targhe": (25.0, 30.0)}
 
 CAMERA_COLUMNS = ["camera_id", "lon", "lat", "cell", "pro_com_t", "kind", "direction_deg", "fov_deg", "range_m",
                   "owner", "control_room", "status", "year", "synthetic", "source", "import_id"]
