@@ -69,10 +69,15 @@ def resolved_geometry(cameras: pd.DataFrame) -> pd.DataFrame:
     kinds = cameras["kind"].astype(str)
     default_r = kinds.map({k: c.range_m for k, c in CAMERA_COSTS.items()}).astype(float)
     default_f = kinds.map({k: c.fov_deg for k, c in CAMERA_COSTS.items()}).astype(float)
-    r = pd.to_numeric(cameras.get("range_m"), errors="coerce").astype(float).fillna(default_r)
-    fov = pd.to_numeric(cameras.get("fov_deg"), errors="coerce").astype(float).fillna(default_f)
+    def col(name: str) -> pd.Series:
+        if name not in cameras:
+            return pd.Series(np.nan, index=cameras.index, dtype=float)
+        return pd.to_numeric(cameras[name], errors="coerce").astype(float)
+
+    r = col("range_m").fillna(default_r)
+    fov = col("fov_deg").fillna(default_f)
     fov = fov.where(kinds != "dome", 360.0)
-    direction = pd.to_numeric(cameras.get("direction_deg"), errors="coerce").astype(float)
+    direction = col("direction_deg")
     known = direction.notna() | (fov >= 360)
     status = cameras["status"] if "status" in cameras else pd.Series(None, index=cameras.index)
     covering = status.isna() | status.astype(str).isin(COVERING_STATUS)

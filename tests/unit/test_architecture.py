@@ -26,8 +26,9 @@ LAYERS: dict[str, int] = {
     "lighting": 5,
     "services": 5,
     "reports": 5,
-    "demo": 6,
-    "cli": 7,
+    "cameras": 6,
+    "demo": 7,
+    "cli": 8,
 }
 
 
