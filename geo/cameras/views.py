@@ -76,3 +76,61 @@ def plan_lines(plan: Plan, setting: str) -> list[str]:
 def to_csv(frame: pd.DataFrame) -> bytes:
     """CSV for Italian spreadsheets: ``;``, decimal comma, UTF-8 with BOM, formulas neutralised."""
     return frame.map(neutralise).to_csv(sep=";", decimal=",", index=False).encode("utf-8-sig")
+
+
+def camera_map(cameras: pd.DataFrame, footprints, police_hex: pd.Series, comuni: pd.DataFrame, *,
+               plan: Plan | None = None, assets_url: str | None = None):
+    """Folium map: footprints the role may see, police coverage per hexagon, cameras (police ones
+    at their hexagon's centre for roles without clearance), the plan; fitted to the territory."""
+    import html
+
+    import folium
+
+    from geo.data import hexgrid
+    from geo.maps import layers as maps
+
+    m = maps.base_map(assets_url=assets_url, comuni=comuni)
+    if len(comuni):
+        maps.OutlineLayer(maps.comuni_features(comuni), name="Confini comunali",
+                          style={"color": "#1f2937", "weight": 1.2}, bounds=None).add_to(m)
+    if footprints is not None and len(footprints):
+        shown = footprints[~footprints.geometry.is_empty].to_crs(4326)
+        if len(shown):
+            folium.GeoJson(shown[["geometry"]].to_json(), name="Campo visivo",
+                           style_function=lambda _f: {"color": "#0066CC", "weight": 1, "fillOpacity": 0.3}).add_to(m)
+    if len(police_hex):
+        polys = hexgrid.cells_frame(police_hex.index.to_numpy()).assign(copertura=police_hex.to_numpy())
+        folium.GeoJson(polys.to_json(), name="Copertura forze di polizia (per esagono)",
+                       style_function=lambda f: {"color": "#6b21a8", "weight": 1,
+                                                 "fillOpacity": 0.15 + 0.6 * f["properties"]["copertura"]},
+                       tooltip=folium.GeoJsonTooltip(["copertura"], aliases=["Quota coperta"])).add_to(m)
+    group = folium.FeatureGroup(name="Telecamere")
+    for rec in cameras.itertuples(index=False):
+        text = (f"{html.escape(str(rec.camera_id))}<br>{html.escape(CAMERA_TYPES.get(rec.kind, str(rec.kind)))}"
+                f"<br>{html.escape(CAMERA_OWNERS.get(rec.owner, str(rec.owner)))}"
+                + ("" if rec.position_exact else "<br>posizione approssimata (centro dell'esagono)"))
+        folium.CircleMarker([rec.lat, rec.lon], radius=4, color="#111827" if rec.position_exact else "#6b21a8",
+                            fill=True, fill_opacity=0.9, popup=folium.Popup(text, max_width=260)).add_to(group)
+    group.add_to(m)
+    if plan is not None and len(plan.chosen):
+        new = folium.FeatureGroup(name="Nuove telecamere (piano)")
+        for rec in plan.chosen.itertuples(index=False):
+            folium.CircleMarker([rec.lat, rec.lon], radius=6, color="#B3261E", fill=True, fill_opacity=0.9,
+                                popup=folium.Popup(html.escape(f"{rec.id} – {CAMERA_TYPES.get(rec.kind, rec.kind)}"),
+                                                   max_width=260)).add_to(new)
+        new.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if len(comuni):
+        view = maps.comuni_shapes(comuni)
+        import shapely
+
+        x0, y0, x1, y1 = shapely.total_bounds(view)
+        m.fit_bounds([[y0, x0], [y1, x1]])
+    return m
+
+
+def frontier_frame(front: pd.DataFrame) -> pd.DataFrame:
+    """The frontier for a chart: budget (k€) → prevented incidents/year low, central, high."""
+    return pd.DataFrame({"Budget (k€)": front["budget_eur"] / 1000, "Basso": front["prevented_low"],
+                         "Centrale": front["prevented_central"], "Alto": front["prevented_high"]}
+                        ).set_index("Budget (k€)")
