@@ -59,3 +59,15 @@ def test_geojson_import(mc_store, mc_territory, tmp_path):
     import_file(mc_store, mc_territory, "cameras", path)
     row = mc_store.query("SELECT kind, owner FROM cameras WHERE camera_id = 'G1'")
     assert row.iloc[0].tolist() == ["lettura_targhe", "privato_convenzionato"]
+
+
+def test_v3_database_gets_the_cameras_table(tmp_path):
+    from geo.data.storage import SCHEMA_VERSION, Store
+
+    path = tmp_path / "old.duckdb"
+    with Store(path) as store, store.transaction() as cur:
+        cur.execute("DROP TABLE cameras")
+        cur.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with Store(path) as store:
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
+        assert store.count("cameras") == 0
