@@ -48,6 +48,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "servizi": ("Esplora", "Servizi senza dimora", ":material/night_shelter:"),
     "zone_pilota": ("Decidi", "Zone pilota", ":material/target:"),
     "illuminazione": ("Decidi", "Illuminazione", ":material/lightbulb:"),
+    "videosorveglianza": ("Decidi", "Videosorveglianza", ":material/videocam:"),
     "interventi": ("Decidi", "Interventi", ":material/construction:"),
     "segnalazioni": ("Segnalazioni", "Segnalazioni", ":material/campaign:"),
     "agenda": ("Segnalazioni", "Agenda CPOSP", ":material/event_note:"),

@@ -37,8 +37,6 @@ from pages.common import (
 )
 from pages.zone_controls import weight_controls, zone_card, zone_parameters
 
-
-
 # --------------------------------------------------------------------------------------------
 # Cached computations (plain keys only)
 # --------------------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ IMPORT_SCOPES: dict[str, dict[str, str]] = {
     "schools": {PREFETTURA: ALL},
     "services": {PREFETTURA: ALL, COMUNE: OWN},
     "roads": {PREFETTURA: ALL},
+    "cameras": {PREFETTURA: ALL, POLIZIA: ALL, COMUNE: OWN},
 }
 
 
@@ -167,6 +168,8 @@ ACTIONS: dict[str, str] = {
     "export_audit": "esportare il registro delle modifiche",
     "manage_users": "gestire gli utenti",
     "manage_services": "aggiornare il censimento dei servizi per persone senza dimora",
+    "view_cameras": "vedere la videosorveglianza (copertura e piano delle nuove telecamere)",
+    "view_police_cameras": "vedere la posizione esatta delle telecamere delle forze di polizia",
 }
 for (_a, _b) in TRANSITIONS:
     ACTIONS[transition_action(_a, _b)] = (f"portare una segnalazione da «{REPORT_STATUS[_a]}» "
@@ -197,6 +200,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "export_audit": {PREFETTURA: ALL},
     "manage_users": {PREFETTURA: ALL},
     "manage_services": {PREFETTURA: ALL, COMUNE: OWN},
+    "view_cameras": {PREFETTURA: ALL, POLIZIA: ALL, COMUNE: OWN, REGIONE: ALL},
+    "view_police_cameras": {PREFETTURA: ALL, POLIZIA: ALL},
     **{transition_action(a, b): dict(scopes) for (a, b), scopes in TRANSITIONS.items()},
     **{import_action(layer): dict(scopes) for layer, scopes in IMPORT_SCOPES.items()},
 }
@@ -207,6 +212,7 @@ PAGE_ACTIONS: dict[str, str] = {
     "andamento": "view_trends",
     "zone_pilota": "view_zones",
     "illuminazione": "plan_lighting",
+    "videosorveglianza": "view_cameras",
     "interventi": "view_interventions",
     "scuole_sicure": "view_schools",
     "servizi": "view_services",

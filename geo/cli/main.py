@@ -98,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "info", help="mostra territorio, livelli, righe, periodo e quota di dati generati")
     _common(p)
 
-    p = _sub(sub, "rank", help="classifiche per il CPOSP: zone pilota, investimenti in illuminazione",
+    p = _sub(sub, "rank", help="classifiche per il CPOSP: zone pilota, investimenti in illuminazione, telecamere",
              description="Classifiche per il CPOSP, scritte in CSV o GeoJSON.")
     rank = p.add_subparsers(dest="what", metavar="cosa", required=True)
-    for module in ("geo.cli.zones", "geo.cli.lighting"):
+    for module in ("geo.cli.zones", "geo.cli.lighting", "geo.cli.cameras"):
         try:
             register = importlib.import_module(module).add_parser
         except ModuleNotFoundError as exc:

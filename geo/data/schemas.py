@@ -114,6 +114,25 @@ SERVICE_TYPES: dict[str, str] = {
     "assistenza_sanitaria": "Assistenza sanitaria",
 }
 
+#: Video-surveillance cameras (issue 18; Massa-Carrara pact art. 1, Lodi pact "sistemi integrati di
+#: video-sorveglianza").
+CAMERA_TYPES: dict[str, str] = {
+    "fissa": "Telecamera fissa",
+    "dome": "Dome / PTZ (brandeggiabile)",
+    "lettura_targhe": "Lettura targhe (OCR)",
+}
+CAMERA_OWNERS: dict[str, str] = {
+    "comune": "Comune (polizia locale)",
+    "polizia": "Forze di polizia",
+    "privato_convenzionato": "Privato convenzionato",
+}
+CAMERA_STATUS: dict[str, str] = {
+    "attiva": "Attiva",
+    "guasta": "Guasta o non funzionante",
+    "in_progetto": "In progetto",
+    "dismessa": "Dismessa",
+}
+
 # --------------------------------------------------------------------------------------------
 # Layer schemas
 # --------------------------------------------------------------------------------------------
@@ -351,12 +370,66 @@ ROADS = Layer(
     ),
 )
 
-LAYERS: dict[str, Layer] = {layer.key: layer for layer in (INCIDENTS, LIGHTING, REPORTS, SCHOOLS, SERVICES, ROADS)}
+CAMERAS = Layer(
+    key="cameras",
+    label="Telecamere di videosorveglianza",
+    table="cameras",
+    location="point",
+    id_field="camera_id",
+    description=("Inventario delle telecamere (art. 1): tipo, direzione e angolo di ripresa se noti, portata, "
+                 "proprietario, sala di controllo, stato. La posizione esatta delle telecamere delle forze di "
+                 "polizia è visibile solo a Prefettura e forze di polizia."),
+    fields=(
+        Field("camera_id", "str", "Codice telecamera", required=True,
+              aliases=("id", "codice", "id_telecamera", "codice_telecamera", "camera"), max_len=60),
+        Field(
+            "kind", "enum", "Tipo", required=True, aliases=("tipo", "tipologia", "type", "tipo_telecamera"),
+            choices=CAMERA_TYPES,
+            value_aliases={"fisso": "fissa", "fixed": "fissa", "bullet": "fissa", "ptz": "dome",
+                           "dome/ptz": "dome", "dome ptz": "dome", "brandeggiabile": "dome", "speed dome": "dome",
+                           "lpr": "lettura_targhe", "anpr": "lettura_targhe", "ocr": "lettura_targhe",
+                           "lettura targhe": "lettura_targhe", "varco": "lettura_targhe",
+                           "varco lettura targhe": "lettura_targhe"},
+        ),
+        Field("direction_deg", "float", "Direzione (gradi da nord)",
+              aliases=("direzione", "direzione_gradi", "azimut", "azimuth", "bearing", "heading"), min=0, max=360),
+        Field("fov_deg", "float", "Angolo di ripresa (gradi)",
+              aliases=("angolo", "angolo_ripresa", "fov", "campo_visivo", "apertura"), min=1, max=360),
+        Field("range_m", "float", "Portata (m)", aliases=("portata", "portata_m", "raggio", "range", "distanza"),
+              min=1, max=1000),
+        Field(
+            "owner", "enum", "Proprietario", required=True,
+            aliases=("proprietario", "proprieta", "ente", "gestore", "owner"), choices=CAMERA_OWNERS,
+            value_aliases={"polizia locale": "comune", "polizia municipale": "comune", "comunale": "comune",
+                           "police": "polizia", "carabinieri": "polizia", "polizia di stato": "polizia",
+                           "questura": "polizia", "guardia di finanza": "polizia", "forze di polizia": "polizia",
+                           "privato": "privato_convenzionato", "privati": "privato_convenzionato",
+                           "convenzionato": "privato_convenzionato", "private": "privato_convenzionato"},
+        ),
+        Field("control_room", "str", "Sala di controllo",
+              aliases=("sala_controllo", "sala_operativa", "centrale", "control_room"), max_len=200),
+        Field(
+            "status", "enum", "Stato", aliases=("stato", "state", "funzionamento"), choices=CAMERA_STATUS,
+            value_aliases={"attivo": "attiva", "funzionante": "attiva", "ok": "attiva", "active": "attiva",
+                           "guasto": "guasta", "non funzionante": "guasta", "ko": "guasta", "broken": "guasta",
+                           "progetto": "in_progetto", "prevista": "in_progetto", "planned": "in_progetto",
+                           "dismesso": "dismessa", "rimossa": "dismessa", "removed": "dismessa"},
+        ),
+        Field("year", "int", "Anno installazione", aliases=("anno", "anno_installazione", "installata"),
+              min=1980, max=2100),
+        Field("pro_com_t", "str", "Comune (codice ISTAT)", aliases=COMUNE_ALIASES, max_len=6),
+        _SOURCE,
+    ),
+)
+
+LAYERS: dict[str, Layer] = {layer.key: layer for layer in (INCIDENTS, LIGHTING, REPORTS, SCHOOLS, SERVICES, ROADS,
+                                                          CAMERAS)}
 
 #: Italian names users may type for a layer on the command line.
 LAYER_ALIASES = {
     "delitti": "incidents", "incidenti": "incidents", "illuminazione": "lighting", "punti_luce": "lighting",
     "segnalazioni": "reports", "scuole": "schools", "servizi": "services", "strade": "roads",
+    "telecamere": "cameras", "videosorveglianza": "cameras",
 }
 
 

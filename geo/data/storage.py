@@ -29,9 +29,10 @@ from geo import config
 
 #: Version of the schema. 2 (issue 6) added accounts, the audit log and the report workflow
 #: tables; 3 (issue 15) the keyed audit chain (``audit_log.key_id``), server-side login sessions
-#: and throttling per client and per account; 4 (issue 14) the interventions register (art. 19). An
-#: older file opened for writing is migrated in place (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 4
+#: and throttling per client and per account; 4 (issue 14) the interventions register (art. 19); 5
+#: (issue 18) the video-surveillance ``cameras`` layer. An older file opened for writing is migrated
+#: in place (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 5
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -133,7 +134,7 @@ CREATE TABLE IF NOT EXISTS login_attempts (
 #: (:data:`_DDL_V2`); version 3 adds ``audit_log.key_id`` (NULL for the entries written before,
 #: verified with the old unkeyed hash), the tables of :data:`_DDL_V3`, and drops
 #: ``login_throttle`` (a lockout anybody could trigger, replaced by ``login_attempts``).
-_MIGRATIONS: dict[int, int] = {1: 2, 2: 3, 3: 4}
+_MIGRATIONS: dict[int, int] = {1: 2, 2: 3, 3: 4, 4: 5}
 
 #: Tables of schema version 4 (issue 14): the interventions of the pact (art. 19), the H3 cells
 #: each one covers (at ``res``) and their history (creation, status changes, edits).
@@ -160,6 +161,17 @@ def _to_v3(cur: duckdb.DuckDBPyConnection) -> None:
 def _to_v4(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(_DDL_V4)
 
+
+def _to_v5(cur: duckdb.DuckDBPyConnection) -> None:
+    """Schema 5 (issue 18): the video-surveillance cameras layer. Self-contained and idempotent
+    (``IF NOT EXISTS``), so that it can be renumbered when branches merge."""
+    cur.execute("""CREATE TABLE IF NOT EXISTS cameras (
+        camera_id VARCHAR PRIMARY KEY, lon DOUBLE NOT NULL, lat DOUBLE NOT NULL, cell BIGINT NOT NULL,
+        pro_com_t VARCHAR, kind VARCHAR NOT NULL, direction_deg DOUBLE, fov_deg DOUBLE, range_m DOUBLE,
+        owner VARCHAR NOT NULL, control_room VARCHAR, status VARCHAR, year INTEGER, synthetic BOOLEAN NOT NULL,
+        source VARCHAR, import_id INTEGER)""")
+
+
 #: Tables that hold a user-importable layer, with their key columns (None: aggregates).
 LAYER_TABLES: dict[str, str | None] = {
     "incidents": None,
@@ -168,10 +180,11 @@ LAYER_TABLES: dict[str, str | None] = {
     "schools": "code",
     "services": "service_id",
     "roads": None,
+    "cameras": "camera_id",
 }
 TABLES = (
     "meta", "comuni", "cells", "imports", "incidents", "lighting", "reports", "schools", "services",
-    "confiscated", "localities", "roads", "crime_official", "crime_provinces",
+    "confiscated", "localities", "roads", "crime_official", "crime_provinces", "cameras",
 )
 
 
@@ -377,6 +390,7 @@ class Store:
                 cur.execute(_DDL_V2)
                 _to_v3(cur)
                 _to_v4(cur)
+                _to_v5(cur)
                 cur.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
                 return
             version = int(found[0]) if str(found[0]).isdigit() else None
@@ -388,10 +402,13 @@ class Store:
                     _to_v3(cur)
                 elif version == 4:
                     _to_v4(cur)
+                elif version == 5:
+                    _to_v5(cur)
                 cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
             if version == SCHEMA_VERSION:
                 cur.execute(_DDL_V3)  # idempotent: a file of this version has every table
                 cur.execute(_DDL_V4)
+                _to_v5(cur)
 
     def _check_version(self) -> None:
         try:
@@ -708,7 +725,7 @@ class Store:
     def points(self, table: str, *, comuni: Sequence[str] | None = None) -> pd.DataFrame:
         """All rows of a point table (lighting, reports, schools, services, confiscated,
         localities), optionally for some comuni."""
-        if table not in ("lighting", "reports", "schools", "services", "confiscated", "localities"):
+        if table not in ("lighting", "reports", "schools", "services", "confiscated", "localities", "cameras"):
             raise ValueError(f"non è un livello di punti: {table}")
         if comuni:
             return self.query(sql("SELECT * FROM {t} WHERE pro_com_t IN (SELECT unnest(?::VARCHAR[]))",
@@ -719,9 +736,9 @@ class Store:
         """Per table: rows, synthetic rows, and the period covered where it has dates."""
         rows = []
         for table in ("incidents", "lighting", "reports", "schools", "services", "confiscated", "localities",
-                      "roads"):
+                      "roads", "cameras"):
             n = self.count(table)
-            has_synth = table in ("incidents", "lighting", "reports", "schools", "services")
+            has_synth = table in ("incidents", "lighting", "reports", "schools", "services", "cameras")
             synth = self.count(table, synthetic=True) if has_synth else 0
             if table == "incidents":
                 total = _first(self.cursor().execute(

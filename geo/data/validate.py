@@ -54,6 +54,8 @@ STORAGE_COLUMNS: dict[str, list[str]] = {
     "services": ["service_id", "name", "operator", "types", "hours", "open_24h", "capacity", "public", "pro_com_t",
                  "lon", "lat", "cell", "synthetic", "source", "import_id"],
     "roads": ["cell", "highway", "length_m", "import_id"],
+    "cameras": ["camera_id", "lon", "lat", "cell", "pro_com_t", "kind", "direction_deg", "fov_deg", "range_m",
+                "owner", "control_room", "status", "year", "synthetic", "source", "import_id"],
 }
 
 _BOOL_VALUES = {

@@ -30,11 +30,11 @@ from geo.data.storage import StorageError, StorageInUseError, Store
 from geo.data.territory import Territory, load_territory
 from geo.demo.interventions import plant as plant_interventions
 from geo.demo.interventions import register as register_interventions
-from geo.demo.synth import child_rng, incidents, lighting, reports, schools, services
+from geo.demo.synth import cameras, child_rng, incidents, lighting, reports, schools, services
 from geo.demo.synth._places import PlaceContext
 
 #: Generated tables, in the order they are written.
-GENERATED_TABLES = ("incidents", "lighting", "reports", "schools", "services")
+GENERATED_TABLES = ("incidents", "lighting", "reports", "schools", "services", "cameras")
 
 Progress = Callable[[float, str], None]
 
@@ -79,7 +79,7 @@ def generate_layers(
     Returns
     -------
     dict of pandas.DataFrame
-        The five generated tables (keys of :data:`GENERATED_TABLES`) plus ``targets`` (yearly
+        The generated tables (keys of :data:`GENERATED_TABLES`) plus ``targets`` (yearly
         crime targets, :func:`geo.demo.synth.incidents.yearly_targets`) and ``hotspots``.
     """
     say = progress or _no_progress
@@ -109,7 +109,10 @@ def generate_layers(
     sch = schools.generate_schools(cells, localities, comuni, rng=child_rng(seed, "schools"), sigla=sigla,
                                    real_schools=real_schools, places=places)
     srv = services.generate_services(cells, localities, comuni, rng=child_rng(seed, "services"), places=places)
-    return {"incidents": inc, "lighting": lights, "reports": reps, "schools": sch, "services": srv,
+    say(0.75, "Generazione dell'inventario delle telecamere")
+    cams = cameras.generate_cameras(cells, localities, comuni, rng=child_rng(seed, "cameras"), places=places,
+                                    hotspots=hotspots)
+    return {"incidents": inc, "lighting": lights, "reports": reps, "schools": sch, "services": srv, "cameras": cams,
             "targets": targets, "hotspots": hotspots}
 
 

@@ -29,14 +29,14 @@ MASSA_POINT = (44.035474, 10.139555)
 
 #: Pages in the navigation of each role, in order.
 PAGES = {
-    "prefettura": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "interventi",
-                   "segnalazioni", "agenda", "dati", "registro"],
-    "forze_polizia": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "interventi",
-                      "segnalazioni", "agenda", "dati"],
-    "regione": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione", "interventi",
-                "dati"],
-    "comune": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "interventi", "segnalazioni", "agenda",
-               "dati"],
+    "prefettura": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
+                   "videosorveglianza", "interventi", "segnalazioni", "agenda", "dati", "registro"],
+    "forze_polizia": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
+                      "videosorveglianza", "interventi", "segnalazioni", "agenda", "dati"],
+    "regione": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
+                "videosorveglianza", "interventi", "dati"],
+    "comune": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "videosorveglianza", "interventi",
+               "segnalazioni", "agenda", "dati"],
     "osservatore": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "dati"],
 }
 ALL_PAGES = sorted({p for pages in PAGES.values() for p in pages})
@@ -78,6 +78,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "import_layer:schools": {P: "tutti"},
     "import_layer:services": {P: "tutti", C: "propri"},
     "import_layer:roads": {P: "tutti"},
+    "import_layer:cameras": {P: "tutti", F: "tutti", C: "propri"},
+    "view_cameras": {P: "tutti", F: "tutti", R: "tutti", C: "propri"},
+    "view_police_cameras": {P: "tutti", F: "tutti"},
 }
 
 

@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "services": 5,
     "reports": 5,
     "interventions": 6,
+    "cameras": 6,
     "demo": 7,
     "cli": 8,
 }

@@ -107,7 +107,7 @@ def test_version_3_file_is_migrated_to_4(mc_db_file, tmp_path):
     with pytest.raises(StorageError, match="aggiornarlo"):
         Store(path, read_only=True)
     with Store(path) as store:
-        assert SCHEMA_VERSION == 4 and store.get_meta("schema_version") == "4"
+        assert SCHEMA_VERSION == 5 and store.get_meta("schema_version") == "5"
         assert store.interventions_frame().empty
 
 

@@ -70,10 +70,19 @@ def test_report_workflow_transitions_by_role():
 
 def test_imports_by_layer():
     assert set(perm.IMPORT_SCOPES) == set(LAYERS)
-    assert perm.importable_layers(USERS["forze_polizia"]) == ["incidents"]
-    assert perm.importable_layers(USERS["comune"]) == ["lighting", "reports", "services"]
+    assert perm.importable_layers(USERS["forze_polizia"]) == ["incidents", "cameras"]
+    assert perm.importable_layers(USERS["comune"]) == ["lighting", "reports", "services", "cameras"]
     assert perm.importable_layers(USERS["osservatore"]) == []
     assert perm.importable_layers(USERS["regione"]) == []
+
+
+def test_police_camera_positions_only_for_cleared_roles():
+    assert perm.allows(USERS["prefettura"], "view_police_cameras")
+    assert perm.allows(USERS["forze_polizia"], "view_police_cameras")
+    for role in ("comune", "regione", "osservatore"):
+        assert not perm.allows(USERS[role], "view_police_cameras")
+    assert perm.allows(USERS["comune"], "view_cameras", pro_com_t=MASSA)
+    assert not perm.allows(USERS["osservatore"], "view_cameras")
 
 
 def test_nobody_disabled_or_unknown():

@@ -1,0 +1,136 @@
+"""Tables and exports of the video-surveillance analysis and plan (Italian headers, ``;`` CSV)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geo.access.privacy import format_decimal, format_int, format_percent
+from geo.cameras.analysis import CoverageAnalysis
+from geo.cameras.evidence import CAMERA_COSTS, citation_text
+from geo.cameras.placement import Plan
+from geo.data.schemas import CAMERA_OWNERS, CAMERA_STATUS, CAMERA_TYPES
+from geo.zones.report import neutralise
+
+SYNTHETIC_NOTE = "Inventario dimostrativo: telecamere generate (sintetiche), non reali."
+
+
+def plan_table(plan: Plan, names: dict[str, str]) -> pd.DataFrame:
+    """The plan, one row per new camera."""
+    c = plan.chosen
+    return pd.DataFrame({
+        "Codice": c["id"].astype(str), "Comune": [names.get(p, p) for p in c["pro_com_t"]],
+        "Tipo": [CAMERA_TYPES.get(k, k) for k in c["kind"]],
+        "Direzione (°)": c["direction_deg"], "Scuola": c["school"].astype(str),
+        "Latitudine": c["lat"].round(6), "Longitudine": c["lon"].round(6),
+        "Costo (€)": c["cost_eur"], "Delitti/anno nel campo visivo": c["incidents_year_seen"].round(2),
+    })
+
+
+def inventory_table(cameras: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The cameras a role may see (:func:`geo.cameras.inventory.visible_cameras`)."""
+    return pd.DataFrame({
+        "Codice": cameras["camera_id"].astype(str), "Comune": [names.get(p, p) for p in cameras["pro_com_t"]],
+        "Tipo": [CAMERA_TYPES.get(k, k) for k in cameras["kind"]],
+        "Proprietario": [CAMERA_OWNERS.get(o, o) for o in cameras["owner"]],
+        "Stato": [CAMERA_STATUS.get(s, s) if isinstance(s, str) else "" for s in cameras["status"]],
+        "Posizione": ["esatta" if e else "approssimata (centro dell'esagono)" for e in cameras["position_exact"]],
+        "Sintetica": ["sì" if bool(s) else "no" for s in cameras["synthetic"]],
+    })
+
+
+def uncovered_table(analysis: CoverageAnalysis) -> pd.DataFrame:
+    """Hot hexagons without coverage, by incidents (counts as the role may see them)."""
+    u = analysis.uncovered_hot
+    return pd.DataFrame({"Esagono H3": [format(int(c), "x") for c in u["cell"]],
+                         "Comune": [analysis.comuni.get(p, p) for p in u["pro_com_t"]],
+                         "Delitti nel periodo": u["incidents"], "Copertura": u["coverage"].round(3)})
+
+
+def kpi_lines(analysis: CoverageAnalysis) -> list[str]:
+    """The coverage figures as Italian sentences."""
+    k = analysis.kpis
+    return [
+        f"Telecamere: {format_int(k['cameras'])} (attive: {format_int(k['cameras_covering'])}); area coperta "
+        f"{format_decimal(k['covered_km2'], 2)} km².",
+        f"Delitti nel campo visivo: {format_percent(k['incidents_share'], 1)}.",
+        f"Punti caldi (esagoni): {format_int(k['hot_total'])}, coperti in media al "
+        f"{format_percent(k['hot_share'], 1)}.",
+        f"Segnalazioni aperte coperte: {format_int(k['reports_covered'])} su {format_int(k['reports_total'])}.",
+        f"Scuole coperte: {format_int(k['schools_covered'])} su {format_int(k['schools_total'])}.",
+    ]
+
+
+def plan_lines(plan: Plan, setting: str) -> list[str]:
+    t = plan.totals
+    kinds = ", ".join(f"{CAMERA_COSTS[k].label}: {format_int(n)}" for k, n in t["by_kind"].items())
+    return [
+        f"Piano ({plan.status}): {format_int(t['cameras'])} telecamere ({kinds}), costo {format_int(t['cost_eur'])} € "
+        f"su {format_int(t['budget_eur'])} €.",
+        f"Delitti/anno nella nuova copertura: {format_decimal(t['incidents_year_covered'], 1)}; evitati attesi "
+        f"{format_decimal(t['prevented_central'], 1)} (intervallo {format_decimal(t['prevented_low'], 1)}–"
+        f"{format_decimal(t['prevented_high'], 1)}).",
+        citation_text(setting),
+    ]
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """CSV for Italian spreadsheets: ``;``, decimal comma, UTF-8 with BOM, formulas neutralised."""
+    return frame.map(neutralise).to_csv(sep=";", decimal=",", index=False).encode("utf-8-sig")
+
+
+def camera_map(cameras: pd.DataFrame, footprints, police_hex: pd.Series, comuni: pd.DataFrame, *,
+               plan: Plan | None = None, assets_url: str | None = None):
+    """Folium map: footprints the role may see, police coverage per hexagon, cameras (police ones
+    at their hexagon's centre for roles without clearance), the plan; fitted to the territory."""
+    import html
+
+    import folium
+
+    from geo.data import hexgrid
+    from geo.maps import layers as maps
+
+    m = maps.base_map(assets_url=assets_url, comuni=comuni)
+    if len(comuni):
+        maps.OutlineLayer(maps.comuni_features(comuni), name="Confini comunali",
+                          style={"color": "#1f2937", "weight": 1.2}, bounds=None).add_to(m)
+    if footprints is not None and len(footprints):
+        shown = footprints[~footprints.geometry.is_empty].to_crs(4326)
+        if len(shown):
+            folium.GeoJson(shown[["geometry"]].to_json(), name="Campo visivo",
+                           style_function=lambda _f: {"color": "#0066CC", "weight": 1, "fillOpacity": 0.3}).add_to(m)
+    if len(police_hex):
+        polys = hexgrid.cells_frame(police_hex.index.to_numpy()).assign(copertura=police_hex.to_numpy())
+        folium.GeoJson(polys.to_json(), name="Copertura forze di polizia (per esagono)",
+                       style_function=lambda f: {"color": "#6b21a8", "weight": 1,
+                                                 "fillOpacity": 0.15 + 0.6 * f["properties"]["copertura"]},
+                       tooltip=folium.GeoJsonTooltip(["copertura"], aliases=["Quota coperta"])).add_to(m)
+    group = folium.FeatureGroup(name="Telecamere")
+    for rec in cameras.itertuples(index=False):
+        text = (f"{html.escape(str(rec.camera_id))}<br>{html.escape(CAMERA_TYPES.get(rec.kind, str(rec.kind)))}"
+                f"<br>{html.escape(CAMERA_OWNERS.get(rec.owner, str(rec.owner)))}"
+                + ("" if rec.position_exact else "<br>posizione approssimata (centro dell'esagono)"))
+        folium.CircleMarker([rec.lat, rec.lon], radius=4, color="#111827" if rec.position_exact else "#6b21a8",
+                            fill=True, fill_opacity=0.9, popup=folium.Popup(text, max_width=260)).add_to(group)
+    group.add_to(m)
+    if plan is not None and len(plan.chosen):
+        new = folium.FeatureGroup(name="Nuove telecamere (piano)")
+        for rec in plan.chosen.itertuples(index=False):
+            folium.CircleMarker([rec.lat, rec.lon], radius=6, color="#B3261E", fill=True, fill_opacity=0.9,
+                                popup=folium.Popup(html.escape(f"{rec.id} – {CAMERA_TYPES.get(rec.kind, rec.kind)}"),
+                                                   max_width=260)).add_to(new)
+        new.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if len(comuni):
+        view = maps.comuni_shapes(comuni)
+        import shapely
+
+        x0, y0, x1, y1 = shapely.total_bounds(view)
+        m.fit_bounds([[y0, x0], [y1, x1]])
+    return m
+
+
+def frontier_frame(front: pd.DataFrame) -> pd.DataFrame:
+    """The frontier for a chart: budget (k€) → prevented incidents/year low, central, high."""
+    return pd.DataFrame({"Budget (k€)": front["budget_eur"] / 1000, "Basso": front["prevented_low"],
+                         "Centrale": front["prevented_central"], "Alto": front["prevented_high"]}
+                        ).set_index("Budget (k€)")

@@ -1,0 +1,100 @@
+"""Videosorveglianza: coverage of the existing cameras and the optimal plan of new ones (issue 18).
+
+A thin view over :mod:`geo.cameras` (analysis, placement, views). Police cameras are hidden from
+roles without clearance by :mod:`geo.cameras.inventory`, not here.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.access.privacy import format_int, format_percent
+from geo.cameras import placement as pl
+from geo.cameras import views
+from geo.cameras.analysis import analyse
+from geo.cameras.evidence import CAMERA_COSTS, SETTINGS, costs_table
+from geo.cameras.inventory import can_see_police, load_cameras, police_hex_coverage, visible_cameras, visible_footprints
+from geo.data.territory import territory_of_store
+from pages.common import current_role, demo_notice, get_store, require_page
+
+LEAFLET_URL = "../../app/static/vendor/leaflet"
+
+
+@st.cache_data(show_spinner="Calcolo della copertura delle telecamere…", max_entries=8)
+def load_analysis(db: str, role: str, comuni: tuple[str, ...]):  # noqa: ARG001 - db is the cache key
+    store = get_store()
+    terr = territory_of_store(store)
+    return analyse(store, terr.metric_crs, role=role, comuni=list(comuni) or None), terr.metric_crs
+
+
+@st.cache_data(show_spinner="Ricerca del piano ottimo…", max_entries=16)
+def load_plan(db: str, role: str, comuni: tuple[str, ...], budget: float, dome: float, fissa: float,
+              cap: int | None, setting: str):
+    analysis, crs = load_analysis(db, role, comuni)
+    opts = pl.PlacementOptions(budget=budget, costs={"dome": dome, "fissa": fissa,
+                                                     "lettura_targhe": CAMERA_COSTS["lettura_targhe"].cost_eur},
+                               max_per_comune=cap, setting=setting)
+    problem = pl.build_problem(analysis, crs, opts)
+    return pl.solve(problem), pl.frontier(problem, pl.frontier_budgets(budget, 6))
+
+
+user = require_page("view_cameras")
+role = current_role()
+store = get_store()
+st.title("Videosorveglianza")
+st.caption("Patto per la sicurezza urbana, art. 1: mappatura dei sistemi esistenti e copertura dei luoghi a rischio.")
+demo_notice(store)
+comuni = tuple(user.comuni) if role == "comune" else ()
+analysis, metric_crs = load_analysis(str(store.path), role, comuni)
+cams = load_cameras(store, comuni=list(comuni) or None)
+if len(cams) and cams["synthetic"].all():
+    st.info(views.SYNTHETIC_NOTE, icon=":material/science:")
+
+c1, c2, c3, c4 = st.columns(4)
+k = analysis.kpis
+c1.metric("Telecamere", format_int(k["cameras"]))
+c2.metric("Delitti nel campo visivo", format_percent(k["incidents_share"], 1))
+c3.metric("Punti caldi coperti (media)", format_percent(k["hot_share"], 1))
+c4.metric("Scuole coperte", f"{format_int(k['schools_covered'])} su {format_int(k['schools_total'])}")
+for line in views.kpi_lines(analysis):
+    st.markdown(f"- {line}")
+if analysis.protected:
+    st.caption("Conteggi dei delitti protetti con il metodo della chiave di cella (art. 3 del Patto).")
+
+st.subheader("Nuove telecamere: piano ottimo per un budget")
+with st.form("piano_telecamere"):
+    budget = st.slider("Budget (€)", 0, 1_000_000, 150_000, step=10_000)
+    a, b, c = st.columns(3)
+    dome = a.number_input("Costo dome/PTZ (€)", 500.0, 100_000.0, CAMERA_COSTS["dome"].cost_eur, step=500.0)
+    fissa = b.number_input("Costo fissa (€)", 500.0, 100_000.0, CAMERA_COSTS["fissa"].cost_eur, step=500.0)
+    cap = c.number_input("Massimo per comune (0 = nessuno)", 0, 500, 0)
+    setting = st.selectbox("Contesto dell'effetto", list(SETTINGS), format_func=lambda s: SETTINGS[s].label)
+    st.form_submit_button("Calcola il piano")
+plan, front = load_plan(str(store.path), role, comuni, float(budget), float(dome), float(fissa),
+                        int(cap) or None, setting)
+
+shown = visible_cameras(cams, role)
+foot = visible_footprints(cams, role, metric_crs)
+police = police_hex_coverage(cams if not can_see_police(role) else cams.iloc[0:0], metric_crs)
+m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_URL)
+st_folium(m, key="videosorveglianza_map", height=540, use_container_width=True, returned_objects=[])
+
+for line in views.plan_lines(plan, setting):
+    st.markdown(f"- {line}")
+table = views.plan_table(plan, analysis.comuni)
+st.dataframe(table, hide_index=True)
+st.download_button("Scarica il piano (CSV)", views.to_csv(table), file_name="piano_telecamere.csv",
+                   mime="text/csv")
+if len(front):
+    st.markdown("**Frontiera: delitti evitati attesi all'anno al variare del budget**")
+    st.line_chart(views.frontier_frame(front))
+
+st.subheader("Punti caldi senza copertura")
+st.dataframe(views.uncovered_table(analysis).head(50), hide_index=True)
+st.subheader("Inventario")
+inv = views.inventory_table(shown, analysis.comuni)
+st.dataframe(inv, hide_index=True)
+st.download_button("Scarica l'inventario (CSV)", views.to_csv(inv), file_name="telecamere.csv", mime="text/csv")
+with st.expander("Costi e fonti"):
+    st.dataframe(costs_table(), hide_index=True)

@@ -1,0 +1,48 @@
+"""The *Videosorveglianza* page through Streamlit's AppTest on the demo database: KPIs, plan within
+the budget, police cameras hidden for a Comune role and shown to the police."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import login_as
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/videosorveglianza.py"
+pytestmark = pytest.mark.usefixtures("demo_db")
+
+
+def _open(role: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    login_as(at, role)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _inventory(at: AppTest):
+    return next(df.value for df in at.dataframe if "Posizione" in df.value.columns)
+
+
+def test_police_role_sees_exact_positions_and_plan_within_budget():
+    at = _open("forze_polizia")
+    assert "Videosorveglianza" in [t.value for t in at.title]
+    inv = _inventory(at)
+    assert (inv["Posizione"] == "esatta").all()
+    assert (inv["Proprietario"] == "Forze di polizia").any()
+    plan = next(df.value for df in at.dataframe if "Costo (€)" in df.value.columns and "Codice" in df.value.columns)
+    assert 0 < plan["Costo (€)"].sum() <= 150_000
+    assert any("Welsh & Farrington 2009" in m.value for m in at.markdown)
+
+
+def test_comune_role_does_not_see_police_cameras():
+    at = _open("comune")
+    inv = _inventory(at)
+    police = inv[inv["Proprietario"] == "Forze di polizia"]
+    assert (police["Posizione"] != "esatta").all()
+    assert not police["Codice"].str.startswith("TLC-").any()
