@@ -16,9 +16,8 @@ from geo.cameras.analysis import analyse
 from geo.cameras.evidence import CAMERA_COSTS, SETTINGS, costs_table
 from geo.cameras.inventory import can_see_police, load_cameras, police_hex_coverage, visible_cameras, visible_footprints
 from geo.data.territory import territory_of_store
+from geo.maps.layers import LEAFLET_APP_URL
 from pages.common import current_role, demo_notice, get_store, require_page
-
-LEAFLET_URL = "../../app/static/vendor/leaflet"
 
 
 @st.cache_data(show_spinner="Calcolo della copertura delle telecamere…", max_entries=8)
@@ -77,7 +76,7 @@ plan, front = load_plan(str(store.path), role, comuni, float(budget), float(dome
 shown = visible_cameras(cams, role)
 foot = visible_footprints(cams, role, metric_crs)
 police = police_hex_coverage(cams if not can_see_police(role) else cams.iloc[0:0], metric_crs)
-m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_URL)
+m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_APP_URL)
 st_folium(m, key="videosorveglianza_map", height=540, use_container_width=True, returned_objects=[])
 
 for line in views.plan_lines(plan, setting):
