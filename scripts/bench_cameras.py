@@ -11,13 +11,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 
-from test_cameras import random_problem  # noqa: E402
+from test_cameras import random_problem
 
-from geo import config  # noqa: E402
-from geo.cameras import placement as pl  # noqa: E402
-from geo.cameras.analysis import analyse  # noqa: E402
-from geo.data.storage import Store  # noqa: E402
-from geo.data.territory import territory_of_store  # noqa: E402
+from geo import config
+from geo.cameras import placement as pl
+from geo.cameras.analysis import analyse
+from geo.data.storage import Store
+from geo.data.territory import territory_of_store
 
 
 def small() -> None:

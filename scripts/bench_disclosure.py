@@ -29,8 +29,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.access import disclosure, disclosure_audit  # noqa: E402
-from geo.data.storage import CELL_KEY_SECRET_ENV, Store  # noqa: E402
+from geo.access import disclosure, disclosure_audit
+from geo.data.storage import CELL_KEY_SECRET_ENV, Store
 
 BANDS = [(1, 2), (3, 9), (10, 49), (50, 199), (200, 999), (1000, None)]
 

@@ -114,12 +114,14 @@ def _free_port() -> int:
 
 
 def _map_frame_ready(page) -> bool:
+    from playwright.sync_api import Error as PlaywrightError
+
     for frame in page.frames:
         if "st_folium" in frame.url:
             try:
                 if frame.evaluate(MAP_DRAWN_JS):
                     return True
-            except Exception:  # the frame may be replaced while we look at it
+            except PlaywrightError:  # the frame may be replaced while we look at it
                 continue
     return False
 

@@ -26,6 +26,7 @@ differencing did to it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -142,7 +143,7 @@ def _within(tpl: _Template) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     cells = tpl.cells
     hier_p, hier_c = [], []
     levels = [TOTAL, *config.VIEW_RESOLUTIONS]
-    for coarse, fine in zip(levels[:-1], levels[1:], strict=True):
+    for coarse, fine in itertools.pairwise(levels):
         hc = np.zeros(len(cells), dtype="int64") if coarse == TOTAL else cells[f"r{coarse}"].to_numpy()
         link = pd.DataFrame({"c": hc, "f": cells[f"r{fine}"].to_numpy(), "k": cells["pro_com_t"].to_numpy()})
         link = link.drop_duplicates()

@@ -77,7 +77,7 @@ def cells_near(cameras: pd.DataFrame, ranges: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     out = []
     for cell, r in zip(cameras["cell"].to_numpy(dtype=np.int64), ranges, strict=True):
-        out.append(hexgrid.neighbours(int(cell), int(math.ceil(float(r) / 100.0)) + 1))
+        out.append(hexgrid.neighbours(int(cell), math.ceil(float(r) / 100.0) + 1))
     return np.unique(np.concatenate(out))
 
 
@@ -141,16 +141,16 @@ def analyse(store, metric_crs: str, *, role: str | None, comuni: Sequence[str] |
     hot_hex = hexes[hexes["hotspot"] == HOT]
     territory_km2 = float(context10["n_cells"].sum() * area10) if "n_cells" in context10 else 0.0
     kpis = {
-        "cameras": int(len(cams)),
+        "cameras": len(cams),
         "cameras_covering": int(foot["covering"].sum()) if len(foot) else 0,
         "covered_km2": float(shapely.area(covered)) / 1e6,
         "territory_km2": territory_km2,
         "incidents_share": cov.weighted_share(cells["coverage"], cells["incidents"]),
         "incidents_covered_year": float((cells["coverage"] * cells["incidents_year"]).sum()),
-        "hot_total": int(len(hot_hex)),
+        "hot_total": len(hot_hex),
         "hot_share": float(hot_hex["coverage"].mean()) if len(hot_hex) else float("nan"),
-        "reports_total": int(len(reports)), "reports_covered": int(rep_in.sum()),
-        "schools_total": int(len(schools)), "schools_covered": int(sch_in.sum()),
+        "reports_total": len(reports), "reports_covered": int(rep_in.sum()),
+        "schools_total": len(schools), "schools_covered": int(sch_in.sum()),
     }
     if zones:
         kpis["zones"] = cov.zone_coverage(zones, covered, metric_crs)

@@ -54,10 +54,10 @@ def sector(x: float, y: float, direction_deg: float, fov_deg: float, range_m: fl
     if range_m <= 0 or fov_deg <= 0:
         return shapely.Polygon()
     if fov_deg >= 360:
-        n = max(int(math.ceil(360 / step_deg)), 16)
+        n = max(math.ceil(360 / step_deg), 16)
         t = np.linspace(0, 2 * math.pi, n, endpoint=False)
         return shapely.Polygon(np.column_stack([x + range_m * np.cos(t), y + range_m * np.sin(t)]))
-    n = max(int(math.ceil(fov_deg / step_deg)), 2) + 1
+    n = max(math.ceil(fov_deg / step_deg), 2) + 1
     bearings = np.radians(np.linspace(direction_deg - fov_deg / 2, direction_deg + fov_deg / 2, n))
     arc = np.column_stack([x + range_m * np.sin(bearings), y + range_m * np.cos(bearings)])
     return shapely.Polygon(np.vstack([[x, y], arc]))

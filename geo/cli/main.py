@@ -18,7 +18,7 @@ EXIT_UNEXPECTED = 1
 class _ItalianHelp(argparse.HelpFormatter):
     """argparse's help with Italian headings (the rest of the text is ours)."""
 
-    def add_usage(self, usage, actions, groups, prefix=None):  # noqa: ANN001 - argparse signature
+    def add_usage(self, usage, actions, groups, prefix=None):
         return super().add_usage(usage, actions, groups, prefix="uso: " if prefix is None else prefix)
 
 
@@ -36,7 +36,7 @@ _ARGPARSE_IT = (
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose usage errors are in Italian."""
 
-    def error(self, message: str):  # noqa: D102 - argparse hook
+    def error(self, message: str):
         for en, it in _ARGPARSE_IT:
             message = message.replace(en, it)
         self.print_usage(sys.stderr)
@@ -251,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if len(report) > 50:
                 print(f"… e altre {len(report) - 50} righe con errori.", file=sys.stderr)
         return EXIT_USER_ERROR
-    except Exception as exc:  # noqa: BLE001 - last resort: an Italian message, not a traceback
+    except Exception as exc:
         if args.debug:
             raise
         print(f"Errore inatteso ({type(exc).__name__}): {exc}. Rieseguire con --debug per i dettagli.",

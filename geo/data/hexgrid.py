@@ -6,6 +6,7 @@ only at the UI edge (:func:`to_str`). H3 v4 API.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
@@ -77,7 +78,7 @@ def points_to_cells(lat: np.ndarray, lon: np.ndarray, res: int, *, workers: int 
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             for (start, stop), part in zip(
-                zip(edges[:-1], edges[1:], strict=True),
+                itertools.pairwise(edges),
                 pool.map(_index_slice, zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True)),
                 strict=True,
             ):

@@ -598,8 +598,8 @@ def _locate(
     cells = np.full(n, -1, dtype=np.int64)
     has_coords = "lon" in frame.columns and "lat" in frame.columns
     if has_coords:
-        lon, bad_lon = parse_numbers(frame["lon"])
-        lat, bad_lat = parse_numbers(frame["lat"])
+        lon, _bad_lon = parse_numbers(frame["lon"])
+        lat, _bad_lat = parse_numbers(frame["lat"])
         valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         lon = np.where(valid, lon, np.nan)
         lat = np.where(valid, lat, np.nan)

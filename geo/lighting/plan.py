@@ -827,7 +827,7 @@ def plan_totals(selected: pd.DataFrame) -> dict:
     led_eur = float(led["eur_saved"].sum())
     return {
         "cost_eur": float(selected["cost_eur"].sum()),
-        "interventions": int(len(selected)),
+        "interventions": len(selected),
         "points": {k: int(selected.loc[kind == k, "points"].sum()) for k in KINDS},
         "cost_by_kind": {k: float(selected.loc[kind == k, "cost_eur"].sum()) for k in KINDS},
         "prevented_low": float(selected["prevented_low"].sum()),

@@ -305,7 +305,7 @@ def map_table(frame: pd.DataFrame, role: str | None) -> tuple[pd.DataFrame, pd.D
         ``hidden``: True where a value is hidden. All three share index and headers.
     """
     frame = protect_frame(frame, role)
-    display, mask = suppress_frame(frame, role)
+    display, _mask = suppress_frame(frame, role)
     cols = list(TABLE_COLUMNS)
     values = frame[cols].copy()
     for col in ("night_share", "lights_broken_share"):

@@ -729,7 +729,7 @@ def reports_csv(frame: pd.DataFrame) -> bytes:
 MUNICIPIUM_COLUMNS = ("Id", "Stato", "Anno", "Creato", "Chiusa", "DescrizioneBreve", "Categoria")
 
 
-def municipium_category(value: object) -> str | None | bool:
+def municipium_category(value: object) -> str | bool | None:
     """Lanterna category of a Municipium category: a code, ``None`` for an out-of-scope one
     (potholes, traffic lights…), or ``False`` when unknown (left to the validation)."""
     text = "" if value is None else str(value).strip()

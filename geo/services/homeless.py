@@ -59,6 +59,7 @@ import csv
 import hashlib
 import html
 import io
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -335,7 +336,7 @@ def distance_labels() -> list[str]:
     """Italian labels of the distance classes."""
     bands = [0.0, *DISTANCE_BANDS]
     labels = [f"fino a {format_int(bands[1])} m"]
-    labels += [f"{format_int(a)}–{format_int(b)} m" for a, b in zip(bands[1:-1], bands[2:], strict=True)]
+    labels += [f"{format_int(a)}–{format_int(b)} m" for a, b in itertools.pairwise(bands)]
     labels.append(f"oltre {format_int(bands[-1])} m")
     return labels
 

@@ -334,7 +334,7 @@ def disk_k(radius: float, res: int = config.STORE_RES) -> int:
     import h3
 
     spacing = math.sqrt(3) * 0.8 * h3.average_hexagon_edge_length(res, unit="m")
-    return int(math.ceil(radius / spacing)) + 1
+    return math.ceil(radius / spacing) + 1
 
 
 def school_cells(schools: pd.DataFrame, *, walk_m: float = DEFAULT_WALK_M, detour: float = DETOUR_FACTOR,

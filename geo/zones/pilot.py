@@ -103,7 +103,7 @@ def candidate_mask(priority: np.ndarray, share: float) -> np.ndarray:
     n_pos = int(positive.sum())
     if n_pos == 0 or share <= 0:
         return np.zeros(len(p), dtype=bool)
-    k = min(max(int(math.ceil(share * n_pos)), 1), n_pos)
+    k = min(max(math.ceil(share * n_pos), 1), n_pos)
     threshold = np.partition(p[positive], n_pos - k)[n_pos - k]
     return positive & (p >= threshold)
 
@@ -389,7 +389,7 @@ def footprint_stability(
     mask = labels >= 0
     if n_pos == 0 or not mask.any():
         return pd.Series(dtype=np.float64)
-    k = min(max(int(math.ceil(candidate_share * n_pos)), 1), n_pos)
+    k = min(max(math.ceil(candidate_share * n_pos), 1), n_pos)
     p = w @ s[positive].T  # draws x positive cells
     threshold = np.partition(p, n_pos - k, axis=1)[:, n_pos - k]
     freq = np.zeros(len(s))

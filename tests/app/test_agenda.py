@@ -32,7 +32,8 @@ def test_prefettura_sees_the_whole_agenda_with_exports(demo_db):
     assert at.title[0].value == "Agenda del CPOSP"
     table = _table(at)
     expected = reports.agenda(open_store(demo_db), auth.get_user(open_store(demo_db), "prefettura"))
-    assert table["Codice"].tolist() == expected["Codice"].tolist() and len(table) > 0
+    assert table["Codice"].tolist() == expected["Codice"].tolist()
+    assert len(table) > 0
     assert set(table["Stato"]) <= {"All'ordine del giorno del CPOSP", "Intervento programmato"}
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Da discutere"].replace(".", "")) == int((table["Stato"] == "All'ordine del giorno del CPOSP")

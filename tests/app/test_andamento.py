@@ -70,8 +70,10 @@ def test_page_renders_metrics_and_charts(page):
     # Default period: the last 12 months of data (2024: 6,912 incidents), against 2023 (6,322),
     # as the observer sees them: protected, within 3 of the truth.
     total = _protected_change(page).loc["totale"]
-    assert metrics["Delitti nel periodo"] == total["current_shown"] and abs(total["current"] - 6912) <= 3
-    assert metrics["Periodo precedente"] == total["previous_shown"] and abs(total["previous"] - 6322) <= 3
+    assert metrics["Delitti nel periodo"] == total["current_shown"]
+    assert abs(total["current"] - 6912) <= 3
+    assert metrics["Periodo precedente"] == total["previous_shown"]
+    assert abs(total["previous"] - 6322) <= 3
     assert metrics["Variazione"] == f"+{format_decimal(total['delta_pct'], 1)} %"  # about +9,3 %
     titles = _titles(_charts(page))
     for title in ("Totale dei delitti nel filtro", "Delitti per categoria", "Delitti per comune",
@@ -91,7 +93,8 @@ def test_provincial_ranking(page):
     frames = _datasets(chart)
     provinces = next(f for f in frames if "territorio" in f.columns and len(f) == 106)
     ours = provinces[provinces["ours"]]
-    assert ours["territorio"].tolist() == ["Massa-Carrara"] and ours["gruppo"].tolist() == ["ours"]
+    assert ours["territorio"].tolist() == ["Massa-Carrara"]
+    assert ours["gruppo"].tolist() == ["ours"]
     assert (provinces["gruppo"] == "region").sum() == 9  # the other Tuscan provinces
     assert provinces["tasso_per_1000"].is_monotonic_decreasing
     medians = next(f for f in frames if "etichetta" in f.columns)
@@ -111,7 +114,8 @@ def test_change_tables(page):
     assert total["Variazione"] == f"+{int(lib['delta'])}"
     assert total.iloc[-1] == "▲"
     by_comune = _table(page, "Comune")
-    assert "Massa" in set(by_comune["Comune"]) and len(by_comune) == 18  # 17 comuni + total
+    assert "Massa" in set(by_comune["Comune"])
+    assert len(by_comune) == 18
 
 
 def test_filters_change_the_figures(page):
@@ -134,7 +138,8 @@ def test_yearly_aggregation(page):
     total_chart = next(s for s in _charts(page) if s.get("title") == "Totale dei delitti nel filtro")
     assert total_chart["encoding"]["x"]["axis"]["format"] == "%Y"
     values = next(d.value for d in page.dataframe if "Mesi" in d.value.columns and "Massa" in d.value.columns)
-    assert values["Periodo"].tolist() == ["2024"] and values["Mesi"].tolist() == [12]
+    assert values["Periodo"].tolist() == ["2024"]
+    assert values["Mesi"].tolist() == [12]
     assert values["Massa"].iloc[0] == _table(page, "Comune").set_index("Comune").loc["Massa", "Periodo attuale"]
 
 
@@ -159,13 +164,15 @@ def test_small_counts_protected_for_roles_without_clearance(app):
     viewer = _open(app)
     viewer.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()
     values = _series_values(viewer, "viewer")
-    assert "< 3" not in values and "riservato" not in values  # protected numbers, nothing withheld
+    assert "< 3" not in values
+    assert "riservato" not in values
     assert not any(v in values for v in ("1", "2"))
     assert any("Ruolo *Osservatore*" in c.value and "chiave di cella" in c.value for c in viewer.caption)
 
     police = _open(app, role="forze_polizia")
     police.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()
     values = _series_values(police, "police")
-    assert "< 3" not in values and "riservato" not in values
+    assert "< 3" not in values
+    assert "riservato" not in values
     assert any(v in values for v in ("1", "2"))  # the very counts the viewer does not see
     assert not any("Ruolo *" in c.value for c in police.caption)

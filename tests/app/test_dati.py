@@ -123,7 +123,8 @@ def test_rejected_file_changes_nothing(app, writable_db):
     assert report["valore"].iloc[1] == "astronave"
     assert "Scarica il rapporto degli errori (CSV)" in [b.label for b in at.get("download_button")]
     at.file_uploader(key="imp_file").set_value(None).run()  # removing the file clears the outcome
-    assert not at.error and at.button(key="imp_go").disabled
+    assert not at.error
+    assert at.button(key="imp_go").disabled
 
 
 def test_partial_import_keeps_valid_rows_and_offers_the_rejected_ones(app, writable_db):
@@ -140,11 +141,14 @@ def test_partial_import_keeps_valid_rows_and_offers_the_rejected_ones(app, writa
     labels = [b.label for b in at.get("download_button")]
     assert "Scarica le righe scartate (CSV)" in labels
     rejected = at.session_state["import_outcome"]["rejected_file"].decode("utf-8-sig")
-    assert "astronave" in rejected and "rapina" in rejected and "spaccio" not in rejected
+    assert "astronave" in rejected
+    assert "rapina" in rejected
+    assert "spaccio" not in rejected
     # The page reads the store again: the catalogue and the history show the import.
     assert _table(at, "Livello").set_index("Livello").loc["Delitti (aggregati)", "Importati"] == 2
     history = _table(at, "N.")
-    assert history.iloc[0]["File"] == "delitti_errati.csv" and history.iloc[0]["Utente"] == "prefettura"
+    assert history.iloc[0]["File"] == "delitti_errati.csv"
+    assert history.iloc[0]["Utente"] == "prefettura"
 
 
 def test_same_file_twice_is_not_imported_again(app, writable_db):
@@ -173,8 +177,11 @@ def test_upload_goes_through_a_temporary_file_with_the_original_extension(app, w
     _upload(at, "../../cartella/punti luce;2024.geojson", LIGHTS_GEOJSON, layer="lighting")
     assert len(seen) == 1
     path, existed, shown_name = seen[0]
-    assert existed and path.suffix == ".geojson"
-    assert path.name == "punti luce_2024.geojson" and path.parent.parent == uploads
+    assert existed
+    assert path.suffix == ".geojson"
+    assert path.name == "punti luce_2024.geojson"
+    assert path.parent.parent == uploads
     assert shown_name == "punti luce;2024.geojson"  # the name recorded and shown, without folders
-    assert not path.exists() and list(uploads.iterdir()) == []  # deleted after the import
+    assert not path.exists()
+    assert list(uploads.iterdir()) == []
     assert _state(writable_db)["lighting"] == before["lighting"] + 2

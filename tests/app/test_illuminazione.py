@@ -96,7 +96,8 @@ def test_page_shows_the_optimal_plan_with_its_range(cleared_page, demo_db):
     # never the central value without its range
     low, high = format_decimal(t["prevented_low"], 1), format_decimal(t["prevented_high"], 1)
     assert effect.delta == f"intervallo {low}–{high}"
-    assert "Ritorno LED" in m and "Energia risparmiata all'anno" in m
+    assert "Ritorno LED" in m
+    assert "Energia risparmiata all'anno" in m
     table = _plan_table(at)
     assert len(table) == len(expected.selected)
     assert table["Intervento"].tolist() == expected.selected["id"].tolist()
@@ -119,7 +120,8 @@ def test_the_regione_sees_its_plan_effect_per_comune_and_on_the_frontier(default
     assert m["Delitti evitati all'anno"].delta == f"intervallo {low}–{high}"
     assert m["Costo del piano"].value == f"{format_int(t['cost_eur'])} €"
     effect = next(md.value for md in at.markdown if "Effetto atteso" in md.value)
-    assert DERIVED_LABEL not in effect and format_decimal(t["prevented_central"], 1) in effect
+    assert DERIVED_LABEL not in effect
+    assert format_decimal(t["prevented_central"], 1) in effect
     by = next(d.value for d in at.dataframe if "Quota del piano" in d.value.columns)
     exp_by = expected.by_comune.set_index("pro_com_t")
     assert len(by) == len(exp_by)
@@ -131,7 +133,8 @@ def test_the_regione_sees_its_plan_effect_per_comune_and_on_the_frontier(default
     front = next(d.value for d in at.dataframe if "Budget (€)" in d.value.columns)
     for label in ("basso", "centrale", "alto"):
         col = front[f"Delitti evitati/anno ({label})"]
-        assert np.issubdtype(col.dtype, np.number) and col.notna().all()
+        assert np.issubdtype(col.dtype, np.number)
+        assert col.notna().all()
     assert front["Delitti evitati/anno (centrale)"].iloc[-1] > 0
     texts = _texts(at)
     assert not any(DERIVED_LABEL in t or COUNT_LABEL in t for t in texts)
@@ -141,7 +144,8 @@ def test_families_count_as_the_evidence_says_and_a_change_changes_the_plan(demo_
     at = _open()
     families = next(d.value for d in at.dataframe if "Conta nel piano" in d.value.columns).set_index("Famiglia")
     assert families.loc["Danneggiamenti (vandalismo)", "Conta nel piano"] == "no"
-    assert families.loc["Rapine", "Conta nel piano"] == "sì" and (families["Basso"] == "0 %").all()
+    assert families.loc["Rapine", "Conta nel piano"] == "sì"
+    assert (families["Basso"] == "0 %").all()
     assert "Welsh & Farrington 2008" in families.iloc[0]["Fonte"]
     assert any("Contano le famiglie di reato misurate dagli studi" in md.value for md in at.markdown)
     before = _metrics(at)["Delitti evitati all'anno"].value
@@ -152,7 +156,8 @@ def test_families_count_as_the_evidence_says_and_a_change_changes_the_plan(demo_
     changed = EffectModel(families=(("danneggiamenti", 0.0, 0.15, 0.30),))
     expected = _expected_plan(at, demo_db, 1_000_000.0, role="regione", effects=changed)
     after = _metrics(at)["Delitti evitati all'anno"].value
-    assert after == format_decimal(expected.totals["prevented_central"], 1) and after != before
+    assert after == format_decimal(expected.totals["prevented_central"], 1)
+    assert after != before
 
 
 def test_budget_change_recomputes_the_plan(demo_db):
@@ -167,13 +172,15 @@ def test_budget_change_recomputes_the_plan(demo_db):
 def test_outskirts_only_keeps_the_plan_in_the_outskirts():
     at = _open(il_outskirts=True)
     table = _plan_table(at)
-    assert len(table) and (table["Periferia"] == "sì").all()
+    assert len(table)
+    assert (table["Periferia"] == "sì").all()
 
 
 def test_frontier_is_shown_and_non_decreasing(cleared_page):
     front = next(d.value for d in cleared_page.dataframe if "Budget (€)" in d.value.columns)
     central = front["Delitti evitati/anno (centrale)"].to_numpy()
-    assert len(front) >= 10 and (np.diff(central) >= -1e-9).all()
+    assert len(front) >= 10
+    assert (np.diff(central) >= -1e-9).all()
     assert (front["Delitti evitati/anno (basso)"] <= front["Delitti evitati/anno (alto)"]).all()
     assert np.diff(front["Budget (€)"].to_numpy())[0] == 100_000
 
@@ -215,10 +222,12 @@ def test_small_counts_follow_the_role(role):
     table = _plan_table(at)
     col = table["Delitti notturni all'aperto nel periodo"].astype(str)
     if role == "regione":
-        assert not col.isin(["1", "2"]).any() and not (col == COUNT_LABEL).any()
+        assert not col.isin(["1", "2"]).any()
+        assert not (col == COUNT_LABEL).any()
         assert not (table["Delitti evitati/anno (centrale)"].astype(str) == "riservato").any()
     else:
-        assert not (col == COUNT_LABEL).any() and col.isin(["1", "2"]).any()
+        assert not (col == COUNT_LABEL).any()
+        assert col.isin(["1", "2"]).any()
 
 
 @pytest.mark.parametrize("role", ["osservatore", "comune"])

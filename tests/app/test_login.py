@@ -51,7 +51,9 @@ def test_without_login_only_the_login_page(app):
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/mappa.py")
     info = " ".join(i.value for i in at.info)
-    assert "lanterna-demo" in info and "comune-massa" in info and "solo per la demo" in info
+    assert "lanterna-demo" in info
+    assert "comune-massa" in info
+    assert "solo per la demo" in info
     assert not at.sidebar.button  # no logout without a user
 
 
@@ -61,10 +63,13 @@ def test_password_login_shows_the_user_and_its_pages(fresh):
     _login(at, "comune-massa", auth.DEMO_PASSWORD)
     assert not at.exception
     assert at.title[0].value == "Mappa integrata"
-    assert "Utente: Comune di Massa" in _sidebar_text(at) and "(Comune)" in _sidebar_text(at)
+    assert "Utente: Comune di Massa" in _sidebar_text(at)
+    assert "(Comune)" in _sidebar_text(at)
     assert at.session_state[SESSION_KEY]["username"] == "comune-massa"
-    assert at.session_state["role"] == "comune" and at.session_state["user_comuni"] == ("045010",)
-    assert "segnalazioni" in at.session_state[NAV_KEY] and "registro" not in at.session_state[NAV_KEY]
+    assert at.session_state["role"] == "comune"
+    assert at.session_state["user_comuni"] == ("045010",)
+    assert "segnalazioni" in at.session_state[NAV_KEY]
+    assert "registro" not in at.session_state[NAV_KEY]
 
 
 def test_wrong_password_and_delay(fresh, monkeypatch):
@@ -78,7 +83,8 @@ def test_wrong_password_and_delay(fresh, monkeypatch):
         _login(at, "prefettura", "sbagliata-123")
     assert "riprovare tra" in at.error[0].value  # this client waits; no lockout of the account
     _login(at, "prefettura", auth.DEMO_PASSWORD)  # delayed: the right password waits too
-    assert "riprovare tra" in at.error[0].value and at.session_state[NAV_KEY] == ["login"]
+    assert "riprovare tra" in at.error[0].value
+    assert at.session_state[NAV_KEY] == ["login"]
 
 
 def test_session_state_role_alone_grants_nothing(fresh):
@@ -86,7 +92,8 @@ def test_session_state_role_alone_grants_nothing(fresh):
     at.session_state["role"] = "prefettura"
     at.session_state["user_comuni"] = ("045010",)
     at.run()
-    assert at.session_state[NAV_KEY] == ["login"] and at.session_state["role"] == "osservatore"
+    assert at.session_state[NAV_KEY] == ["login"]
+    assert at.session_state["role"] == "osservatore"
 
 
 def test_logout(fresh):
@@ -95,7 +102,8 @@ def test_logout(fresh):
     at.run()
     assert at.title[0].value == "Mappa integrata"
     at.sidebar.button(key="logout").click().run()
-    assert at.title[0].value == "Lanterna" and at.session_state[NAV_KEY] == ["login"]
+    assert at.title[0].value == "Lanterna"
+    assert at.session_state[NAV_KEY] == ["login"]
     assert open_store(os.environ["LANTERNA_DB"]).audit_frame(action="uscita")["username"].tolist() == ["prefettura"]
 
 
@@ -107,7 +115,8 @@ def test_disabled_account_and_changed_role_take_effect_at_once(fresh, writable_d
     store = open_store(writable_db)
     auth.set_role(store, SYSTEM, "regione", "osservatore")
     at.run()
-    assert "illuminazione" not in at.session_state[NAV_KEY] and "(Osservatore)" in _sidebar_text(at)
+    assert "illuminazione" not in at.session_state[NAV_KEY]
+    assert "(Osservatore)" in _sidebar_text(at)
     auth.set_active(store, SYSTEM, "regione", False)
     at.run()
     assert at.session_state[NAV_KEY] == ["login"]
@@ -147,7 +156,8 @@ def test_oidc_identity_is_mapped_to_its_account(fresh, writable_db, monkeypatch)
     at.run()
     assert not at.exception
     assert at.title[0].value == "Mappa integrata"
-    assert at.session_state[SESSION_KEY]["method"] == "oidc" and "(Comune)" in _sidebar_text(at)
+    assert at.session_state[SESSION_KEY]["method"] == "oidc"
+    assert "(Comune)" in _sidebar_text(at)
     stranger = fresh()
     stranger.secrets["auth"] = OIDC
     stranger.user = {"is_logged_in": True, "email": "chiunque@example.org"}

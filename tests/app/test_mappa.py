@@ -72,7 +72,8 @@ def test_changing_a_filter_changes_the_figures(app, demo_db):
     assert after != before
     expected = metrics.protect_kpis(metrics.kpis(open_store(demo_db), _filters(at)), "osservatore")
     assert after == f"{expected.incidents:,}".replace(",", ".")
-    assert set(_map_table(at)["Comune"]) == {"Massa"} and len(_map_table(at)) < rows_before
+    assert set(_map_table(at)["Comune"]) == {"Massa"}
+    assert len(_map_table(at)) < rows_before
 
     at.sidebar.multiselect(key="f_categories").set_value(["rapine"]).run()
     assert _metrics(at)["Delitti nel periodo"] != after
@@ -120,7 +121,8 @@ def test_table_order_follows_the_protected_counts(app):
     table = _map_table(at := _open(app))
     assert table["Delitti"].tolist() == sorted(table["Delitti"], reverse=True)
     ties = table[table["Delitti"] == 3]
-    assert len(ties) > 1 and ties["Esagono H3"].tolist() == sorted(ties["Esagono H3"])  # H3 order within a tie
+    assert len(ties) > 1
+    assert ties["Esagono H3"].tolist() == sorted(ties["Esagono H3"])
     assert at.selectbox(key="mappa_metrica").value == "incidents"
 
 
@@ -158,7 +160,9 @@ def test_hot_spot_outline_comes_with_its_noise_floor_and_back_test(app, demo_db)
     expected = backtest.map_evidence(open_store(demo_db), f)
     assert expected.n_hot > 0
     assert f"{expected.n_hot} esagoni caldi" in text.replace(".", "")
-    assert "Soglia del caso" in text and "Verifica retrospettiva" in text and "PAI" in text
+    assert "Soglia del caso" in text
+    assert "Verifica retrospettiva" in text
+    assert "PAI" in text
     # the outline is the max-T test's hot hexagons, none where the test finds nothing
     store = open_store(demo_db)
     ctx = store.cell_context(f.res).sort_values("cell")

@@ -74,7 +74,8 @@ def test_page_renders_figures_of_the_library(open_page, demo_db):
     assert table["Rango"].tolist() == list(range(1, len(table) + 1))
     assert any("Orario scolastico" in c.value and "stimato" in c.value for c in at.caption)
     labels = [b.label for b in at.get("download_button")]
-    assert labels.count("Scarica CSV") == 3 and "Scarica GeoJSON" in labels
+    assert labels.count("Scarica CSV") == 3
+    assert "Scarica GeoJSON" in labels
 
 
 def test_observer_never_sees_small_counts_but_police_do(open_page, demo_db):

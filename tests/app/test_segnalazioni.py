@@ -88,7 +88,9 @@ def test_officer_files_a_report(store):
     message = next(s.value for s in at.success if "inviata" in s.value)
     rid = message.split()[1]
     row = store.report_row(rid)
-    assert row["pro_com_t"] == MASSA and row["category"] == "movida_rumore" and row["severity"] == 3
+    assert row["pro_com_t"] == MASSA
+    assert row["category"] == "movida_rumore"
+    assert row["severity"] == 3
     saved = reports.photos(store, auth.get_user(store, "prefettura"), rid)
     with Image.open(io.BytesIO(saved[0]["data"])) as img:
         assert len(img.getexif()) == 0
@@ -117,7 +119,8 @@ def test_duplicates_are_pointed_out_before_saving(store):
     assert any("stessa categoria entro 100 m" in w.value for w in at.warning)
     before = store.count("reports")
     at.button(key="seg_send").click().run()
-    assert any("confermare per salvare" in e.value for e in at.error) and store.count("reports") == before
+    assert any("confermare per salvare" in e.value for e in at.error)
+    assert store.count("reports") == before
     at.checkbox(key="seg_dup_ok").check().run()
     at.button(key="seg_send").click().run()
     assert store.count("reports") == before + 1
@@ -170,7 +173,8 @@ def test_police_see_every_comune_but_only_bring_reports_to_the_agenda(store):
     assert not any(s.value == "Nuova segnalazione" for s in police.subheader)
     assert police.session_state["seg_sel"] == rid
     assert police.selectbox(key=f"seg_to_{rid}").options == ["All'ordine del giorno del CPOSP"]
-    assert police.button(key="seg_comment_go") and not any(b.key == "seg_edit_go" for b in police.button)
+    assert police.button(key="seg_comment_go")
+    assert not any(b.key == "seg_edit_go" for b in police.button)
 
 
 @pytest.mark.usefixtures("writable_db")

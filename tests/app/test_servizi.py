@@ -64,7 +64,8 @@ def has_forms(at) -> bool:
 def test_non_public_shelters_are_hidden_from_roles_without_clearance(open_page, role):
     at = open_page(role)
     ids = set(census(at)["Codice"])
-    assert len(ids) == 11 and not ids & (PRIVATE_MASSA | PRIVATE_CARRARA)
+    assert len(ids) == 11
+    assert not ids & (PRIVATE_MASSA | PRIVATE_CARRARA)
     assert not has_forms(at)
     assert any("3 servizi con indirizzo riservato" in c.value for c in at.caption)
 
@@ -73,17 +74,20 @@ def test_non_public_shelters_are_hidden_from_roles_without_clearance(open_page, 
 def test_cleared_roles_see_every_service(open_page, role, forms):
     at = open_page(role)
     ids = set(census(at)["Codice"])
-    assert len(ids) == 14 and ids >= PRIVATE_MASSA | PRIVATE_CARRARA
+    assert len(ids) == 14
+    assert ids >= PRIVATE_MASSA | PRIVATE_CARRARA
     assert has_forms(at) is forms
 
 
 def test_comune_sees_its_own_shelter_only_and_manages_only_its_services(open_page):
     at = open_page("comune", comuni=(CARRARA,))
     ids = set(census(at)["Codice"])
-    assert ids >= PRIVATE_CARRARA and not ids & PRIVATE_MASSA
+    assert ids >= PRIVATE_CARRARA
+    assert not ids & PRIVATE_MASSA
     assert has_forms(at)
     editable = at.selectbox(key="servizi_modifica_id").options
-    assert editable and all(o.startswith("SRV-045003") for o in editable)
+    assert editable
+    assert all(o.startswith("SRV-045003") for o in editable)
 
 
 def test_figures_match_the_library(open_page, demo_db):
@@ -99,7 +103,8 @@ def test_figures_match_the_library(open_page, demo_db):
                     in d.value.columns)
     assert len(coverage) == len(store.comuni())
     massa = coverage.set_index("Comune").loc["Massa"]
-    assert massa["Tipi presenti (su 9)"] == 9 and massa["Tipi mancanti"] == "nessuno"
+    assert massa["Tipi presenti (su 9)"] == 9
+    assert massa["Tipi mancanti"] == "nessuno"
     assert coverage.set_index("Comune").loc["Zeri", "Servizi censiti"] == 0
 
 
@@ -146,7 +151,9 @@ def test_comune_adds_a_service_through_the_form(writable_db):
     assert any("SRV-045003-05 aggiunto" in s.value for s in at.success)
     assert "Docce di via Roma" in set(census(at)["Nome"])
     row = open_store(writable_db).service("SRV-045003-05")
-    assert row["types"] == ["docce"] and row["pro_com_t"] == CARRARA and not row["synthetic"]
+    assert row["types"] == ["docce"]
+    assert row["pro_com_t"] == CARRARA
+    assert not row["synthetic"]
 
 
 def test_comune_cannot_place_a_service_in_another_comune(writable_db):

@@ -69,7 +69,8 @@ def test_yearly_totals_equal_the_national_tables(province_db):
         assert _national_totals("SU").empty
         assert not targets["ufficiale"].any()
         assert any("non è nelle tabelle nazionali" in w or "stimati" in w for w in province_db["summary"]["warnings"])
-        assert (yearly > 0).all() and len(yearly) == 6
+        assert (yearly > 0).all()
+        assert len(yearly) == 6
         return
     totals = _national_totals(province_db["sigla"])
     assert len(yearly) == 6
@@ -101,10 +102,12 @@ def test_folder_has_sources_and_passes_the_check(province_db):
     assert [f for f in check_folder(folder) if f.level == "errore"] == []
     if province_db["sigla"] == "BZ":
         comuni = pd.read_csv(folder / "popolazione.csv", dtype={"pro_com_t": str})
-        assert (comuni["comune"] == "Bolzano/Bozen").any() and manifest["capoluogo"] == "021008"
+        assert (comuni["comune"] == "Bolzano/Bozen").any()
+        assert manifest["capoluogo"] == "021008"
         assert "scuole" not in manifest["files"]  # the autonomous province keeps its own registry
     if province_db["sigla"] == "SU":
-        assert manifest["nuts3"] is None and "delitti_ufficiali" not in manifest["files"]
+        assert manifest["nuts3"] is None
+        assert "delitti_ufficiali" not in manifest["files"]
         assert manifest["capoluogo"] == "111009"  # Carbonia (ISTAT 2016 code)
 
 

@@ -70,7 +70,9 @@ def test_bad_csv_is_refused_with_a_report_and_changes_nothing(page, app_url, dem
     report = Path(info.value.path()).read_text(encoding="utf-8-sig")
     lines = report.strip().splitlines()
     assert lines[0] == "riga;campo;valore;motivo"
-    assert lines[1].startswith("3;") and "coordinate mancanti" in lines[1]
-    assert lines[2].startswith("4;") and "astronave" in lines[2]
+    assert lines[1].startswith("3;")
+    assert "coordinate mancanti" in lines[1]
+    assert lines[2].startswith("4;")
+    assert "astronave" in lines[2]
 
     assert _counts(demo_db, tmp_path / "after") == before

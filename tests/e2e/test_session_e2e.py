@@ -29,7 +29,9 @@ def test_reload_keeps_the_session_and_logout_ends_it(page, app_url, shot):
     login(page, app_url, "osservatore")
     page.wait_for_function("document.cookie.includes('lanterna_sessione=')", timeout=30_000)
     cookie = _session_cookie(page)
-    assert cookie is not None and cookie["sameSite"] == "Strict" and cookie["value"].startswith("v1.")
+    assert cookie is not None
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["value"].startswith("v1.")
     page.reload()
     wait_app_idle(page, timeout=90_000)
     page.get_by_text("Utente:").first.wait_for(timeout=60_000)
@@ -85,4 +87,5 @@ def test_an_export_carries_the_anchor_of_the_audit_chain(page, app_url):
         page.get_by_role("button", name="Scarica CSV").click()
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
     last = text.strip().splitlines()[-1]
-    assert last.startswith("# Registro delle modifiche: voce n. ") and "impronta" in last
+    assert last.startswith("# Registro delle modifiche: voce n. ")
+    assert "impronta" in last

@@ -34,7 +34,8 @@ def test_counts_cell_month_band():
         {"cell": cell_of(*CARRARA), "month": pd.Timestamp("2024-04-01"), "category": "furti_abitazione",
          "time_band": "giorno", "outdoor": None, "count": 1},
     ], key=lambda r: (r["cell"], r["category"]))
-    assert out["cell"].dtype == np.int64 and out["count"].dtype == np.int64
+    assert out["cell"].dtype == np.int64
+    assert out["count"].dtype == np.int64
 
 
 def test_night_band_boundaries():
@@ -63,7 +64,8 @@ def test_explicit_time_band_and_outdoor():
 def test_undated_events_have_no_month():
     out = aggregate_incident_points(np.array([MASSA[0]]), np.array([MASSA[1]]), None, np.array(["altro"]),
                                     time_band=np.array(["giorno"]))
-    assert pd.isna(out["month"].iloc[0]) and out["time_band"].iloc[0] == "giorno"
+    assert pd.isna(out["month"].iloc[0])
+    assert out["time_band"].iloc[0] == "giorno"
 
 
 def test_no_coordinates_in_output():

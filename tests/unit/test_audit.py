@@ -41,14 +41,18 @@ def test_every_write_is_recorded_with_who_when_what_before_after(store):
     reports.change_status(store, officer, rid, "presa_in_carico", comment="Sopralluogo fissato")
     log = store.audit_frame()
     created = log[(log["action"] == "creazione") & (log["record_key"] == rid)].iloc[0]
-    assert created["username"] == "comune-massa" and created["role"] == "comune"
-    assert created["table_name"] == "reports" and created["pro_com_t"] == MASSA
-    assert pd.isna(created["before_json"]) and json.loads(created["after_json"])["status"] == "nuova"
+    assert created["username"] == "comune-massa"
+    assert created["role"] == "comune"
+    assert created["table_name"] == "reports"
+    assert created["pro_com_t"] == MASSA
+    assert pd.isna(created["before_json"])
+    assert json.loads(created["after_json"])["status"] == "nuova"
     assert created["logged_at"] >= start - timedelta(seconds=1)
     moved = log[(log["action"] == "transizione") & (log["record_key"] == rid)].iloc[0]
     assert json.loads(moved["before_json"])["status"] == "nuova"
     after = json.loads(moved["after_json"])
-    assert after["status"] == "presa_in_carico" and after["commento"] == "Sopralluogo fissato"
+    assert after["status"] == "presa_in_carico"
+    assert after["commento"] == "Sopralluogo fissato"
 
 
 def test_a_failed_write_leaves_no_entry(store):
@@ -85,12 +89,16 @@ def test_tampering_with_sql_is_detected(store):
     target = int(log["audit_id"].iloc[-2])
     store.cursor().execute("UPDATE audit_log SET username = 'qualcun-altro' WHERE audit_id = ?", [target])
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == target and "alterato" in check.message
+    assert not check.ok
+    assert check.first_bad == target
+    assert "alterato" in check.message
     store.cursor().execute("UPDATE audit_log SET username = 'comune-massa' WHERE audit_id = ?", [target])
     assert audit.verify_chain(store).ok
     store.cursor().execute("DELETE FROM audit_log WHERE audit_id = ?", [target])
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == target and "manca la voce" in check.message
+    assert not check.ok
+    assert check.first_bad == target
+    assert "manca la voce" in check.message
 
 
 def test_hash_chain_links_each_entry_to_the_previous(store):
@@ -141,7 +149,8 @@ def test_export_is_csv_for_excel_neutralises_formulas_and_is_recorded(store):
         assert not table[column].str.match(r"^[=+\-@]").any(), column
     assert store.audit_count() == before + 1
     exported = store.audit_frame(action="esportazione").iloc[-1]
-    assert exported["username"] == "prefettura" and json.loads(exported["after_json"])["filtri"] == {
+    assert exported["username"] == "prefettura"
+    assert json.loads(exported["after_json"])["filtri"] == {
         "table": "reports"}
 
 
@@ -166,10 +175,15 @@ def test_record_needs_an_open_transaction_and_keeps_the_actor(store):
         entry_id = audit.record(store, cur, actor, action="commento", table="report_events", key="X#1",
                                 pro_com_t=MASSA, after={"testo": SCRIPT})
     row = store.audit_frame().set_index("audit_id").loc[entry_id]
-    assert row["username"] == "mario" and json.loads(row["after_json"])["testo"] == SCRIPT
-    with pytest.raises(RuntimeError), store.transaction() as cur:
-        audit.record(store, cur, actor, action="commento", table="report_events")
-        raise RuntimeError("rollback")
+    assert row["username"] == "mario"
+    assert json.loads(row["after_json"])["testo"] == SCRIPT
+    def record_then_fail() -> None:
+        with store.transaction() as cur:
+            audit.record(store, cur, actor, action="commento", table="report_events")
+            raise RuntimeError("rollback")
+
+    with pytest.raises(RuntimeError, match="rollback"):
+        record_then_fail()
     assert entry_id == store.audit_frame()["audit_id"].max()
 
 
@@ -185,7 +199,8 @@ def test_homeless_census_writes_are_in_the_audit_log(store):
     log = store.audit_frame(table="services")
     assert log["action"].tolist() == ["aggiunto", "modificato", "chiuso"]
     assert log["username"].tolist() == ["comune-massa", "comune-massa", "prefettura"]
-    assert log["record_key"].eq(sid).all() and log["pro_com_t"].eq(MASSA).all()
+    assert log["record_key"].eq(sid).all()
+    assert log["pro_com_t"].eq(MASSA).all()
     assert json.loads(log["before_json"].iloc[1])["hours"] == "Mo-Fr 09:00-12:00"
     assert json.loads(log["after_json"].iloc[2]) == {"motivo": "Trasferito"}
     with pytest.raises(homeless.ServicePermissionError):

@@ -57,8 +57,10 @@ def test_forgery_1_deleting_the_newest_entry(store):
     last = int(store.audit_frame()["audit_id"].max())
     _sql(store, "DELETE FROM audit_log WHERE audit_id = ?", [last])
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == last
-    assert "troncato" in check.message and f"n. {last}" in check.message
+    assert not check.ok
+    assert check.first_bad == last
+    assert "troncato" in check.message
+    assert f"n. {last}" in check.message
 
 
 def test_forgery_1b_deleting_the_newest_entry_and_replaying_an_old_head_is_caught_by_the_anchor(store):
@@ -67,11 +69,14 @@ def test_forgery_1b_deleting_the_newest_entry_and_replaying_an_old_head_is_caugh
         audit.record(store, cur, SYSTEM, action="commento", table="report_events", key="X#1")
     last = int(store.audit_frame()["audit_id"].max())
     printed = audit.anchor(store, reason="esportazione CSV")
-    assert printed.audit_id == last and f"voce n. {last}" in printed.text
+    assert printed.audit_id == last
+    assert f"voce n. {last}" in printed.text
     _sql(store, "DELETE FROM audit_log WHERE audit_id = ?", [last])
     _sql(store, "UPDATE meta SET value = ? WHERE key = 'audit_head'", [old_head])  # a head copied earlier
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == last and "ancora" in check.message
+    assert not check.ok
+    assert check.first_bad == last
+    assert "ancora" in check.message
 
 
 def test_forgery_2_changing_a_row_and_recomputing_the_chain(store):
@@ -80,7 +85,9 @@ def test_forgery_2_changing_a_row_and_recomputing_the_chain(store):
     _sql(store, "UPDATE audit_log SET username = 'qualcun-altro' WHERE audit_id = ?", [target])
     _rechain_with_entry_hash(store, target)
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == target and "modificata" in check.message
+    assert not check.ok
+    assert check.first_bad == target
+    assert "modificata" in check.message
     # nor with a MAC under a key of the forger's own
     row = store.audit_frame().set_index("audit_id").loc[target].to_dict()
     row["audit_id"] = target
@@ -95,19 +102,24 @@ def test_forgery_3_deleting_a_middle_entry_and_recomputing(store):
     _sql(store, "DELETE FROM audit_log WHERE audit_id = ?", [target])
     _rechain_with_entry_hash(store, target + 1)
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == target and f"manca la voce n. {target}" in check.message
+    assert not check.ok
+    assert check.first_bad == target
+    assert f"manca la voce n. {target}" in check.message
     # closing the gap by renumbering does not help either
     _sql(store, "UPDATE audit_log SET audit_id = audit_id - 1 WHERE audit_id > ?", [target])
     _rechain_with_entry_hash(store, target)
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == target
+    assert not check.ok
+    assert check.first_bad == target
 
 
 def test_forgery_4_changing_a_row_without_recomputing(store):
     target = int(store.audit_frame()["audit_id"].iloc[2])
     _sql(store, "UPDATE audit_log SET after_json = '{}' WHERE audit_id = ?", [target])
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == target and "HMAC" in check.message
+    assert not check.ok
+    assert check.first_bad == target
+    assert "HMAC" in check.message
 
 
 def test_removing_the_head_or_rewriting_entries_without_key_is_detected(store):
@@ -120,7 +132,8 @@ def test_removing_the_head_or_rewriting_entries_without_key_is_detected(store):
 def test_the_key_is_outside_the_database_owner_only_and_in_every_entry(store, tmp_path):
     path = tmp_path / "secrets" / "keys.json"
     assert path.exists()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     ring = keys.load_keys()
     log = store.audit_frame()
     assert set(log["key_id"]) == {ring.current}
@@ -133,7 +146,9 @@ def test_the_key_is_outside_the_database_owner_only_and_in_every_entry(store, tm
 def test_without_the_key_nothing_verifies(store, monkeypatch, tmp_path):
     monkeypatch.setenv("LANTERNA_SECRETS_FILE", str(tmp_path / "other" / "keys.json"))
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == 1 and "non disponibile" in check.message
+    assert not check.ok
+    assert check.first_bad == 1
+    assert "non disponibile" in check.message
 
 
 def test_key_from_the_environment(mc_store, monkeypatch):
@@ -149,10 +164,13 @@ def test_key_from_the_environment(mc_store, monkeypatch):
 def test_rotation_keeps_old_entries_verifiable_and_refuses_the_old_key_afterwards(store):
     before = keys.load_keys().current
     old, new = audit.rotate_key(store)
-    assert old == before and new != old and keys.load_keys().current == new
+    assert old == before
+    assert new != old
+    assert keys.load_keys().current == new
     auth.authenticate(store, "prefettura", auth.DEMO_PASSWORD)
     log = store.audit_frame()
-    assert log["action"].iloc[-2] == "rotazione_chiave" and log["key_id"].iloc[-1] == new
+    assert log["action"].iloc[-2] == "rotazione_chiave"
+    assert log["key_id"].iloc[-1] == new
     assert audit.verify_chain(store).ok
     # an entry appended after the rotation but signed with the retired key is refused
     row = log.iloc[-1].to_dict()
@@ -161,7 +179,9 @@ def test_rotation_keeps_old_entries_verifiable_and_refuses_the_old_key_afterward
     _sql(store, "UPDATE audit_log SET key_id = ?, entry_hash = ? WHERE audit_id = ?",
          [old, row["entry_hash"], int(row["audit_id"])])
     check = audit.verify_chain(store)
-    assert not check.ok and check.first_bad == int(row["audit_id"]) and "rotazione" in check.message
+    assert not check.ok
+    assert check.first_bad == int(row["audit_id"])
+    assert "rotazione" in check.message
 
 
 def test_unkeyed_entries_of_schema_2_are_accepted_only_before_the_keyed_ones(store):
@@ -183,7 +203,8 @@ def test_unkeyed_entries_of_schema_2_are_accepted_only_before_the_keyed_ones(sto
          [fourth["prev_hash"], fourth["entry_hash"]])
     _rechain_keyed(store, 5)
     check = audit.verify_chain(store)
-    assert check.ok and "3 voci anteriori" in check.message
+    assert check.ok
+    assert "3 voci anteriori" in check.message
     # rewriting an old unkeyed entry breaks the link of the first keyed one
     _sql(store, "UPDATE audit_log SET username = 'x' WHERE audit_id = 2")
     _rechain_with_entry_hash(store, 2)
@@ -214,11 +235,14 @@ def test_anchor_file_is_append_only_owner_only_and_confirms_the_chain(store):
     second = audit.anchor(store, reason="registro")
     path = store.path.with_name(store.path.name + ".anchors")
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 2 and json.loads(lines[0])["audit_id"] == first.audit_id
+    assert len(lines) == 2
+    assert json.loads(lines[0])["audit_id"] == first.audit_id
     assert second.audit_id == first.audit_id + 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     check = audit.verify_chain(store)
-    assert check.ok and check.anchors == 2 and "2 ancore confermate" in check.message
+    assert check.ok
+    assert check.anchors == 2
+    assert "2 ancore confermate" in check.message
 
 
 def test_cli_verifica_says_what_is_wrong_and_from_which_entry(store, capsys):
@@ -234,7 +258,8 @@ def test_cli_verifica_says_what_is_wrong_and_from_which_entry(store, capsys):
         raw.cursor().execute("UPDATE audit_log SET action = 'commento' WHERE audit_id = 3")
     assert main(["audit", "verifica", "--db", str(store.path)]) == 1
     out = capsys.readouterr().out
-    assert "dalla voce n. 3" in out and "la voce n. 3 è stata modificata" in out
+    assert "dalla voce n. 3" in out
+    assert "la voce n. 3 è stata modificata" in out
     close_all()
 
 
@@ -272,9 +297,11 @@ def test_a_schema_2_file_is_migrated_and_its_unkeyed_log_is_sealed_by_the_next_e
         assert audit.verify_chain(store).ok
         auth.add_user(store, SYSTEM, username="dopo.migrazione", password="password-valida-1", role="osservatore")
         log = store.audit_frame()
-        assert log["key_id"].isna().tolist() == [True, True, False] and log["prev_hash"].iloc[2] == previous
+        assert log["key_id"].isna().tolist() == [True, True, False]
+        assert log["prev_hash"].iloc[2] == previous
         check = audit.verify_chain(store)
-        assert check.ok and "2 voci anteriori" in check.message
+        assert check.ok
+        assert "2 voci anteriori" in check.message
         # the old entries cannot be rewritten any more: the keyed entry is chained to them
         store.cursor().execute("UPDATE audit_log SET record_key = 'altro' WHERE audit_id = 1")
         previous = audit.GENESIS
@@ -294,15 +321,18 @@ def test_exports_print_the_anchor_in_each_format(store):
 
     found = audit.anchor(store, reason="test")
     csv = audit.stamp("\ufeffa;b\r\n1;2\r\n".encode(), found, "csv")
-    assert csv.startswith(b"\xef\xbb\xbf") and csv.endswith(f"# {found.text}\r\n".encode())
+    assert csv.startswith(b"\xef\xbb\xbf")
+    assert csv.endswith(f"# {found.text}\r\n".encode())
     table = pd.read_csv(io.BytesIO(csv), sep=";", encoding="utf-8-sig", comment="#")
     assert table.to_dict("list") == {"a": [1], "b": [2]}  # the table itself is unchanged
     geo = json.loads(audit.stamp(b'{"type": "FeatureCollection", "features": []}', found, "geojson"))
-    assert geo["features"] == [] and geo["lanterna_registro"]["voce"] == found.audit_id
+    assert geo["features"] == []
+    assert geo["lanterna_registro"]["voce"] == found.audit_id
     assert geo["lanterna_registro"]["impronta"] == store.audit_frame()["entry_hash"].iloc[-1]
     page = audit.stamp("<html><body><h1>Agenda</h1></body></html>", found, "html").decode()
-    assert page.index(f"voce n. {found.audit_id}") < page.index("</body>") and "<h1>Agenda</h1>" in page
-    with pytest.raises(ValueError):
+    assert page.index(f"voce n. {found.audit_id}") < page.index("</body>")
+    assert "<h1>Agenda</h1>" in page
+    with pytest.raises(ValueError, match="formato sconosciuto: pdf"):
         audit.stamp(b"x", found, "pdf")
 
 

@@ -37,10 +37,12 @@ def test_password_is_stored_as_argon2id_never_in_clear(store):
     row = store.user_row("mario.rossi")
     assert row["password_hash"].startswith("$argon2id$")
     assert "una-password-lunga" not in row["password_hash"]
-    assert row["comuni"] == MASSA and row["email"] == "Mario@Comune.example"
+    assert row["comuni"] == MASSA
+    assert row["email"] == "Mario@Comune.example"
     log = store.audit_frame(action="utente_creato")
     entry = log[log["record_key"] == "mario.rossi"].iloc[0]
-    assert "argon2" not in entry["after_json"] and "una-password-lunga" not in entry["after_json"]
+    assert "argon2" not in entry["after_json"]
+    assert "una-password-lunga" not in entry["after_json"]
     assert '"password_impostata":true' in entry["after_json"]
 
 
@@ -60,7 +62,8 @@ def test_production_hasher_is_argon2id_with_the_library_defaults():
 
 def test_authenticate_right_and_wrong(store):
     user = auth.authenticate(store, "  Comune-Massa ", auth.DEMO_PASSWORD, now=T0)
-    assert user.role == "comune" and user.comuni == (MASSA,)
+    assert user.role == "comune"
+    assert user.comuni == (MASSA,)
     assert store.user_row("comune-massa")["last_login"] == T0
     for name, password in (("comune-massa", "sbagliata-123"), ("nessuno", auth.DEMO_PASSWORD)):
         with pytest.raises(auth.AuthError) as exc:
@@ -70,7 +73,8 @@ def test_authenticate_right_and_wrong(store):
     with pytest.raises(auth.AuthError, match=auth.GENERIC_FAILURE):
         auth.authenticate(store, "regione", auth.DEMO_PASSWORD, now=T0)
     actions = store.audit_frame(table="users")["action"].tolist()
-    assert "accesso" in actions and "accesso_fallito" in actions
+    assert "accesso" in actions
+    assert "accesso_fallito" in actions
 
 
 def test_unknown_user_is_verified_against_a_dummy_hash(store, monkeypatch):
@@ -84,7 +88,8 @@ def test_unknown_user_is_verified_against_a_dummy_hash(store, monkeypatch):
     monkeypatch.setattr(auth, "HASHER", Spy(time_cost=1, memory_cost=8, parallelism=1))
     with pytest.raises(auth.AuthError):
         auth.authenticate(store, "non-esiste", "qualcosa-di-lungo", now=T0)
-    assert len(seen) == 1 and seen[0].startswith("$argon2")  # the same work as for a real account
+    assert len(seen) == 1
+    assert seen[0].startswith("$argon2")
 
 
 def test_rehash_when_parameters_change(store, monkeypatch):
@@ -96,7 +101,9 @@ def test_rehash_when_parameters_change(store, monkeypatch):
     monkeypatch.setattr(auth, "HASHER", stronger)
     auth.authenticate(store, "vecchio", "password-del-2019", now=T0)
     new = store.user_row("vecchio")["password_hash"]
-    assert new != old and "t=2" in new and not stronger.check_needs_rehash(new)
+    assert new != old
+    assert "t=2" in new
+    assert not stronger.check_needs_rehash(new)
     auth.authenticate(store, "vecchio", "password-del-2019", now=T0)  # the new hash verifies
     assert store.user_row("vecchio")["password_hash"] == new
 
@@ -117,8 +124,10 @@ def test_progressive_delays_per_client_address(store):
     # the failure that reaches the limit starts the delay (recorded), the next attempt waits
     _fail(store, "regione", client=ATTACKER, at=T0 + timedelta(seconds=10))
     delayed = _fail(store, "polizia", client=ATTACKER, at=T0 + timedelta(seconds=10.5))
-    assert isinstance(delayed, auth.LoginDelayed) and delayed.scope == "client"
-    assert delayed.until == T0 + timedelta(seconds=10) + auth.CLIENT_DELAY_BASE and "riprovare tra" in str(delayed)
+    assert isinstance(delayed, auth.LoginDelayed)
+    assert delayed.scope == "client"
+    assert delayed.until == T0 + timedelta(seconds=10) + auth.CLIENT_DELAY_BASE
+    assert "riprovare tra" in str(delayed)
     # while delayed even the right password is refused, without being checked or counted
     assert isinstance(_fail(store, "prefettura", client=ATTACKER, at=T0 + timedelta(seconds=11),
                             password=auth.DEMO_PASSWORD), auth.LoginDelayed)
@@ -127,10 +136,12 @@ def test_progressive_delays_per_client_address(store):
     later = T0 + timedelta(minutes=1)
     _fail(store, "prefettura", client=ATTACKER, at=later)
     assert store.attempt_row("client", ATTACKER)["next_allowed"] == later + 2 * auth.CLIENT_DELAY_BASE
-    assert auth.client_delay(60) == auth.CLIENT_DELAY_MAX and auth.account_delay(60) == auth.ACCOUNT_DELAY_MAX
+    assert auth.client_delay(60) == auth.CLIENT_DELAY_MAX
+    assert auth.account_delay(60) == auth.ACCOUNT_DELAY_MAX
     log = store.audit_frame(table="users")
     delays = log[log["action"] == "rallentamento"]
-    assert len(delays) == 2 and json.loads(delays["after_json"].iloc[0])["indirizzo"] == ATTACKER
+    assert len(delays) == 2
+    assert json.loads(delays["after_json"].iloc[0])["indirizzo"] == ATTACKER
 
 
 def test_a_stranger_cannot_lock_out_an_account(store):
@@ -176,7 +187,7 @@ def test_old_failures_are_forgotten(store):
     assert store.attempt_row("account", "regione")["failures"] == 1
 
 
-@pytest.mark.parametrize("peer, header, trusted, expected", [
+@pytest.mark.parametrize(("peer", "header", "trusted", "expected"), [
     ("203.0.113.7", None, (), "203.0.113.7"),
     ("203.0.113.7", "1.2.3.4", (), "203.0.113.7"),  # no trusted proxy: the header is ignored
     ("10.0.0.5", "1.2.3.4", ("198.51.100.1",), "10.0.0.5"),  # not from the proxy: ignored
@@ -190,7 +201,7 @@ def test_client_address_believes_only_trusted_proxies(peer, header, trusted, exp
     assert auth.client_address(peer, header, trusted_proxies=trusted) == expected
 
 
-@pytest.mark.parametrize("password, message", [
+@pytest.mark.parametrize(("password", "message"), [
     ("corta", "almeno"), (" spazi-intorno ", "spazi"), ("x" * 2000, "al massimo"),
     ("io-sono-mario.rossi!", "nome utente"),
 ])
@@ -200,7 +211,7 @@ def test_password_policy(store, password, message):
     assert store.user_row("mario.rossi") is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"username": "ab"}, "Nome utente non valido"),
     ({"username": "sistema"}, "Nome utente non valido"),
     ({"username": "Mario Rossi"}, "Nome utente non valido"),
@@ -232,12 +243,14 @@ def test_only_manage_users_may_change_accounts(store):
             auth.set_password(store, actor, "prefettura", "password-nuova-1")
         with pytest.raises(PermissionDenied):
             auth.list_users(store, actor)
-    assert store.user_row("intruso") is None and store.user_row("comune-massa")["role"] == "comune"
+    assert store.user_row("intruso") is None
+    assert store.user_row("comune-massa")["role"] == "comune"
     prefettura = auth.get_user(store, "prefettura")
     changed = auth.set_role(store, prefettura, "comune-carrara", "comune", [CARRARA, MASSA])
     assert changed.comuni == (CARRARA, MASSA)
     entry = store.audit_frame(action="utente_modificato").iloc[-1]
-    assert entry["username"] == "prefettura" and '"comuni":"045003"' in entry["before_json"]
+    assert entry["username"] == "prefettura"
+    assert '"comuni":"045003"' in entry["before_json"]
 
 
 def test_password_change_and_disable(store):
@@ -256,7 +269,8 @@ def test_oidc_identity_is_mapped_by_email(store):
                   email="anna.bianchi@comune.carrara.example")
     user = auth.user_for_identity(store, "Anna.Bianchi@Comune.Carrara.example", email_verified=True,
                                   provider="ente")
-    assert user.username == "anna.bianchi" and user.comuni == (CARRARA,)
+    assert user.username == "anna.bianchi"
+    assert user.comuni == (CARRARA,)
     with pytest.raises(auth.AuthError, match="non risulta verificato"):
         auth.user_for_identity(store, "anna.bianchi@comune.carrara.example", email_verified=False)
     with pytest.raises(auth.AuthError, match="Nessun utente Lanterna"):
@@ -280,7 +294,8 @@ def test_email_is_unique(store):
 
 
 def test_oidc_configuration():
-    assert auth.oidc_providers({}) == [] and auth.oidc_problems(None) == []
+    assert auth.oidc_providers({}) == []
+    assert auth.oidc_problems(None) == []
     shared = {"redirect_uri": "https://lanterna.example/oauth2callback", "cookie_secret": "s" * 32}
     provider = {"client_id": "id", "client_secret": "secret", "server_metadata_url": "https://idp/.well-known"}
     assert auth.oidc_providers({**shared, **provider}) == [None]
@@ -308,7 +323,8 @@ def test_ensure_demo_accounts_only_on_demo_databases_without_accounts(mc_store):
     assert auth.ensure_demo_accounts(mc_store) == []  # not a demo database
     with mc_store.transaction() as cur:
         mc_store.set_meta(cur, "demo", "true")
-    assert len(auth.ensure_demo_accounts(mc_store)) == 6 and mc_store.count_users() == 6
+    assert len(auth.ensure_demo_accounts(mc_store)) == 6
+    assert mc_store.count_users() == 6
 
 
 def test_version_1_file_is_migrated_in_place(mc_db_file, tmp_path):
@@ -323,7 +339,8 @@ def test_version_1_file_is_migrated_in_place(mc_db_file, tmp_path):
         Store(path, read_only=True)
     with Store(path) as store:
         assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
-        assert store.count_users() == 0 and store.audit_count() == 0
+        assert store.count_users() == 0
+        assert store.audit_count() == 0
         auth.add_user(store, SYSTEM, username="dopo.migrazione", password="password-valida-1", role="osservatore")
         assert audit.verify_chain(store).ok
     con = duckdb.connect(str(path))

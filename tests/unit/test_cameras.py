@@ -46,7 +46,8 @@ def test_sector_points_inside_and_outside():
     assert not poly.contains(shapely.Point(0, 30))    # north, outside the angle
     assert poly.contains(shapely.Point(20, 15))       # bearing ~53°, inside
     north = cov.sector(0.0, 0.0, 0.0, 60.0, 50.0)
-    assert north.contains(shapely.Point(0, 40)) and not north.contains(shapely.Point(0, -40))
+    assert north.contains(shapely.Point(0, 40))
+    assert not north.contains(shapely.Point(0, -40))
 
 
 def test_footprints_defaults_and_status():
@@ -133,9 +134,12 @@ def test_police_cameras_hidden_for_comune_role():
     assert (police["lat"], police["lon"]) != (cams.loc[1, "lat"], cams.loc[1, "lon"])
     parent = hexgrid.cell_to_parent(np.array([cams.loc[1, "cell"]]), 9)[0]
     clat, clon = hexgrid.cell_centers(np.array([parent]))
-    assert police["lat"] == pytest.approx(clat[0]) and police["lon"] == pytest.approx(clon[0])
-    assert pd.isna(police["direction_deg"]) and police["control_room"] is None
-    assert shown.loc["comune", "camera_id"] == "C1" and shown.loc["comune", "position_exact"]
+    assert police["lat"] == pytest.approx(clat[0])
+    assert police["lon"] == pytest.approx(clon[0])
+    assert pd.isna(police["direction_deg"])
+    assert police["control_room"] is None
+    assert shown.loc["comune", "camera_id"] == "C1"
+    assert shown.loc["comune", "position_exact"]
     assert len(visible_footprints(cams, "comune", METRIC)) == 2
     for role in ("osservatore", "regione"):
         assert "P1" not in set(visible_cameras(cams, role)["camera_id"])
@@ -152,7 +156,8 @@ def test_police_cameras_exact_for_cleared_roles():
 
 def test_camera_layer_schema():
     layer = schemas.get_layer("telecamere")
-    assert layer.key == "cameras" and layer.id_field == "camera_id"
+    assert layer.key == "cameras"
+    assert layer.id_field == "camera_id"
     assert set(layer.required) == {"camera_id", "kind", "owner"}
 
 
@@ -211,4 +216,5 @@ def test_forced_over_budget_is_refused():
 def test_zero_budget_places_nothing():
     prob = random_problem(2, budget=0.0)
     plan = solve(prob)
-    assert plan.totals["cameras"] == 0 and plan.totals["cost_eur"] == 0.0
+    assert plan.totals["cameras"] == 0
+    assert plan.totals["cost_eur"] == 0.0

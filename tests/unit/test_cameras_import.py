@@ -47,7 +47,7 @@ def test_bad_rows_refuse_the_whole_file(mc_store, mc_territory, tmp_path):
 def test_missing_owner_column_is_named(mc_store, mc_territory, tmp_path):
     path = tmp_path / "senza_proprietario.csv"
     path.write_text(f"codice;tipo;lat;lon\nX1;dome;{MASSA[0]};{MASSA[1]}\n", encoding="utf-8")
-    with pytest.raises(ImportFailed, match="(?i)proprietario"):
+    with pytest.raises(ImportFailed, match=r"(?i)proprietario"):
         import_file(mc_store, mc_territory, "telecamere", path)
 
 

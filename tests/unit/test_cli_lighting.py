@@ -52,16 +52,20 @@ def test_csv_plan_for_a_budget(db, tmp_path, capsys):
     # Night-time outdoor incidents: protected (cell-key) for the default role (never 1 or 2, never "< 3"),
     # and the prevented incidents are numbers computed from them
     col = header.index("Delitti notturni all'aperto nel periodo")
-    assert rows and all(r[col].isdigit() and int(r[col]) not in (1, 2) for r in rows)
+    assert rows
+    assert all(r[col].isdigit() and int(r[col]) not in (1, 2) for r in rows)
     assert not any("riservato" in cell for r in rows for cell in r)
     err = capsys.readouterr().err
-    assert "intervallo" in err and "ritorno semplice" in err and "riservato" not in err
+    assert "intervallo" in err
+    assert "ritorno semplice" in err
+    assert "riservato" not in err
     # Worked example with clearance (tests/unit/test_lighting_plan.py): A's repair then C's LED replacement.
     exact = tmp_path / "esatto.csv"
     assert run(db, "--budget", "3.000", "--ruolo", "prefettura", "-o", str(exact)) == 0
     header, rows = read_csv(exact)
     assert [r[1] for r in rows] == [f"{A}-R", f"{C}-L"]
-    assert rows[0][3] == "Massa" and rows[0][5] == "Riparazione guasti"
+    assert rows[0][3] == "Massa"
+    assert rows[0][5] == "Riparazione guasti"
     assert rows[0][header.index("Costo (€)")] == "500,0"
     assert rows[1][header.index("Costo cumulato (€)")] == "2900,0"
     assert rows[1][header.index("Delitti notturni all'aperto nel periodo")] == "24"
@@ -72,7 +76,8 @@ def test_geojson_and_html_outputs(db, tmp_path):
     gj = tmp_path / "piano.geojson"
     assert run(db, "--budget", "100000", "--format", "geojson", "-o", str(gj)) == 0
     data = json.loads(gj.read_text(encoding="utf-8"))
-    assert data["type"] == "FeatureCollection" and data["features"]
+    assert data["type"] == "FeatureCollection"
+    assert data["features"]
     first = data["features"][0]
     assert first["geometry"]["type"] == "Polygon"
     assert first["properties"]["Intervento"][:15] in (A, C)
@@ -93,11 +98,13 @@ def test_options_change_the_plan(db, tmp_path):
     # Outskirts only: everything in C.
     assert run(db, "--budget", "1000000", "--periferie", "-o", str(out)) == 0
     header, rows = read_csv(out)
-    assert rows and all(r[header.index("Periferia")] == "sì" for r in rows)
+    assert rows
+    assert all(r[header.index("Periferia")] == "sì" for r in rows)
     # Excluding C's repair and forcing A's.
     assert run(db, "--budget", "3000", "--escludi", f"{C}-R", "--forza", f"{A}-R", "-o", str(out)) == 0
     ids = [r[1] for r in read_csv(out)[1]]
-    assert f"{C}-R" not in ids and f"{A}-R" in ids
+    assert f"{C}-R" not in ids
+    assert f"{A}-R" in ids
     # Cheaper repairs and a maximum share: Carrara has no candidate, so Massa cannot stay under 50 %
     # of the plan except with an empty plan.
     assert run(db, "--budget", "3000", "--quota-max", "0.5", "-o", str(out)) == 0
@@ -155,10 +162,13 @@ def test_help_is_italian_through_the_real_entry_point():
     proc = subprocess.run([sys.executable, "-m", "geo", "rank", "lighting", "--help"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0
-    assert "uso:" in proc.stdout and "--budget EURO" in proc.stdout and "prezzario regionale" in proc.stdout
+    assert "uso:" in proc.stdout
+    assert "--budget EURO" in proc.stdout
+    assert "prezzario regionale" in proc.stdout
     missing = subprocess.run([sys.executable, "-m", "geo", "rank", "lighting"], cwd=ROOT, capture_output=True,
                              text=True, timeout=120)
-    assert missing.returncode == 2 and "mancano gli argomenti obbligatori" in missing.stderr
+    assert missing.returncode == 2
+    assert "mancano gli argomenti obbligatori" in missing.stderr
 
 
 def test_hidden_totals_stay_hidden_in_cli_outputs(db, tmp_path, capsys, monkeypatch):

@@ -44,7 +44,8 @@ def test_add_list_passwd_disable_role(db, monkeypatch, capsys):
     assert "Utente creato: mario.rossi" in capsys.readouterr().out
     with Store(db) as store:
         user = auth.authenticate(store, "mario.rossi", "password-di-mario")
-        assert user.comuni == (MASSA,) and user.email == "mario@comune.example"
+        assert user.comuni == (MASSA,)
+        assert user.email == "mario@comune.example"
     assert _run(db, "passwd", "mario.rossi", "--password-stdin", stdin="password-nuova-2026\n",
                 monkeypatch=monkeypatch) == 0
     assert _run(db, "role", "mario.rossi", "comune", "--comuni", f"{MASSA},{CARRARA}") == 0
@@ -53,14 +54,17 @@ def test_add_list_passwd_disable_role(db, monkeypatch, capsys):
     assert _run(db, "list") == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("mario.rossi"))
-    assert "Comune" in line and " no " in line and "mario@comune.example" in line
+    assert "Comune" in line
+    assert " no " in line
+    assert "mario@comune.example" in line
     with Store(db) as store, pytest.raises(auth.AuthError):
         auth.authenticate(store, "mario.rossi", "password-nuova-2026")
     assert _run(db, "enable", "mario.rossi") == 0
     with Store(db) as store:
         assert auth.authenticate(store, "mario.rossi", "password-nuova-2026").comuni == (CARRARA, MASSA)
         actions = store.audit_frame(table="users")["action"].tolist()
-        assert actions.count("utente_modificato") == 3 and "password_cambiata" in actions
+        assert actions.count("utente_modificato") == 3
+        assert "password_cambiata" in actions
         assert set(store.audit_frame(table="users")["username"]) >= {"sistema"}
 
 
@@ -79,7 +83,8 @@ def test_italian_errors_and_exit_codes(db, monkeypatch, capsys):
     assert "Utente sconosciuto" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         _run(db, "add", "vigile", "--ruolo", "sindaco")
-    assert exc.value.code == 2 and "scelta non valida" in capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "scelta non valida" in capsys.readouterr().err
     assert main(["users", "list", "--db", str(db.with_name("manca.duckdb"))]) == 2
     assert "Database non trovato" in capsys.readouterr().err
 
@@ -103,7 +108,9 @@ def test_password_is_never_an_argument():
             parser.parse_args(["users", command, "mario", "--ruolo", "osservatore", "--password", "segreta-123"])
     help_text = subprocess.run([sys.executable, "-m", "geo", "users", "add", "--help"], cwd=ROOT, capture_output=True,
                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
-    assert "--password-stdin" in help_text and "--password " not in help_text and "uso:" in help_text
+    assert "--password-stdin" in help_text
+    assert "--password " not in help_text
+    assert "uso:" in help_text
 
 
 def test_password_prompt_asks_twice_and_refuses_a_mismatch():

@@ -43,8 +43,10 @@ def test_csv_ranking(db, tmp_path, capsys):
     assert run(db, "--profilo", "sicurezza", "--top", "5", "--output", str(out)) == 0
     assert "Scritte 5 zone pilota" in capsys.readouterr().err
     header, rows = read_csv(out)
-    assert header[:3] == ["Rango", "Zona", "Comuni"] and "P(tra le prime 5)" in header
-    assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"] and rows[0][1] == "Z01"
+    assert header[:3] == ["Rango", "Zona", "Comuni"]
+    assert "P(tra le prime 5)" in header
+    assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[0][1] == "Z01"
     assert all(r[2] == "Carrara" for r in rows)
 
 
@@ -76,11 +78,14 @@ def test_geojson_and_html(db, tmp_path):
     gj, page = tmp_path / "z.geojson", tmp_path / "z.html"
     assert run(db, "--format", "geojson", "--top", "3", "--output", str(gj)) == 0
     data = json.loads(gj.read_text(encoding="utf-8"))
-    assert len(data["features"]) == 3 and data["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
-    assert data["features"][0]["properties"]["Rango"] == 1 and data["lanterna"]["risoluzione_h3"] == 9
+    assert len(data["features"]) == 3
+    assert data["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert data["features"][0]["properties"]["Rango"] == 1
+    assert data["lanterna"]["risoluzione_h3"] == 9
     assert run(db, "--format", "html", "--top", "3", "--output", str(page)) == 0
     text = page.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>") and text.count('class="card"') == 3
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.count('class="card"') == 3
 
 
 def test_stdout_output(db, capsys):
@@ -114,4 +119,5 @@ def test_registered_in_the_cli_help():
     for option in ("--profilo", "--pesi", "--min-km2", "--max-km2", "--top", "--res", "--seed", "--format",
                    "--output"):
         assert option in out
-    assert "uso:" in out and "zone pilota" in out
+    assert "uso:" in out
+    assert "zone pilota" in out

@@ -46,7 +46,8 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 def test_build_summary_and_meta(demo_build, demo_tables):
     summary = demo_build["summary"]
-    assert summary["built"] and not summary["skipped"]
+    assert summary["built"]
+    assert not summary["skipped"]
     for table in GENERATED_TABLES:
         assert summary["counts"][table] == len(demo_tables[table]) > 0
     meta = dict(zip(demo_tables["meta"]["key"], demo_tables["meta"]["value"], strict=True))
@@ -61,7 +62,8 @@ def test_build_summary_and_meta(demo_build, demo_tables):
 def test_progress_is_monotone_and_italian(demo_build):
     fractions = [f for f, _ in demo_build["steps"]]
     assert fractions == sorted(fractions)
-    assert fractions[0] > 0 and fractions[-1] == 1.0
+    assert fractions[0] > 0
+    assert fractions[-1] == 1.0
     assert all(text and text[0].isupper() for _, text in demo_build["steps"])
     assert any("delitti" in text for _, text in demo_build["steps"])
 
@@ -111,7 +113,8 @@ def test_every_generated_row_flagged(demo_tables):
         df = demo_tables[table]
         if table == "schools":
             df = df[df["level"] != "infanzia"]
-        assert len(df) and df["synthetic"].all(), table
+        assert len(df), table
+        assert df["synthetic"].all(), table
         assert (df["source"] == "Generato (demo)").all(), table
     territory = load_territory("massa-carrara")
     schools = demo_tables["schools"].set_index("code")
@@ -147,7 +150,8 @@ def test_existing_built_database_is_kept(demo_build):
     path = demo_build["path"]
     before = path.stat().st_mtime_ns
     summary = build_demo("massa-carrara", path=path)
-    assert summary["skipped"] and not summary["built"]
+    assert summary["skipped"]
+    assert not summary["built"]
     assert path.stat().st_mtime_ns == before
 
 
@@ -177,7 +181,8 @@ def test_any_territory_folder(tiny_territory_dir, tmp_path):
         assert inc["cell"].isin(store.table("cells")["cell"]).all()
         # no official totals: the national rate per resident times the population
         yearly = inc.groupby(inc["month"].dt.year)["count"].sum()
-        assert len(yearly) == 6 and (yearly > 0).all()
+        assert len(yearly) == 6
+        assert (yearly > 0).all()
         per_1000 = yearly.mean() / 15_000 * 1000
         assert 20 < per_1000 < 60
         schools = store.table("schools")

@@ -68,9 +68,13 @@ def test_rate_ratio_matches_the_exact_interval_by_hand(o1, e1, o2, e2):
 
 def test_rate_ratio_edge_cases():
     rr, low, high = ex.rate_ratio([0, 5, 0, 2], [7, 7, 7, 0], [13, 0, 0, 3], [324, 324, 324, 10])
-    assert rr[0] == 0 and low[0] == 0 and high[0] == pytest.approx((1 - 0.025 ** (1 / 13)) / 0.025 ** (1 / 13)
+    assert rr[0] == 0
+    assert low[0] == 0
+    assert high[0] == pytest.approx((1 - 0.025 ** (1 / 13)) / 0.025 ** (1 / 13)
                                                                    * 324 / 7)
-    assert math.isinf(rr[1]) and math.isinf(high[1]) and low[1] > 0
+    assert math.isinf(rr[1])
+    assert math.isinf(high[1])
+    assert low[1] > 0
     assert np.isnan([rr[2], low[2], high[2]]).all()  # no events at all
     assert np.isnan([rr[3], low[3], high[3]]).all()  # no exposure
     assert ex.exposure_level(np.array([5.0, 1.2, 0.3, np.nan]), np.array([1.5, 0.8, 0.1, np.nan]),
@@ -89,7 +93,9 @@ def test_overdispersed_interval_is_the_exact_one_on_effective_counts():
         assert np.allclose(np.asarray(wide), np.asarray(exact), rtol=1e-9)
     rr, low, high = ex.rate_ratio(28, 7, 24, 324, dispersion=4.0)
     rr0, low0, high0 = ex.rate_ratio(28, 7, 24, 324)
-    assert float(rr) == float(rr0) and low < low0 and high > high0
+    assert float(rr) == float(rr0)
+    assert low < low0
+    assert high > high0
     # φ below 1 is not used to narrow the interval
     assert np.allclose(ex.rate_ratio(28, 7, 24, 324, dispersion=0.3), (rr0, low0, high0))
     # different dispersions of area and reference: effective counts over effective exposures
@@ -105,7 +111,8 @@ def test_estimated_dispersion_widens_like_student_t():
     assert float(ex.interval_level(0.95, 4)) == pytest.approx(2 * norm.cdf(t.ppf(0.975, 4)) - 1)
     _, lo_known, hi_known = ex.rate_ratio(40, 9, 100, 210, dispersion=3.0)
     _, lo_est, hi_est = ex.rate_ratio(40, 9, 100, 210, dispersion=3.0, df=5)
-    assert lo_est < lo_known and hi_est > hi_known
+    assert lo_est < lo_known
+    assert hi_est > hi_known
 
 
 def test_block_dispersion_by_hand():
@@ -114,13 +121,15 @@ def test_block_dispersion_by_hand():
     assert (float(phi), float(df)) == (7.0, 2.0)
     # unequal blocks: expected mu * n
     phi, df = ex.block_dispersion([0, 6], [2, 8])  # mu = 0.6: expected 1.2 and 4.8
-    assert float(phi) == pytest.approx(1.2 ** 2 / 1.2 + 1.2 ** 2 / 4.8) and float(df) == 1.0
+    assert float(phi) == pytest.approx(1.2 ** 2 / 1.2 + 1.2 ** 2 / 4.8)
+    assert float(df) == 1.0
     assert float(ex.block_dispersion([2, 2, 2], [7, 7, 7])[0]) == 1.0  # under-dispersed: floor 1
     assert tuple(map(float, ex.block_dispersion([0, 0], [7, 7]))) == (1.0, math.inf)
     assert tuple(map(float, ex.block_dispersion([5], [7]))) == (1.0, math.inf)
     # vectorised over leading axes
     phi, df = ex.block_dispersion(np.array([[0, 10, 2], [2, 2, 2]]), np.full((2, 3), 7))
-    assert phi.tolist() == [7.0, 1.0] and df.tolist() == [2.0, 2.0]
+    assert phi.tolist() == [7.0, 1.0]
+    assert df.tolist() == [2.0, 2.0]
 
 
 def test_area_dispersion_by_hand():
@@ -150,7 +159,8 @@ def test_new_intervals_cover_under_overdispersion_and_the_old_ones_do_not(ratio)
     assert r["new"]["coverage"] >= 0.90
     assert r["old"]["coverage"] < 0.70
     if ratio == 1.0:  # false "alta"
-        assert r["new"]["alta"] <= 0.025 and r["old"]["alta"] > 0.10
+        assert r["new"]["alta"] <= 0.025
+        assert r["old"]["alta"] > 0.10
 
 
 def test_new_intervals_stay_calibrated_on_poisson_counts():
@@ -158,7 +168,8 @@ def test_new_intervals_stay_calibrated_on_poisson_counts():
     for ratio in (1.0, 4.0):
         sim = bench.simulate(runs=400, ratio=ratio, expected=10.0, phi=1.0, rng=np.random.default_rng(3))
         r = bench.evaluate(sim, ratio)
-        assert r["new"]["coverage"] >= 0.93 and r["old"]["coverage"] >= 0.92
+        assert r["new"]["coverage"] >= 0.93
+        assert r["old"]["coverage"] >= 0.92
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,7 +283,8 @@ def test_counts_rate_ratio_and_interval_by_hand(tiny):
     result = exposure_of(tiny)
     s1 = result.schools.set_index("code").loc["MSEE00001D"]
     s2 = result.schools.set_index("code").loc["MSEE00002D"]
-    assert s1["n_cells"] == 7 and s2["n_cells"] == 7
+    assert s1["n_cells"] == 7
+    assert s2["n_cells"] == 7
     assert (s1["spaccio_all"], s1["violenza_all"], s1["focus_all"], s1["other"]) == (4, 3, 7, 5)
     assert (s1["cat_rapine"], s1["cat_lesioni_minacce"], s1["cat_furti_altri"]) == (1, 2, 5)
     # School time: day band in school months only (the July robbery and the November night assault are out).
@@ -281,7 +293,8 @@ def test_counts_rate_ratio_and_interval_by_hand(tiny):
     assert s1["focus_outside_est"] == pytest.approx(7 - 4 * 45 / 98)
     assert s1["focus_per_km2_year"] == pytest.approx(7 / (7 * CELL_AREA))
     # Reference: the other 324 cells of the comune (same class), with 3 + 3 focus incidents.
-    assert s1["density_class"] == 1 and s1["reference"] == "simili"
+    assert s1["density_class"] == 1
+    assert s1["reference"] == "simili"
     assert (s1["ref_cells"], s1["ref_focus"]) == (324, 6)
     # 7 x 6 / 324 = 0.13 expected: no ratio (54 "times the average" would be noise)
     assert s1["expected"] == pytest.approx(7 * 6 / 324)
@@ -289,19 +302,22 @@ def test_counts_rate_ratio_and_interval_by_hand(tiny):
     assert s1["exposure_level"] == "ins"
     # The second school: no focus incident; its reference holds the first school's 7.
     assert (s2["focus_all"], s2["ref_cells"], s2["ref_focus"]) == (0, 324, 13)
-    assert s2["expected"] == pytest.approx(7 * 13 / 324) and s2["exposure_level"] == "ins"
+    assert s2["expected"] == pytest.approx(7 * 13 / 324)
+    assert s2["exposure_level"] == "ins"
     # Reports (open only) and lighting.
     assert (s1["reports_open"], s1["reports_public_order"], s1["reports_lighting"]) == (2, 1, 1)
     assert (s1["lights"], s1["lights_broken"]) == (4, 1)
     assert s1["comune_broken_share"] == pytest.approx(1 / 20)
     assert (s2["lights"], s2["reports_open"]) == (0, 0)
-    assert result.schools["rank"].tolist() == [1, 2] and result.schools.loc[0, "code"] == "MSEE00001D"
+    assert result.schools["rank"].tolist() == [1, 2]
+    assert result.schools.loc[0, "code"] == "MSEE00001D"
     with pytest.MonkeyPatch.context() as mp:  # without the minimum: the exact Poisson figures by hand
         mp.setattr(ex, "MIN_EXPECTED", 0.0)
         s1 = exposure_of(tiny).schools.set_index("code").loc["MSEE00001D"]
     # the 324 reference cells hold 3 + 3 events in two blocks: dispersion from the blocks
     assert s1["rr"] == pytest.approx(54.0)
-    assert s1["dispersion"] >= 1.0 and math.isfinite(s1["dispersion_df"])
+    assert s1["dispersion"] >= 1.0
+    assert math.isfinite(s1["dispersion_df"])
 
 
 def test_school_hours_basis(tiny, monkeypatch):
@@ -342,7 +358,8 @@ def test_reasons_and_ratio_with_enough_incidents(tiny):
     result = exposure_of(tiny, role="prefettura")
     s1 = result.schools.set_index("code").loc["MSEE00001D"]
     assert (s1["focus_all"], s1["ref_focus"]) == (37, 406)
-    assert s1["expected"] == pytest.approx(7 * 406 / 324) and s1["expected"] >= ex.MIN_EXPECTED
+    assert s1["expected"] == pytest.approx(7 * 406 / 324)
+    assert s1["expected"] >= ex.MIN_EXPECTED
     assert s1["rr"] == pytest.approx((37 / 7) / (406 / 324))
     # the interval: effective counts with the reference blocks' dispersion (by hand below)
     blocks = pd.Series(hexgrid.cell_to_parent(np.array(sorted(disk(C0, 10) - set(
@@ -354,12 +371,14 @@ def test_reasons_and_ratio_with_enough_incidents(tiny):
     # (the second school's area keeps its cells in the first school's reference)
     by_block = rc.groupby(blocks.to_numpy()).agg(["sum", "size"])
     phi, df = ex.block_dispersion(by_block["sum"].to_numpy(), by_block["size"].to_numpy())
-    assert s1["dispersion"] == pytest.approx(float(phi)) and s1["dispersion_df"] == float(df)
+    assert s1["dispersion"] == pytest.approx(float(phi))
+    assert s1["dispersion_df"] == float(df)
     area_phi = ex.area_dispersion(phi, s1["rr"], s1["concentration"])
     _, lo, hi = ex.rate_ratio(37, 7, 406, 324, dispersion=phi, df=df, area_dispersion=area_phi)
     assert (s1["rr_low"], s1["rr_high"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
     _, lo_old, hi_old = ex.rate_ratio(37, 7, 406, 324)
-    assert s1["rr_low"] < float(lo_old) and s1["rr_high"] > float(hi_old)
+    assert s1["rr_low"] < float(lo_old)
+    assert s1["rr_high"] > float(hi_old)
     table = ex.ranked_table(result, "prefettura").set_index("Codice meccanografico")
     first = table.loc["MSEE00001D"]
     assert first["Rapporto con aree simili"] == ex._rr_text(s1["rr"])
@@ -381,10 +400,13 @@ def test_below_the_minimum_expected_count_no_ratio_is_a_number(tiny):
         first = table.loc["MSEE00001D"]
         assert first["Esposizione"] == "Dato insufficiente"
         assert first["Rapporto con aree simili"] == ex.INSUFFICIENT_LABEL == first["IC 95 %"]
-        assert "volte" not in first["Motivi"] and "troppo pochi per un rapporto" in first["Motivi"]
+        assert "volte" not in first["Motivi"]
+        assert "troppo pochi per un rapporto" in first["Motivi"]
         geo = json.loads(ex.schools_geojson(result, role))
         props = {f["properties"]["codice"]: f["properties"] for f in geo["features"]}["MSEE00001D"]
-        assert props["rapporto_aree_simili"] is None and props["ic95_min"] is None and props["dato_insufficiente"]
+        assert props["rapporto_aree_simili"] is None
+        assert props["ic95_min"] is None
+        assert props["dato_insufficiente"]
         assert props["esposizione"] == "Dato insufficiente"
         assert ex.rr_chart_data(result, role).empty
         styled = ex.ranked_styler(result, role).to_html()
@@ -404,8 +426,9 @@ def test_role_without_clearance_sees_numbers_from_protected_counts(tiny):
     police = exposure_of(tiny, role="forze_polizia")
     assert police.schools.equals(exact.schools)
     result = exposure_of(tiny, role="regione")
-    assert result.params["protected"] and not exact.params.get("protected")
-    with pytest.raises(ValueError):
+    assert result.params["protected"]
+    assert not exact.params.get("protected")
+    with pytest.raises(ValueError, match="conteggi esatti"):
         ex.ranked_table(exact, "regione")  # an exact result is never shown to a role without clearance
     # every count is the published p-table value of its records: never 1-2, within the noise bound
     for col in (*ex.COUNT_COLUMNS, "ref_focus"):
@@ -443,7 +466,8 @@ def test_role_without_clearance_sees_numbers_from_protected_counts(tiny):
     assert not {COUNT_LABEL, DERIVED_LABEL, "Riservata"} & texts
     for blob in (ex.table_csv(table).decode("utf-8-sig"), ex.schools_geojson(result, "regione").decode(),
                  ex.exposure_map(result, role="regione", tiles="none").get_root().render()):
-        assert COUNT_LABEL not in blob and not re.search(r"riservat[oaie]\b", blob, re.IGNORECASE)
+        assert COUNT_LABEL not in blob
+        assert not re.search(r"riservat[oaie]\b", blob, re.IGNORECASE)
     cats = ex.category_table(result, "regione").set_index("Scuola")
     assert cats.loc["=Scuola <b>Uno</b>", "Lesioni, percosse e minacce"] == str(int(s1["cat_lesioni_minacce"]))
     assert ex.category_table(police, "forze_polizia").set_index("Scuola").loc[
@@ -460,11 +484,13 @@ def test_exports_are_safe(tiny):
     assert lines[0].split(";")[:3] == ["Rango", "Scuola", "Grado"]
     assert "'=Scuola <b>Uno</b>" in lines[1]
     rendered = ex.exposure_map(result, role="osservatore", selected="MSEE00001D", tiles="none").get_root().render()
-    assert "<b>Uno</b>" not in rendered and "\\u0026lt;b\\u0026gt;Uno" in rendered
+    assert "<b>Uno</b>" not in rendered
+    assert "\\u0026lt;b\\u0026gt;Uno" in rendered
     styler = ex.ranked_styler(result, "osservatore")
     assert styler.data["Spaccio (delitti)"].tolist() == result.schools["spaccio_all"].astype(float).tolist()
     meta = json.loads(ex.schools_geojson(result, "osservatore"))["lanterna"]
-    assert meta["riservatezza"] == disclosure.PROTECTED_NOTE and meta["minimo_attesi"] == ex.MIN_EXPECTED
+    assert meta["riservatezza"] == disclosure.PROTECTED_NOTE
+    assert meta["minimo_attesi"] == ex.MIN_EXPECTED
 
 
 def direct_frames(school_cell: int, *, far: int):
@@ -486,7 +512,8 @@ def test_similar_areas_are_of_the_same_density_and_widen_when_too_few(monkeypatc
     far = ring(C0, 25)[0]
     schools, incidents, context = direct_frames(C0, far=far)
     dens = ex.density_class(ex.smoothed_density(context))
-    assert set(dens[: len(disk(C0, 5))]) == {1} and set(dens[len(disk(C0, 5)):]) == {5}
+    assert set(dens[: len(disk(C0, 5))]) == {1}
+    assert set(dens[len(disk(C0, 5)):]) == {5}
     monkeypatch.setattr(ex, "MIN_EXPECTED", 0.0)
     s = ex.school_exposure(schools, incidents, context, walk_m=200).schools.iloc[0]
     assert (s["reference"], s["ref_cells"], s["ref_focus"]) == ("simili", 91 - 7, 2)
@@ -511,7 +538,8 @@ def test_no_schools_gives_empty_tables(tiny):
     with tiny.transaction() as cur:
         cur.execute("DELETE FROM schools")
     result = exposure_of(tiny)
-    assert result.schools.empty and result.by_comune.empty
+    assert result.schools.empty
+    assert result.by_comune.empty
     assert ex.ranked_table(result, "prefettura").empty
     assert json.loads(ex.schools_geojson(result, "prefettura"))["features"] == []
     protected = exposure_of(tiny, role="osservatore")
@@ -522,7 +550,9 @@ def test_benchmark_script_runs_and_prints_old_and_new(capsys):
     bench = _bench()
     assert bench.main(["--quick", "--no-db", "--runs", "50", "--seed", "2"]) == 0
     out = capsys.readouterr().out
-    assert "coverage OLD" in out and "coverage NEW" in out and "| Poisson | 5 | 1x |" in out
+    assert "coverage OLD" in out
+    assert "coverage NEW" in out
+    assert "| Poisson | 5 | 1x |" in out
 
 
 def test_school_details_view_escapes_and_protects(tiny):
@@ -530,9 +560,11 @@ def test_school_details_view_escapes_and_protects(tiny):
 
     police = school_views.school_details(exposure_of(tiny), "MSEE00001D", "forze_polizia")
     title, why, table = police
-    assert title.startswith("**1. ") and table.index.name == "Voce"
+    assert title.startswith("**1. ")
+    assert table.index.name == "Voce"
     assert table.loc["Spaccio (delitti nel periodo)", "Valore"] == "4"  # exact for a cleared role
     assert table.loc["Rapporto con aree simili (IC 95 %)", "Valore"].lower().startswith("dato insufficiente")
     assert all(isinstance(w, str) for w in why)
     assert school_views.md_escape("*a* [b](c)\n") == "\\*a\\* \\[b\\]\\(c\\)"
-    assert school_views.near_share_text(1, 4) == "25 %" and school_views.near_share_text(0, 0) == "–"
+    assert school_views.near_share_text(1, 4) == "25 %"
+    assert school_views.near_share_text(0, 0) == "–"

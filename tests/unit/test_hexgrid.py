@@ -33,21 +33,22 @@ def test_cell_to_parent_matches_h3(points, res):
 
 
 def test_cell_to_parent_rejects_bad_resolution():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="risoluzione H3 non valida"):
         hexgrid.cell_to_parent(np.array([0]), 16)
 
 
 def test_str_round_trip_and_invalid():
     cell = h3n.latlng_to_cell(44.03, 10.14, 9)
     assert hexgrid.from_str(hexgrid.to_str([cell]))[0] == cell
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cella H3 non valida: notacell"):
         hexgrid.from_str(["notacell"])
 
 
 def test_polygons_close_and_areas():
     cell = h3n.latlng_to_cell(44.03, 10.14, 8)
     poly = hexgrid.cells_to_polygons([cell])[0]
-    assert poly.is_valid and len(poly.exterior.coords) == 7
+    assert poly.is_valid
+    assert len(poly.exterior.coords) == 7
     lat, lon = hexgrid.cell_centers(np.array([cell]))
     assert poly.contains(shapely.Point(lon[0], lat[0]))
     assert hexgrid.exact_cell_areas_km2(np.array([cell]))[0] == pytest.approx(hexgrid.cell_area_km2(8), rel=0.1)
@@ -89,7 +90,8 @@ def test_parallel_indexing_equals_serial(monkeypatch, points):
     real_pool = hexgrid.ProcessPoolExecutor
     monkeypatch.setattr(hexgrid, "ProcessPoolExecutor", lambda **kw: pools.append(kw) or real_pool(**kw))
     parallel = hexgrid.points_to_cells(lat, lon, 10, workers=2)
-    assert pools and pools[0]["max_workers"] == 2
+    assert pools
+    assert pools[0]["max_workers"] == 2
     serial = hexgrid.points_to_cells(lat, lon, 10, workers=1)
     np.testing.assert_array_equal(parallel, serial)
     assert parallel[0] == h3n.latlng_to_cell(lat[0], lon[0], 10)

@@ -111,7 +111,8 @@ def test_walking_distances_on_a_known_grid():
         assert rec["dist_docce"] == pytest.approx(d_far, rel=1e-9, abs=1e-6)
         assert rec["dist_ascolto"] == pytest.approx(min(d_centre, d_far), rel=1e-9, abs=1e-6)
         assert rec["dist_tutti"] == pytest.approx(min(d_centre, d_far), rel=1e-9, abs=1e-6)
-        assert math.isinf(rec["dist_guardaroba"]) and rec["name_guardaroba"] is None
+        assert math.isinf(rec["dist_guardaroba"])
+        assert rec["name_guardaroba"] is None
     by_cell = dist.set_index("cell")
     assert by_cell.loc[CENTRE, "dist_mensa"] == 0
     assert by_cell.loc[far_cell, "name_docce"] == "Servizio DOCCE"
@@ -146,9 +147,12 @@ def test_coverage_by_comune_weights_by_residents():
     assert cov.loc[CARRARA, "share_near"] == 0.0
     # Existence counts every service, also the non-public one.
     assert cov.loc[MASSA, "types_present"] == ["mensa", "accoglienza_notturna"]
-    assert "mensa" not in cov.loc[MASSA, "types_missing"] and len(cov.loc[MASSA, "types_missing"]) == 7
-    assert cov.loc[CARRARA, "services"] == 0 and len(cov.loc[CARRARA, "types_missing"]) == 9
-    assert bool(cov.loc[MASSA, "open_24h"]) and not bool(cov.loc[CARRARA, "open_24h"])
+    assert "mensa" not in cov.loc[MASSA, "types_missing"]
+    assert len(cov.loc[MASSA, "types_missing"]) == 7
+    assert cov.loc[CARRARA, "services"] == 0
+    assert len(cov.loc[CARRARA, "types_missing"]) == 9
+    assert bool(cov.loc[MASSA, "open_24h"])
+    assert not bool(cov.loc[CARRARA, "open_24h"])
     table = hl.coverage_table(cov.reset_index())
     assert table.loc[1, "Tipi mancanti"].startswith("Distribuzione pasti in strada")
 
@@ -158,7 +162,8 @@ def test_map_cells_aggregates_by_residents():
     services = pd.DataFrame([service("M", CENTRE, ["mensa"])])
     dist = hl.coverage_distances(cells, services)
     same = hl.map_cells(dist, service_type="mensa", res=10)
-    assert len(same) == len(cells) and same["nearest_name"].eq("Servizio M").all()
+    assert len(same) == len(cells)
+    assert same["nearest_name"].eq("Servizio M").all()
     coarse = hl.map_cells(dist, service_type="mensa", res=9)
     parents = hexgrid.cell_to_parent(dist["cell"].to_numpy(), 9)
     for parent, row in coarse.set_index("cell").iterrows():
@@ -185,14 +190,17 @@ def fixture_week() -> pd.DataFrame:
 
 def test_hours_chart_data_for_a_fixture_week():
     data = hl.hours_chart_data(fixture_week(), month=6, service_type="mensa")
-    assert len(data) == 168 and list(data.columns[:3]) == ["day", "giorno", "hour"]
+    assert len(data) == 168
+    assert list(data.columns[:3]) == ["day", "giorno", "hour"]
     at = data.set_index(["day", "hour"])
     assert at.loc[(0, 12), "open_services"] == 1
     assert at.loc[(0, 13), "open_services"] == 2  # A and B
     assert at.loc[(0, 14), "open_services"] == 1  # B until 15:00
     assert at.loc[(0, 14), "open_minutes"] == 60
-    assert at.loc[(0, 15), "open_services"] == 0 and bool(at.loc[(0, 15), "no_service"])
-    assert at.loc[(1, 13), "open_services"] == 1 and at.loc[(1, 14), "open_services"] == 0
+    assert at.loc[(0, 15), "open_services"] == 0
+    assert bool(at.loc[(0, 15), "no_service"])
+    assert at.loc[(1, 13), "open_services"] == 1
+    assert at.loc[(1, 14), "open_services"] == 0
     assert data.loc[data["day"] >= 5, "no_service"].all()
     assert int((~data["no_service"]).sum()) == 3 + 4 * 2  # Monday 12-15, Tuesday-Friday 12-14
 
@@ -240,7 +248,8 @@ def test_marginality_signals_count_the_right_reports():
     sig = hl.marginality_signals(reports, incidents, start=pd.Timestamp("2024-01-01").date())
     assert sig.to_dict("records") == [{"cell": r9, "reports": 2, "incidents": 2, "signals": 4}]
     sig_all = hl.marginality_signals(reports, incidents.iloc[:0])
-    assert sig_all["reports"].tolist() == [3] and sig_all["incidents"].tolist() == [0]
+    assert sig_all["reports"].tolist() == [3]
+    assert sig_all["incidents"].tolist() == [0]
 
 
 def test_gap_areas_group_far_hexagons_and_rank_the_capoluogo_first():
@@ -264,39 +273,49 @@ def test_gap_areas_group_far_hexagons_and_rank_the_capoluogo_first():
     areas = gaps.areas
     assert areas["rank"].tolist() == [1, 2, 3]
     # Massa (capoluogo) first, biggest signals first; adjacent a and a2 form one area.
-    assert areas.loc[0, "comune"] == "Massa" and areas.loc[0, "signals"] == 7 and areas.loc[0, "cells"] == 2
-    assert areas.loc[1, "comune"] == "Massa" and areas.loc[1, "signals"] == 6
-    assert areas.loc[2, "comune"] == "Carrara" and not areas.loc[2, "capoluogo"]
+    assert areas.loc[0, "comune"] == "Massa"
+    assert areas.loc[0, "signals"] == 7
+    assert areas.loc[0, "cells"] == 2
+    assert areas.loc[1, "comune"] == "Massa"
+    assert areas.loc[1, "signals"] == 6
+    assert areas.loc[2, "comune"] == "Carrara"
+    assert not areas.loc[2, "capoluogo"]
     assert cells.loc[a, "area"] == cells.loc[a2, "area"] == 1
     expected = great_circle_m(centre(a), centre(near)) * 1.3
     assert cells.loc[a, "dist_m"] == pytest.approx(expected, rel=1e-9)
 
-    table, mask = hl.gap_display(gaps, "osservatore")
+    table, _mask = hl.gap_display(gaps, "osservatore")
     assert table.loc[0, "Segnalazioni di marginalità"] == "3"
     first_area = gaps.areas.iloc[0]
-    assert first_area["reports"] == 3 and first_area["incidents"] == 4
+    assert first_area["reports"] == 3
+    assert first_area["incidents"] == 4
     assert table.loc[1, "Delitti in materia di stupefacenti"] == "0"
     police, hidden = hl.gap_display(gaps, "forze_polizia")
     assert not hidden.to_numpy().any()
     # an exact incident count of 1-2 never reaches a role without clearance (protected upstream)
     unprotected = hl.Gaps(gaps.cells, gaps.areas.assign(incidents=[2, 0, 5]), gaps.far_m, gaps.min_signals)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="non protetti"):
         hl.gap_display(unprotected, "osservatore")
     assert hl.gap_display(unprotected, "prefettura")[0].loc[0, "Delitti in materia di stupefacenti"] == "2"
     # 2 reports: "< 3" is true; the total is the range it surely lies in, not "riservato"
     small = hl.Gaps(gaps.cells, gaps.areas.assign(reports=[2, 6, 20], incidents=[3, 0, 5],
                                                   signals=[5, 6, 25]), gaps.far_m, gaps.min_signals)
     t_small, m_small = hl.gap_display(small, "osservatore")
-    assert t_small.loc[0, "Segnalazioni di marginalità"] == COUNT_LABEL and m_small.loc[0, "signals"]
+    assert t_small.loc[0, "Segnalazioni di marginalità"] == COUNT_LABEL
+    assert m_small.loc[0, "signals"]
     assert t_small.loc[0, "Delitti in materia di stupefacenti"] == "3"
     assert t_small.loc[0, "Segnali in totale"] == "da 4 a 5"
     assert t_small.loc[1, "Segnali in totale"] == "6"
     assert "riservato" not in set(t_small.to_numpy().ravel())
     geo = json.loads(hl.gaps_geojson(small, "osservatore"))
     props = geo["features"][0]["properties"]
-    assert props["segnalazioni"] is None and props["segnalazioni_intervallo"] == [1, 2]
-    assert props["delitti_stupefacenti"] == 3 and props["segnali"] is None and props["segnali_intervallo"] == [4, 5]
-    assert "valori_riservati" not in props and "segnali_intervallo" not in geo["features"][1]["properties"]
+    assert props["segnalazioni"] is None
+    assert props["segnalazioni_intervallo"] == [1, 2]
+    assert props["delitti_stupefacenti"] == 3
+    assert props["segnali"] is None
+    assert props["segnali_intervallo"] == [4, 5]
+    assert "valori_riservati" not in props
+    assert "segnali_intervallo" not in geo["features"][1]["properties"]
     police = json.loads(hl.gaps_geojson(small, "forze_polizia"))["features"][0]["properties"]
     assert (police["segnalazioni"], police["segnali"]) == (2, 5)
 
@@ -323,7 +342,8 @@ def test_gap_figures_for_a_role_without_clearance_come_from_protected_counts(tmp
     protected = hl.marginality_incidents(store, role="regione")
     assert (hl.marginality_incidents(store, role="forze_polizia")["incidents"].to_numpy()
             == exact["incidents"].to_numpy()).all()
-    assert exact["incidents"].isin([1, 2]).any() and not protected["incidents"].isin([1, 2]).any()
+    assert exact["incidents"].isin([1, 2]).any()
+    assert not protected["incidents"].isin([1, 2]).any()
     by_cell = store.incidents_by_cell(hl.GAP_RES, categories=list(hl.MARGINALITY_INCIDENTS)).sort_values("cell")
     want = disclosure.protect_counts(by_cell["incidents"], by_cell["incidents_key"], "regione")
     assert protected["cell"].tolist() == by_cell["cell"].tolist()
@@ -337,7 +357,8 @@ def test_no_services_means_every_signal_hexagon_is_a_gap():
     comuni = pd.DataFrame({"pro_com_t": [MASSA], "nome": ["Massa"]})
     gaps = hl.gap_areas(signals, pd.DataFrame(columns=["lat", "lon"]), comuni=comuni,
                         cell_comune=pd.Series({a: MASSA}))
-    assert len(gaps.areas) == 1 and math.isinf(gaps.areas.loc[0, "dist_min_m"])
+    assert len(gaps.areas) == 1
+    assert math.isinf(gaps.areas.loc[0, "dist_min_m"])
     assert hl.gap_display(gaps, "prefettura")[0].loc[0, "Distanza a piedi dal servizio più vicino (m)"] == \
         "nessun servizio"
 
@@ -381,10 +402,13 @@ def test_comune_adds_a_service_in_its_own_territory(census_store):
     sid = hl.add_service(census_store, new_record(CENTRE), role="comune", user_comuni=(MASSA,), user_name="uff.massa")
     assert sid == "SRV-045010-02"
     row = census_store.service(sid)
-    assert row["pro_com_t"] == MASSA and row["types"] == ["docce", "guardaroba"] and not row["synthetic"]
+    assert row["pro_com_t"] == MASSA
+    assert row["types"] == ["docce", "guardaroba"]
+    assert not row["synthetic"]
     assert row["cell"] == CENTRE
     log = census_store.service_changes()
-    assert log.loc[0, "action"] == "aggiunto" and log.loc[0, "user_name"] == "uff.massa"
+    assert log.loc[0, "action"] == "aggiunto"
+    assert log.loc[0, "user_name"] == "uff.massa"
     assert json.loads(log.loc[0, "after_json"])["name"] == "Docce comunali"
 
 
@@ -408,7 +432,8 @@ def test_prefettura_manages_every_comune(census_store):
     actions = census_store.service_changes()["action"].tolist()
     assert actions == ["chiuso", "modificato", "aggiunto"]
     closed = census_store.service_changes().iloc[0]
-    assert closed["reason"] == "Trasferito" and json.loads(closed["before_json"])["service_id"] == sid
+    assert closed["reason"] == "Trasferito"
+    assert json.loads(closed["before_json"])["service_id"] == sid
 
 
 def test_edit_and_close_are_checked_on_the_server(census_store):
@@ -428,7 +453,8 @@ def test_edit_and_close_are_checked_on_the_server(census_store):
     assert census_store.service("SRV-045010-01") is not None
     row = hl.edit_service(census_store, "SRV-045003-01", new_record(CARRARA_CELL, public=False), role="comune",
                           user_comuni=(CARRARA,))
-    assert row["public"] is False and census_store.service("SRV-045003-01")["types"] == ["docce", "guardaroba"]
+    assert row["public"] is False
+    assert census_store.service("SRV-045003-01")["types"] == ["docce", "guardaroba"]
 
 
 def test_validation_lists_every_problem(census_store):
@@ -436,7 +462,10 @@ def test_validation_lists_every_problem(census_store):
     with pytest.raises(hl.ServiceValidationError) as err:
         hl.add_service(census_store, bad, role="prefettura")
     text = " ".join(err.value.errors)
-    assert "nome" in text and "karaoke" in text and "Orari non validi" in text and "posti" in text.lower()
+    assert "nome" in text
+    assert "karaoke" in text
+    assert "Orari non validi" in text
+    assert "posti" in text.lower()
     with pytest.raises(hl.ServiceValidationError, match="fuori dal territorio"):
         hl.add_service(census_store, new_record(CENTRE, lat=45.5, lon=9.2), role="prefettura")
     with pytest.raises(hl.ServiceValidationError, match="24 ore"):
@@ -463,7 +492,8 @@ def test_census_exports_escape_and_neutralise():
                           "nearest_name": ["<img src=x onerror=alert(1)>"]})
     html_map = hl.coverage_map(cells, service_type=hl.ANY, services=services, gaps=None, role="osservatore",
                                tiles="none").get_root().render()
-    assert "<img src=x" not in html_map and "<script>alert(1)</script>" not in html_map
+    assert "<img src=x" not in html_map
+    assert "<script>alert(1)</script>" not in html_map
     # Escaped for HTML (the tooltip is markup), then for the script (js_json): no raw tag survives.
     assert "\\u0026lt;b\\u0026gt;Massa" in html_map
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html_map

@@ -88,7 +88,8 @@ def test_planted_hot_spot_is_found(grid):
         assert (res["q"] >= res["p"] - 1e-15).all()
     # family-wise control costs power at the cluster's edge (its Gi* neighbourhoods mix in
     # background): the cluster is found in every run, about half of its hexagons flagged
-    assert min(found) > 0 and np.mean(found) >= 0.4
+    assert min(found) > 0
+    assert np.mean(found) >= 0.4
     assert np.mean(false_share) <= ALPHA
 
 
@@ -137,14 +138,16 @@ def test_same_counts_same_hot_spots(grid):
     y = np.random.default_rng(3).poisson(1.0, len(cells))
     y[:30] += 4
     a, b = hotspots.gi_star(cells, y, w=w), hotspots.gi_star(cells, y, w=w)
-    assert a["hotspot"].equals(b["hotspot"]) and a["q"].equals(b["q"])
+    assert a["hotspot"].equals(b["hotspot"])
+    assert a["q"].equals(b["q"])
 
 
 def test_degenerate_values_are_not_significant():
     cells = disk(2)
     for y in (np.zeros(len(cells)), np.full(len(cells), 4.0)):
         res = hotspots.gi_star(cells, y)
-        assert (res["hotspot"] == hotspots.NONE).all() and (res["z"] == 0).all()
+        assert (res["hotspot"] == hotspots.NONE).all()
+        assert (res["z"] == 0).all()
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,9 +211,11 @@ def test_emerging_hot_spots_on_a_planted_history(grid):
     counts[historical, :-3] += 8
     res = hotspots.emerging_hotspots(cells, counts, freq="Q", w=w)
     centre = res.loc[CENTRE]
-    assert centre["n_bins"] == 16 and centre["hot_bins"] == 16
+    assert centre["n_bins"] == 16
+    assert centre["hot_bins"] == 16
     assert (centre["pattern"], centre["kind"]) == ("intensifying", hotspots.HOT)
-    assert centre["trend"] == 1 and centre["slope_per_year"] > 0
+    assert centre["trend"] == 1
+    assert centre["slope_per_year"] > 0
     assert res.loc[int(far[0]), "pattern"] == "new"
     assert res.loc[int(far[len(far) // 2]), "pattern"] == "historical"
     background = ~(np.isin(cells, h3n.grid_disk(CENTRE, 3)) | np.isin(cells, h3n.grid_disk(int(far[0]), 3))
@@ -228,7 +233,10 @@ def test_monthly_matrix_places_counts():
     series = pd.DataFrame({"cell": [cells[0], cells[2], 123], "month": [date(2024, 2, 1)] * 2 + [date(2024, 1, 1)],
                            "incidents": [4, 5, 9]})
     mat = hotspots.monthly_matrix(series, cells, months)
-    assert mat.shape == (7, 3) and mat.sum() == 9 and mat[0, 1] == 4 and mat[2, 1] == 5
+    assert mat.shape == (7, 3)
+    assert mat.sum() == 9
+    assert mat[0, 1] == 4
+    assert mat[2, 1] == 5
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,11 +251,13 @@ def test_mann_kendall_batch_equals_pymannkendall():
     code = {"increasing": 1, "decreasing": -1, "no trend": 0}
     for k in range(len(x)):
         ref = pmk.seasonal_test(x[k], period=12)
-        assert seasonal.loc[k, "p"] == pytest.approx(ref.p) and seasonal.loc[k, "z"] == pytest.approx(ref.z)
+        assert seasonal.loc[k, "p"] == pytest.approx(ref.p)
+        assert seasonal.loc[k, "z"] == pytest.approx(ref.z)
         assert seasonal.loc[k, "slope_per_year"] == pytest.approx(ref.slope)
         assert seasonal.loc[k, "trend"] == code[ref.trend]
         ref = pmk.original_test(x[k, :30])
-        assert original.loc[k, "p"] == pytest.approx(ref.p) and original.loc[k, "z"] == pytest.approx(ref.z)
+        assert original.loc[k, "p"] == pytest.approx(ref.p)
+        assert original.loc[k, "z"] == pytest.approx(ref.z)
         assert original.loc[k, "slope_per_year"] == pytest.approx(ref.slope * 12)
         assert original.loc[k, "trend"] == code[ref.trend]
     assert set(seasonal["trend"]) == {0, 1}  # the planted trends are found, the others are not
@@ -256,7 +266,9 @@ def test_mann_kendall_batch_equals_pymannkendall():
 def test_mann_kendall_uses_recent_whole_years():
     x = np.r_[np.full(6, 100.0), np.arange(24, dtype=float)]  # 30 months: 6 odd months dropped
     direction, p, slope = hotspots.mann_kendall(x)
-    assert direction == 1 and p < 0.05 and slope == pytest.approx(12.0)
+    assert direction == 1
+    assert p < 0.05
+    assert slope == pytest.approx(12.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,7 +284,8 @@ def test_concentration_curve_and_summary():
     assert s["area_for_incidents"][0.5] == pytest.approx(0.125)
     assert s["gini"] == pytest.approx(0.75)
     even = hotspots.concentration_summary(hotspots.concentration_curve(np.ones(10), np.ones(10)))
-    assert even["gini"] == pytest.approx(0.0) and even["incidents_in_area"][0.1] == pytest.approx(0.1)
+    assert even["gini"] == pytest.approx(0.0)
+    assert even["incidents_in_area"][0.1] == pytest.approx(0.1)
 
 
 def test_concentration_orders_by_density_not_count():

@@ -78,11 +78,14 @@ def points_inside(territory, n: int, seed: int, *, comune: str = "045010") -> tu
 
 def test_cp1252_and_bom_files_give_the_same_rows(mc_store, mc_territory, import_data):
     first = import_file(mc_store, mc_territory, "scuole", import_data / "scuole_cp1252.csv")
-    assert first.rows_written == 3 and not first.report.size
+    assert first.rows_written == 3
+    assert not first.report.size
     second = import_file(mc_store, mc_territory, "schools", import_data / "scuole_utf8_bom.csv")
-    assert second.rows_written == 3 and not second.already_imported  # other bytes, same rows: upserted
+    assert second.rows_written == 3
+    assert not second.already_imported
     rows = mc_store.table("schools").dropna(subset=["import_id"])
-    assert len(rows) == 3 and set(rows["import_id"]) == {second.import_id}
+    assert len(rows) == 3
+    assert set(rows["import_id"]) == {second.import_id}
     by_code = rows.set_index("code")
     assert by_code.loc["MSEE00001", "name"] == "Scuola primaria «Città di Massa»"
     assert by_code.loc["MSAA00003", "address"] == "Località Pallerone"
@@ -166,7 +169,8 @@ def test_all_or_nothing_writes_nothing(mc_store, mc_territory, tmp_path):
         import_file(mc_store, mc_territory, "scuole", path)
     assert err.value.messages[0] == ("Importazione di scuole.csv annullata: 1 riga su 5 ha errori; "
                                      "nessuna riga è stata scritta.")
-    assert err.value.report["riga"].tolist() == [4] and err.value.report["campo"].tolist() == ["grado"]
+    assert err.value.report["riga"].tolist() == [4]
+    assert err.value.report["campo"].tolist() == ["grado"]
     assert counts(mc_store) == before
     assert mc_store.find_import("schools", gio.file_sha256(path)) is None
 
@@ -181,7 +185,8 @@ def test_partial_import_writes_rejects_file(mc_store, mc_territory, tmp_path):
     assert result.rejects_path == rejects
     assert len(table(mc_store, "schools", code="T")) == 4
     raw = rejects.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert b"\r\n" in raw
     back = pd.read_csv(rejects, sep=";", encoding="utf-8-sig", dtype=str)
     assert list(back.columns) == ["riga", "codice", "nome", "grado", "lat", "lon", "motivo"]
     assert back["riga"].tolist() == ["4", "7", "8"]
@@ -199,8 +204,11 @@ def test_same_file_twice_no_duplicates(mc_store, mc_territory, tmp_path, import_
     copy = tmp_path / "copia con altro nome.csv"
     shutil.copy(path, copy)
     second = import_file(mc_store, mc_territory, "scuole", copy)
-    assert second.already_imported and second.rows_written == 0 and second.import_id == first.import_id
-    assert "è già stato importato" in second.messages[0] and "nessuna riga aggiunta" in second.messages[0]
+    assert second.already_imported
+    assert second.rows_written == 0
+    assert second.import_id == first.import_id
+    assert "è già stato importato" in second.messages[0]
+    assert "nessuna riga aggiunta" in second.messages[0]
     assert counts(mc_store) == after_first
     events = import_data / "delitti_eventi.csv"
     import_file(mc_store, mc_territory, "delitti", events)
@@ -224,8 +232,10 @@ def test_html_in_text_field_stored_as_text(mc_store, mc_territory, import_data):
     import_file(mc_store, mc_territory, "segnalazioni", import_data / "segnalazioni.geojson")
     reports = table(mc_store, "reports").set_index("report_id")
     assert reports.loc["S-1", "description"] == "Sacchi abbandonati <script>alert(1)</script>"
-    assert reports.loc["S-1", "category"] == "rifiuti_abbandonati" and reports.loc["S-1", "status"] == "nuova"
-    assert reports.loc["S-2", "status"] == "risolta" and reports.loc["S-2", "severity"] == 3
+    assert reports.loc["S-1", "category"] == "rifiuti_abbandonati"
+    assert reports.loc["S-1", "status"] == "nuova"
+    assert reports.loc["S-2", "status"] == "risolta"
+    assert reports.loc["S-2", "severity"] == 3
     assert pd.Timestamp(reports.loc["S-2", "opened"]) == pd.Timestamp("2024-01-12")
     area = shapely.from_wkt(reports.loc["S-2", "area_wkt"])
     assert area.geom_type == "Polygon"
@@ -272,10 +282,12 @@ def test_zipped_shapefile(mc_store, mc_territory, tmp_path):
         for f in sorted(folder.iterdir()):
             zf.write(f, arcname=f"scuole/{f.name}")
     result = import_file(mc_store, mc_territory, "scuole", path)
-    assert result.file_name == "scuole.zip" and result.rows_written == 2
+    assert result.file_name == "scuole.zip"
+    assert result.rows_written == 2
     rows = table(mc_store, "schools", code="Z").set_index("code")
     assert rows["level"].to_dict() == {"Z1": "secondaria_i", "Z2": "secondaria_ii"}
-    assert rows.loc["Z1", "name"] == "Àlfa" and rows.loc["Z2", "students"] == 450
+    assert rows.loc["Z1", "name"] == "Àlfa"
+    assert rows.loc["Z2", "students"] == 450
     assert distance_m(rows.loc["Z2", "lon"], rows.loc["Z2", "lat"], AULLA[1], AULLA[0]) < 1
 
 
@@ -289,7 +301,8 @@ def test_parquet(mc_store, mc_territory, tmp_path):
     assert import_file(mc_store, mc_territory, "servizi", geo_path).rows_written == 2
     services = table(mc_store, "services").set_index("service_id")
     assert [list(v) for v in services["types"]] == [["mensa", "docce"], ["accoglienza_notturna"]]
-    assert services["open_24h"].tolist() == [False, True] and services["capacity"].tolist() == [40, 25]
+    assert services["open_24h"].tolist() == [False, True]
+    assert services["capacity"].tolist() == [40, 25]
 
     cell = h3.str_to_int(h3.latlng_to_cell(*MASSA, 10))
     plain = tmp_path / "delitti.parquet"
@@ -314,7 +327,8 @@ def test_point_events_aggregated_no_coordinates_stored(mc_store, mc_territory, t
     path = csv(tmp_path, "sdi.csv", rows, sep=",")
     result = import_file(mc_store, mc_territory, "delitti", path)
     incidents = table(mc_store, "incidents")
-    assert incidents["count"].sum() == 200 and result.rows_written == len(incidents)
+    assert incidents["count"].sum() == 200
+    assert result.rows_written == len(incidents)
     assert "le coordinate dei singoli eventi non sono state salvate" in " ".join(result.messages)
     assert set(incidents["cell"]) == set(hexgrid.points_to_cells(lat, lon, 10))
     assert (incidents["month"].dt.day == 1).all()
@@ -398,7 +412,8 @@ def test_import_killed_halfway_leaves_db_unchanged(mc_store, mc_territory, tmp_p
     assert counts(mc_store) == before
     monkeypatch.undo()
     result = import_file(mc_store, mc_territory, "delitti", events)
-    assert not result.already_imported and table(mc_store, "incidents")["count"].sum() == 5
+    assert not result.already_imported
+    assert table(mc_store, "incidents")["count"].sum() == 5
 
 
 def test_progress_reported(mc_store, mc_territory, import_data):
@@ -406,7 +421,9 @@ def test_progress_reported(mc_store, mc_territory, import_data):
     import_file(mc_store, mc_territory, "scuole", import_data / "scuole_cp1252.csv",
                 progress=lambda f, t: calls.append((f, t)))
     fractions = [f for f, _ in calls]
-    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions)
+    assert fractions[0] == 0.0
+    assert fractions[-1] == 1.0
     assert calls[-1][1] == "Importazione completata"
 
 
@@ -416,7 +433,8 @@ def test_upload_reported_with_its_own_name(mc_store, mc_territory, tmp_path):
         import_file(mc_store, mc_territory, "scuole", upload, file_name="Scuole 2024.csv")
     good = schools_csv(tmp_path, "tmpq1w2e3.csv")
     result = import_file(mc_store, mc_territory, "scuole", good, file_name="Scuole 2024.csv", user="comune.massa")
-    assert result.file_name == "Scuole 2024.csv" and "Scuole 2024.csv" in result.messages[0]
+    assert result.file_name == "Scuole 2024.csv"
+    assert "Scuole 2024.csv" in result.messages[0]
     assert mc_store.find_import("schools", gio.file_sha256(good))["file_name"] == "Scuole 2024.csv"
     assert set(table(mc_store, "schools", code="T")["source"]) == {"Scuole 2024.csv"}
 
@@ -457,7 +475,8 @@ def test_roads_length_per_cell(mc_store, mc_territory, tmp_path):
     roads = table(mc_store, "roads")
     primary = roads[roads["highway"] == "primary"]
     assert primary["length_m"].sum() == pytest.approx(1000.0, rel=0.005)
-    assert primary["cell"].is_unique and len(primary) >= 8  # a 1 km line crosses many ~75 m hexagons
+    assert primary["cell"].is_unique
+    assert len(primary) >= 8
     crossed = set(hexgrid.points_to_cells(*np.asarray(shapely.segmentize(straight, 0.00005).coords).T[::-1], 10))
     assert set(primary["cell"]) <= crossed
     for cell, length in zip(primary["cell"], primary["length_m"], strict=True):
@@ -470,14 +489,16 @@ def test_roads_length_per_cell(mc_store, mc_territory, tmp_path):
     inside = shapely.transform(to_sea.intersection(mc_territory.outline), lambda xy: np.column_stack(
         to_m.transform(xy[:, 0], xy[:, 1])))
     full = shapely.transform(to_sea, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
-    assert sea == pytest.approx(inside.length, rel=0.03) and sea < 0.9 * full.length
+    assert sea == pytest.approx(inside.length, rel=0.03)
+    assert sea < 0.9 * full.length
     assert any("fuori dal territorio ignorati" in m for m in result.messages)
     # a new road file replaces the previous network
     gpd.GeoDataFrame({"highway": ["service"]}, geometry=[_line_east(CARRARA, 200.0, metric)], crs=4326).to_file(
         tmp_path / "nuove.geojson", driver="GeoJSON")
     import_file(mc_store, mc_territory, "strade", tmp_path / "nuove.geojson")
     roads = table(mc_store, "roads")
-    assert set(roads["highway"]) == {"service"} and roads["length_m"].sum() == pytest.approx(200.0, rel=0.005)
+    assert set(roads["highway"]) == {"service"}
+    assert roads["length_m"].sum() == pytest.approx(200.0, rel=0.005)
 
 
 def test_roads_need_lines(mc_store, mc_territory, tmp_path):

@@ -40,7 +40,11 @@ def test_every_category_has_a_severity_weight_and_every_indicator_is_documented(
     assert indicators.SEVERITY_WEIGHTS["rapine"] > indicators.SEVERITY_WEIGHTS["furti_abitazione"] > \
         indicators.SEVERITY_WEIGHTS["furti_altri"]
     for ind in indicators.INDICATORS.values():
-        assert ind.label and ind.unit and ind.source and ind.definition and ind.short
+        assert ind.label
+        assert ind.unit
+        assert ind.source
+        assert ind.definition
+        assert ind.short
 
 
 def test_empirical_bayes_equals_esda_when_populations_are_positive():
@@ -81,7 +85,8 @@ def test_neighbourhood_sum_and_nearest_distance():
     values = (cells == centre).astype(float)
     out = indicators.neighbourhood_sum(cells, values)
     ring1 = np.isin(cells, h3n.grid_disk(centre, 1))
-    assert (out[ring1] == 1).all() and (out[~ring1] == 0).all()
+    assert (out[ring1] == 1).all()
+    assert (out[~ring1] == 0).all()
     lat, lon = hexgrid.cell_centers(np.array([centre]))
     d = indicators.nearest_distance_km(cells, lat, lon)
     assert d[list(cells).index(centre)] == pytest.approx(0, abs=1e-9)
@@ -112,17 +117,21 @@ def test_compute_indicators_definitions():
     raw = indicators.compute_indicators(base, months=24)
     assert list(raw.columns) == list(indicators.INDICATOR_KEYS)
     # zero where nothing happened, per year over 24 months
-    assert raw["harm_rate"].iloc[0] == 0 and raw["harm_density"].iloc[1] == pytest.approx(40 / 0.1 / 2)
+    assert raw["harm_rate"].iloc[0] == 0
+    assert raw["harm_density"].iloc[1] == pytest.approx(40 / 0.1 / 2)
     p0 = 7 / 12
     assert raw["night_share"].iloc[1] == pytest.approx((5 + 10 * p0) / (10 + 10))
     assert raw["night_share"].iloc[0] == 0
     expected = 0.5 * (160 * 100 / 1000 + 500 * 0.1)  # 33 points expected for 100 residents on 0.1 km²
     assert raw["lighting_deficit"].iloc[0] == 0  # 40 working points: more than enough
-    assert expected == pytest.approx(33.0) and raw["lighting_deficit"].iloc[1] == pytest.approx(1 - 5 / 33)
-    assert raw["lighting_deficit"].iloc[2] == 1.0 and raw["lighting_deficit"].iloc[6] == 0.0  # nobody lives there
+    assert expected == pytest.approx(33.0)
+    assert raw["lighting_deficit"].iloc[1] == pytest.approx(1 - 5 / 33)
+    assert raw["lighting_deficit"].iloc[2] == 1.0
+    assert raw["lighting_deficit"].iloc[6] == 0.0
     # homeless presence spreads to the first ring; distance counts only where there is presence
     has_ring = (raw["homeless"] > 0).to_numpy()
-    assert has_ring.sum() >= 2 and raw["service_distance"][has_ring].eq(1.5).all()
+    assert has_ring.sum() >= 2
+    assert raw["service_distance"][has_ring].eq(1.5).all()
     assert raw["service_distance"][~has_ring].eq(0).all()
     assert (raw["population"] == base["residents"]).all()
 
@@ -151,14 +160,20 @@ def test_load_inputs_on_the_tiny_store(tiny_table):
     a, b, c = base.loc[CELL_A], base.loc[CELL_B], base.loc[CELL_C]
     # 2024: A 5 burglaries (x8), 3 robberies (x10), 2 assaults (x1); B vehicle theft (x4) + damage; C 3 frauds
     assert (a["incidents"], a["night"], a["harm"]) == (10, 5, 5 * 8 + 3 * 10 + 2)
-    assert (b["incidents"], b["harm"]) == (2, 5) and (c["incidents"], c["harm"]) == (3, 3)
-    assert a["residents"] == pytest.approx(490) and b["residents"] == pytest.approx(49)
+    assert (b["incidents"], b["harm"]) == (2, 5)
+    assert (c["incidents"], c["harm"]) == (3, 3)
+    assert a["residents"] == pytest.approx(490)
+    assert b["residents"] == pytest.approx(49)
     child = hexgrid.cell_area_km2(config.STORE_RES)
-    assert a["area_km2"] == pytest.approx(49 * child) and a["settled_km2"] == pytest.approx(49 * child)
-    assert a["reports_open"] == 2 and a["reports_open_severity"] == 4  # the resolved report is out
+    assert a["area_km2"] == pytest.approx(49 * child)
+    assert a["settled_km2"] == pytest.approx(49 * child)
+    assert a["reports_open"] == 2
+    assert a["reports_open_severity"] == 4
     assert (a["lights"], a["lights_broken"], a["lights_old"]) == (4, 1, 1)
-    assert a["schools"] == 1 and b["services"] == 2
-    assert b["service_km"] == pytest.approx(0, abs=0.2) and a["service_km"] > 0.5
+    assert a["schools"] == 1
+    assert b["services"] == 2
+    assert b["service_km"] == pytest.approx(0, abs=0.2)
+    assert a["service_km"] > 0.5
     assert base["confiscated_reuse"].sum() == 0  # no state recorded: not known to be reusable
     assert tiny_table.months == 12
 
@@ -167,7 +182,8 @@ def test_tiny_indicators_and_scores(tiny_table):
     raw, scores = tiny_table.raw, tiny_table.scores
     assert raw.loc[CELL_A, "harm_density"] == pytest.approx(72 / tiny_table.base.loc[CELL_A, "area_km2"])
     assert (raw["schools"] == 1).all()  # the school of A is within one ring of B and C
-    assert scores.loc[CELL_A, "harm_density"] == 1.0 and scores.loc[CELL_C, "harm_density"] == pytest.approx(1 / 3)
+    assert scores.loc[CELL_A, "harm_density"] == 1.0
+    assert scores.loc[CELL_C, "harm_density"] == pytest.approx(1 / 3)
     # C has 3 incidents, none at night: its share is pulled towards the territory's 6/15
     assert raw.loc[CELL_C, "night_share"] == pytest.approx((0 + 10 * 0.4) / (3 + 10))
     assert raw.loc[CELL_A, "night_share"] == pytest.approx((5 + 10 * 0.4) / (10 + 10))
@@ -176,9 +192,11 @@ def test_tiny_indicators_and_scores(tiny_table):
 
 def test_filters_change_the_incident_inputs(tiny):
     night = indicators.load_inputs(tiny, Filters(res=8, start=PERIOD_2024[0], end=PERIOD_2024[1], time_band="notte"))
-    assert night.loc[CELL_A, "incidents"] == 5 and night.loc[CELL_C, "incidents"] == 0
+    assert night.loc[CELL_A, "incidents"] == 5
+    assert night.loc[CELL_C, "incidents"] == 0
     y2023 = indicators.load_inputs(tiny, Filters(res=8, start=date(2023, 1, 1), end=date(2023, 12, 1)))
-    assert y2023.loc[CELL_A, "harm"] == 4 and y2023.loc[CELL_C, "harm"] == 1
+    assert y2023.loc[CELL_A, "harm"] == 4
+    assert y2023.loc[CELL_C, "harm"] == 1
     whole = indicators.build_indicators(tiny, Filters(res=8))
     assert whole.months == 19  # January 2023 to July 2024
 

@@ -45,7 +45,9 @@ def test_create_list_and_change_status_with_history_and_audit(store, who):
     assert iid == "INT-2024-0001"
     assert _create(store, who["prefettura"], pro_com_t=CARRARA) == "INT-2024-0002"
     row, cells = reg.get_intervention(store, who["prefettura"], iid)
-    assert row["status"] == "programmato" and row["cost_eur"] == 12000.0 and not row["synthetic"]
+    assert row["status"] == "programmato"
+    assert row["cost_eur"] == 12000.0
+    assert not row["synthetic"]
     assert cells == sorted(CELLS)
     reg.set_status(store, who["comune-massa"], iid, "in_corso", note="avviato")
     assert store.intervention_row(iid)["status"] == "in_corso"
@@ -83,7 +85,8 @@ def test_monitoring_report_escapes_text_and_uses_semicolons(store, who):
     _create(store, who["prefettura"], title=SCRIPT)
     frame = rep.monitoring_frame(store, who["prefettura"], n_placebo=19)
     page = rep.html_report(frame)
-    assert SCRIPT not in page and "&lt;script&gt;" in page
+    assert SCRIPT not in page
+    assert "&lt;script&gt;" in page
     text = rep.csv_bytes(frame).decode("utf-8-sig")
     assert text.splitlines()[0].startswith("Codice;Titolo;Tipo;Stato")
     assert "12.000" in text  # Italian thousands separator
@@ -107,7 +110,8 @@ def test_version_3_file_is_migrated_to_4(mc_db_file, tmp_path):
     with pytest.raises(StorageError, match="aggiornarlo"):
         Store(path, read_only=True)
     with Store(path) as store:
-        assert SCHEMA_VERSION == 5 and store.get_meta("schema_version") == "5"
+        assert SCHEMA_VERSION == 5
+        assert store.get_meta("schema_version") == "5"
         assert store.interventions_frame().empty
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import zipfile
 from pathlib import Path
@@ -51,7 +52,8 @@ def test_csv_latin1_encoding(import_data):
     raw = gio.read_file(import_data / "scuole_cp1252.csv")
     assert raw.frame.loc[2, "Denominazione"] == "Scuola primaria «Città di Massa»"
     assert raw.frame.loc[4, "Indirizzo"] == "Località Pallerone"
-    assert "Windows-1252" in raw.messages[0] and "punto e virgola" in raw.messages[0]
+    assert "Windows-1252" in raw.messages[0]
+    assert "punto e virgola" in raw.messages[0]
 
 
 def test_csv_latin1_bytes_undefined_in_cp1252(tmp_path):
@@ -63,15 +65,17 @@ def test_csv_latin1_bytes_undefined_in_cp1252(tmp_path):
 
 def test_csv_utf8_bom(import_data):
     raw = gio.read_file(import_data / "scuole_utf8_bom.csv")
-    assert list(raw.frame.columns)[0] == "code"  # no BOM glued to the first header
+    assert next(iter(raw.frame.columns)) == "code"  # no BOM glued to the first header
     assert raw.frame.loc[2, "name"] == "Scuola primaria «Città di Massa»"
-    assert "UTF-8 con BOM" in raw.messages[0] and "virgola" in raw.messages[0]
+    assert "UTF-8 con BOM" in raw.messages[0]
+    assert "virgola" in raw.messages[0]
 
 
 def test_csv_utf16_with_bom(tmp_path):
     path = write(tmp_path, "x.csv", "nome\tlat\nCittà\t44,03\n", encoding="utf-16")
     raw = gio.read_file(path)
-    assert raw.frame.loc[2, "nome"] == "Città" and raw.frame.loc[2, "lat"] == "44,03"
+    assert raw.frame.loc[2, "nome"] == "Città"
+    assert raw.frame.loc[2, "lat"] == "44,03"
 
 
 def test_csv_semicolon_decimal_comma(tmp_path):
@@ -273,7 +277,8 @@ def test_zip_path_traversal_refused(tmp_path, member):
         gio.read_file(path)
     with pytest.raises(ImportFailed):
         gio.extract_zip(path, out, max_bytes=10_000)
-    assert not (tmp_path / "evil.shp").exists() and list(out.iterdir()) == []
+    assert not (tmp_path / "evil.shp").exists()
+    assert list(out.iterdir()) == []
 
 
 def test_zip_symlink_refused(tmp_path):
@@ -301,9 +306,12 @@ def test_zipped_shapefile_read(tmp_path):
     points_gdf(3003, tipo=["x", "y", "z"]).to_file(folder / "punti.shp")
     path = zip_files(tmp_path / "punti.zip", sorted(folder.iterdir()))
     raw = gio.read_file(path)
-    assert raw.format == "shapefile" and raw.crs_declared and raw.crs.to_epsg() == 3003
+    assert raw.format == "shapefile"
+    assert raw.crs_declared
+    assert raw.crs.to_epsg() == 3003
     assert raw.file_name == "punti.zip (punti.shp)"
-    assert raw.frame["tipo"].tolist() == ["x", "y", "z"] and raw.frame.index.tolist() == [1, 2, 3]
+    assert raw.frame["tipo"].tolist() == ["x", "y", "z"]
+    assert raw.frame.index.tolist() == [1, 2, 3]
 
 
 def test_shapefile_without_prj_needs_crs(tmp_path):
@@ -315,7 +323,8 @@ def test_shapefile_without_prj_needs_crs(tmp_path):
     with pytest.raises(ImportFailed, match=r"non dichiara il sistema di riferimento.*manca il file \.prj"):
         gio.read_file(path)
     raw = gio.read_file(path, crs="EPSG:3003")
-    assert raw.crs.to_epsg() == 3003 and not raw.crs_declared
+    assert raw.crs.to_epsg() == 3003
+    assert not raw.crs_declared
 
 
 def test_zip_shapefile_missing_dbf(tmp_path):
@@ -338,7 +347,8 @@ def test_geopackage_layer_choice(tmp_path):
     assert first.frame["tipo"].tolist() == ["a", "b", "c"]
     assert "letto il primo, 'primo'" in first.messages[0]
     assert gio.read_file(path, layer="secondo").frame["tipo"].tolist() == ["d", "e", "f"]
-    with pytest.raises(ImportFailed, match="non contiene il livello 'terzo'. Livelli presenti: primo, secondo"):
+    expected = re.escape("non contiene il livello 'terzo'. Livelli presenti: primo, secondo")
+    with pytest.raises(ImportFailed, match=expected):
         gio.read_file(path, layer="terzo")
 
 
@@ -346,12 +356,17 @@ def test_geoparquet_and_plain_parquet(tmp_path):
     geo_path = tmp_path / "punti.parquet"
     points_gdf(32632).to_parquet(geo_path)
     raw = gio.read_file(geo_path)
-    assert raw.geometry is not None and raw.crs.to_epsg() == 32632 and raw.crs_declared
+    assert raw.geometry is not None
+    assert raw.crs.to_epsg() == 32632
+    assert raw.crs_declared
     plain = tmp_path / "tabella.parquet"
     pd.DataFrame({"lat": [MASSA[0]], "lon": [MASSA[1]], "n": [3]}).to_parquet(plain)
     raw = gio.read_file(plain)
-    assert raw.geometry is None and raw.crs.to_epsg() == 4326 and not raw.crs_declared
-    assert raw.frame["n"].tolist() == [3] and raw.frame.index.tolist() == [1]
+    assert raw.geometry is None
+    assert raw.crs.to_epsg() == 4326
+    assert not raw.crs_declared
+    assert raw.frame["n"].tolist() == [3]
+    assert raw.frame.index.tolist() == [1]
 
 
 def test_declared_crs_conflict(tmp_path):
@@ -363,7 +378,7 @@ def test_declared_crs_conflict(tmp_path):
 
 def test_unknown_crs(tmp_path):
     path = write(tmp_path, "x.csv", "lat,lon\n44,10\n")
-    with pytest.raises(ImportFailed, match="'EPSG:999999' non riconosciuto.*EPSG:3003"):
+    with pytest.raises(ImportFailed, match=r"'EPSG:999999' non riconosciuto.*EPSG:3003"):
         gio.read_file(path, crs="EPSG:999999")
 
 
@@ -375,7 +390,8 @@ def test_header_aliases_italian_english():
                                   "Fascia oraria", "Note interne"])
     cols = gio.harmonise_columns(frame, schemas.INCIDENTS)
     assert list(cols.frame.columns) == ["lat", "lon", "category", "date", "outdoor", "count", "time_band"]
-    assert cols.headers["date"] == "Data Ora" and cols.ignored == ["Note interne"]
+    assert cols.headers["date"] == "Data Ora"
+    assert cols.ignored == ["Note interne"]
     assert "Note interne" in cols.messages[-1]
     english = pd.DataFrame(columns=["latitude", "longitude", "Type", "Status", "ID", "Created"])
     cols = gio.harmonise_columns(english, schemas.REPORTS)
@@ -393,7 +409,8 @@ def test_ambiguous_headers_reported():
                                            r"tutte il campo 'pl_id'"):
         gio.harmonise_columns(frame, schemas.LIGHTING, file_name="x.csv")
     exact = gio.harmonise_columns(pd.DataFrame(columns=["pl_id", "id", "y", "lat", "lon"]), schemas.LIGHTING)
-    assert exact.headers["pl_id"] == "pl_id" and exact.headers["lat"] == "lat"
+    assert exact.headers["pl_id"] == "pl_id"
+    assert exact.headers["lat"] == "lat"
     assert set(exact.ignored) == {"id", "y"}
 
 
@@ -408,9 +425,13 @@ def test_parse_numbers_italian_and_english():
                         "inf", "nan", "12 345", "1e3"])
     numbers, bad = gio.parse_numbers(values)
     np.testing.assert_allclose(numbers[:6], [44.0357, 1580000.5, 1580000.5, 1580000, 1580000, -3])
-    assert np.isnan(numbers[6]) and not bad[6]  # empty: missing, not wrong
-    assert bad[7] and bad[8] and bad[9]
-    assert numbers[10] == 12345 and numbers[11] == 1000
+    assert np.isnan(numbers[6])
+    assert not bad[6]
+    assert bad[7]
+    assert bad[8]
+    assert bad[9]
+    assert numbers[10] == 12345
+    assert numbers[11] == 1000
 
 
 # -- coordinates -----------------------------------------------------------------------------------------
@@ -496,6 +517,7 @@ def test_bad_coordinates_reported_per_row(tmp_path, mc_territory):
     path = write(tmp_path, "x.csv", "codice;lat;lon\nA;44,0357;10,1402\nB;quarantaquattro;10,1\nC;;\n")
     points = _located(path, territory=mc_territory)
     report = points.report.set_index("riga")
-    assert report.loc[3, "motivo"] == "coordinata non numerica" and report.loc[3, "valore"] == "quarantaquattro"
+    assert report.loc[3, "motivo"] == "coordinata non numerica"
+    assert report.loc[3, "valore"] == "quarantaquattro"
     assert report.loc[4, "motivo"] == "coordinate mancanti"
     assert points.coords["lat"].notna().tolist() == [True, False, False]

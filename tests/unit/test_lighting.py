@@ -53,11 +53,13 @@ def test_lighting_state_counts_by_hexagon(store):
     c = state.loc[HEX_C]
     # 6 LED (1 broken) + 4 mercury lamps of 125 W (1 broken)
     assert (c["lights"], c["broken"], c["old"], c["old_broken"], c["modern_broken"]) == (10, 2, 4, 1, 1)
-    assert c["old_power_w"] == 500.0 and c["modern_broken_power_w"] == 40.0
+    assert c["old_power_w"] == 500.0
+    assert c["modern_broken_power_w"] == 40.0
     assert state.loc[HEX_B, "old_power_w"] == 500.0  # 5 sodium lamps of 100 W
     assert int(state["lights"].sum()) == 70 + 35 + 10 + 14
     coarse = lighting_state(store.points("lighting"), 8)
-    assert int(coarse["lights"].sum()) == 129 and len(coarse) <= len(state)
+    assert int(coarse["lights"].sum()) == 129
+    assert len(coarse) <= len(state)
 
 
 def test_need_matches_the_hand_computation(need):
@@ -69,15 +71,23 @@ def test_need_matches_the_hand_computation(need):
     c = need.loc[HEX_C]
     assert c["target_points"] == pytest.approx(42.0)   # 100 x 0.42
     assert bool(c["under_lit"])                       # 8 working < 0.5 x 42
-    assert c["new_needed"] == 32 and c["points_after"] == 42
-    assert c["night_outdoor"] == 24 and c["night_outdoor_year"] == pytest.approx(24.0)  # 12 months
+    assert c["new_needed"] == 32
+    assert c["points_after"] == 42
+    assert c["night_outdoor"] == 24
+    assert c["night_outdoor_year"] == pytest.approx(24.0)
     assert c["demand_points"] == pytest.approx(7.0)   # 2 x 2 + 1 + 1 + 1
     assert (c["reports_lighting"], c["reports_other"], c["schools"], c["destinations"]) == (2, 1, 1, 1)
-    assert bool(c["outskirts"]) and c["distance_km"] == pytest.approx(2.73, abs=0.01)
+    assert bool(c["outskirts"])
+    assert c["distance_km"] == pytest.approx(2.73, abs=0.01)
     a = need.loc[HEX_A]
-    assert a["target_points"] == pytest.approx(70.0) and not a["under_lit"] and a["new_needed"] == 0
-    assert a["night_outdoor"] == 12 and not a["outskirts"] and a["distance_km"] == pytest.approx(0.0, abs=1e-9)
-    assert not need.loc[HEX_B, "outskirts"] and need.loc[HEX_B, "old_share"] == pytest.approx(5 / 35)
+    assert a["target_points"] == pytest.approx(70.0)
+    assert not a["under_lit"]
+    assert a["new_needed"] == 0
+    assert a["night_outdoor"] == 12
+    assert not a["outskirts"]
+    assert a["distance_km"] == pytest.approx(0.0, abs=1e-9)
+    assert not need.loc[HEX_B, "outskirts"]
+    assert need.loc[HEX_B, "old_share"] == pytest.approx(5 / 35)
     assert need.loc[HEX_D, "distance_km"] == pytest.approx(0.0, abs=1e-9)  # Carrara's own centre
     assert need.loc[HEX_C, "broken_share"] == pytest.approx(0.2)
     assert need.loc[HEX_C, "per_1000_residents"] == pytest.approx(10 / 0.42)
@@ -89,7 +99,8 @@ def test_period_and_categories_change_the_incidents(store):
     assert one_month.loc[HEX_C, "night_outdoor"] == 20
     assert one_month.loc[HEX_C, "night_outdoor_year"] == pytest.approx(240.0)
     robberies = lighting_need(store, res=9, categories=["rapine"]).set_index("cell")
-    assert robberies.loc[HEX_A, "night_outdoor"] == 5 and robberies.loc[HEX_C, "night_outdoor"] == 0
+    assert robberies.loc[HEX_A, "night_outdoor"] == 5
+    assert robberies.loc[HEX_C, "night_outdoor"] == 0
 
 
 def test_comuni_filter_keeps_only_their_hexagons(store):
@@ -117,7 +128,8 @@ def test_outskirts_distance_is_configurable(store):
 def test_road_basis_when_a_road_layer_is_loaded(tmp_path):
     store = build_lighting_store(tmp_path / "roads.duckdb", with_roads=True)
     roads = store.road_length_by_cell(9).set_index("cell")["road_km"]
-    assert roads.loc[HEX_C] == pytest.approx(3.0) and roads.loc[HEX_A] == pytest.approx(3.0)
+    assert roads.loc[HEX_C] == pytest.approx(3.0)
+    assert roads.loc[HEX_A] == pytest.approx(3.0)
     lit = store.road_length_by_cell(9, highways=["residential", "tertiary"]).set_index("cell")["road_km"]
     assert lit.loc[HEX_C] == pytest.approx(2.0)  # the motorway is not lit by the comune
     need = lighting_need(store, res=9).set_index("cell")
@@ -138,7 +150,8 @@ def test_reference_target_recovers_a_power_law():
     frame = pd.DataFrame({"basis_qty": np.r_[q, [1.0]], "lights": np.r_[12 * q ** 0.7, [1.0]],
                           "outskirts": [False] * 40 + [True]})
     scale, exponent = reference_target(frame)
-    assert scale == pytest.approx(12.0) and exponent == pytest.approx(0.7)
+    assert scale == pytest.approx(12.0)
+    assert exponent == pytest.approx(0.7)
 
 
 def test_comune_centres_prefer_the_named_seat_then_the_residents_centroid():
@@ -151,9 +164,10 @@ def test_comune_centres_prefer_the_named_seat_then_the_residents_centroid():
                                                                                                  (44.01, 8.0)))
     context = pd.DataFrame({"cell": [c1, c2], "pro_com_t": ["000002", "000002"], "residents": [100.0, 300.0]})
     centres = comune_centres(localities, comuni, context)
-    assert centres.loc["000001", "centre"] == "Alfa" and centres.loc["000001", "lat"] == 45.1
-    lat1, lon1 = hexgrid.cell_centers(np.array([c1]))
-    lat2, lon2 = hexgrid.cell_centers(np.array([c2]))
+    assert centres.loc["000001", "centre"] == "Alfa"
+    assert centres.loc["000001", "lat"] == 45.1
+    lat1, _lon1 = hexgrid.cell_centers(np.array([c1]))
+    lat2, _lon2 = hexgrid.cell_centers(np.array([c2]))
     assert centres.loc["000002", "centre"] == "baricentro dei residenti"
     assert centres.loc["000002", "lat"] == pytest.approx(0.25 * lat1[0] + 0.75 * lat2[0])
 

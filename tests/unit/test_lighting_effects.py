@@ -39,7 +39,8 @@ def test_default_effects_per_family_are_the_evidence():
     assert all(low == 0.0 for low, _, _ in r.values())
     # families outside what the studies measured get none by default
     for key in OUTSIDE:
-        assert r[key] == (0.0, 0.0, 0.0) and not FAMILY_BY_KEY[key].in_evidence
+        assert r[key] == (0.0, 0.0, 0.0)
+        assert not FAMILY_BY_KEY[key].in_evidence
     assert model.counted() == list(EVIDENCE)
     assert "Painter & Farrington" in model.SOURCES["diffusion"]
 
@@ -47,30 +48,39 @@ def test_default_effects_per_family_are_the_evidence():
 def test_families_cover_every_category_once():
     assert sorted(FAMILY_OF_CATEGORY) == sorted(INCIDENT_CATEGORIES)
     assert sum(len(f.categories) for f in FAMILIES) == len(INCIDENT_CATEGORIES)
-    assert FAMILY_OF_CATEGORY["furti_veicoli"] == "furti" and FAMILY_OF_CATEGORY["lesioni_minacce"] == "violenze"
-    assert FAMILY_OF_CATEGORY["danneggiamenti"] == "danneggiamenti" and FAMILY_OF_CATEGORY["truffe_frodi"] == "altro"
+    assert FAMILY_OF_CATEGORY["furti_veicoli"] == "furti"
+    assert FAMILY_OF_CATEGORY["lesioni_minacce"] == "violenze"
+    assert FAMILY_OF_CATEGORY["danneggiamenti"] == "danneggiamenti"
+    assert FAMILY_OF_CATEGORY["truffe_frodi"] == "altro"
 
 
 def test_every_family_cites_its_evidence():
     for key in EVIDENCE:
         fam = FAMILY_BY_KEY[key]
         assert {"chalfin_2022", "steinbach_2015"} <= set(fam.studies), key
-        assert "Chalfin" in fam.source and "Steinbach" in fam.source and "36%" in fam.source
+        assert "Chalfin" in fam.source
+        assert "Steinbach" in fam.source
+        assert "36%" in fam.source
         assert all(s in STUDY_BY_KEY for s in fam.studies)
-    assert "21%" in FAMILY_BY_KEY["furti"].source and "Welsh & Farrington 2008" in FAMILY_BY_KEY["furti"].source
+    assert "21%" in FAMILY_BY_KEY["furti"].source
+    assert "Welsh & Farrington 2008" in FAMILY_BY_KEY["furti"].source
     for key in ("rapine", "violenze"):
-        assert "14%" in FAMILY_BY_KEY[key].source and "non significativ" in FAMILY_BY_KEY[key].source
+        assert "14%" in FAMILY_BY_KEY[key].source
+        assert "non significativ" in FAMILY_BY_KEY[key].source
     for key in OUTSIDE:
-        assert FAMILY_BY_KEY[key].studies == () and "effetto 0" in FAMILY_BY_KEY[key].source
+        assert FAMILY_BY_KEY[key].studies == ()
+        assert "effetto 0" in FAMILY_BY_KEY[key].source
     # the parameter sheet and the family table show each family's values with its citation
     params = parameters_table(CostParams(), EnergyParams(), EffectModel())
     fam_rows = params[params["Gruppo"] == "Effetti per famiglia di reato"]
     assert len(fam_rows) == len(FAMILIES)
     furti = fam_rows[fam_rows["Parametro"].str.startswith("Furti")].iloc[0]
-    assert furti["Valore"] == "0 % / 21 % / 36 %" and "Chalfin" in furti["Fonte"]
+    assert furti["Valore"] == "0 % / 21 % / 36 %"
+    assert "Chalfin" in furti["Fonte"]
     table = family_table(EffectModel(families=(("danneggiamenti", 0.0, 0.1, 0.2),)))
     row = table.set_index("Famiglia").loc[FAMILY_BY_KEY["danneggiamenti"].label]
-    assert row["Conta nel piano"] == "sì" and row["Fonte"].startswith("Valore modificato")
+    assert row["Conta nel piano"] == "sì"
+    assert row["Fonte"].startswith("Valore modificato")
 
 
 def test_uniform_override_applies_to_the_families_in_evidence_only():
@@ -91,7 +101,9 @@ def test_every_study_is_cited_in_full():
     assert "Stoke-on-Trent" in STUDY_BY_KEY["painter_farrington_1999"].citation
     assert "J Epidemiol Community Health" in STUDY_BY_KEY["steinbach_2015"].citation
     for s in STUDIES:
-        assert s.finding and s.use and s.short
+        assert s.finding
+        assert s.use
+        assert s.short
 
 
 @pytest.mark.parametrize("kwargs", [{"low": 0.3, "central": 0.2}, {"high": 1.5}, {"led": -0.1},
@@ -99,7 +111,7 @@ def test_every_study_is_cited_in_full():
                                     {"families": (("rapine", 0.0, 0.1, 1.2),)},
                                     {"families": (("ignota", 0.0, 0.1, 0.2),)}])
 def test_invalid_effects_are_refused_in_italian(kwargs):
-    with pytest.raises(ValueError, match="ffett|tra 0 e 1|basso|sconosciute"):
+    with pytest.raises(ValueError, match=r"ffett|tra 0 e 1|basso|sconosciute"):
         EffectModel(**kwargs)
 
 
@@ -163,7 +175,8 @@ def test_shares_never_exceed_the_full_effect():
                            new_points=new, points_after=np.maximum(lights + new, 1), under_lit=rng.random(500) < 0.5,
                            model=model)
     total = shares["repair"] + shares["led"] + shares["new"]
-    assert np.all(total <= 1 + 1e-12) and np.all(total >= 0)
+    assert np.all(total <= 1 + 1e-12)
+    assert np.all(total >= 0)
 
 
 def test_worked_example_energy_of_an_led_replacement():
@@ -202,4 +215,7 @@ def test_missing_lamp_power_uses_the_technology_default():
 
 def test_the_central_value_is_never_shown_without_its_range():
     text = effect_sentence({"prevented_low": 1.0, "prevented_central": 2.1, "prevented_high": 3.6})
-    assert "2,1" in text and "1,0" in text and "3,6" in text and "intervallo" in text
+    assert "2,1" in text
+    assert "1,0" in text
+    assert "3,6" in text
+    assert "intervallo" in text

@@ -183,7 +183,8 @@ def test_fairness_shares_hold_on_a_large_instance():
     plan = optimise(c, options)
     by = plan.by_comune.set_index("pro_com_t")
     assert set(by.index) == set(c["pro_com_t"])
-    assert (by["share"] >= 0.12 - 1e-9).all() and (by["share"] <= 0.30 + 1e-9).all()
+    assert (by["share"] >= 0.12 - 1e-9).all()
+    assert (by["share"] <= 0.30 + 1e-9).all()
     assert feasible(c, chosen_mask(c, plan), options)
     free = optimise(c, PlanOptions(budget=400_000.0))
     assert free.totals["objective"] >= plan.totals["objective"] - 1e-9  # constraints cost something or nothing
@@ -197,7 +198,8 @@ def test_forced_interventions():
     best = c.assign(r=c["prevented_central"] / c["cost_eur"]).nlargest(3, "r")["id"].tolist()
     plan = optimise(c, PlanOptions(budget=100_000.0, force_in=tuple(worst), force_out=tuple(best)))
     chosen = set(plan.selected["id"])
-    assert set(worst) <= chosen and not set(best) & chosen
+    assert set(worst) <= chosen
+    assert not set(best) & chosen
     assert plan.totals["cost_eur"] <= 100_000.0
     with pytest.raises(PlanError, match="budget"):
         optimise(c, PlanOptions(budget=1.0, force_in=(worst[0],)))
@@ -229,7 +231,8 @@ def test_frontier_is_non_decreasing_and_matches_single_plans():
     c = random_candidates(600, 8, comuni=4)
     options = PlanOptions(budget=0.0, min_share=0.05, max_share=0.6, perceived_weight=0.001)
     budgets = frontier_budgets(c, max_budget=1_500_000.0, step=100_000.0)
-    assert budgets[0] == 0 and np.allclose(np.diff(budgets), 100_000.0)
+    assert budgets[0] == 0
+    assert np.allclose(np.diff(budgets), 100_000.0)
     front = frontier(c, options, budgets)
     assert len(front) == len(budgets)
     assert (np.diff(front["objective"]) >= -1e-9).all()
@@ -239,7 +242,8 @@ def test_frontier_is_non_decreasing_and_matches_single_plans():
     single = optimise(c, PlanOptions(budget=b, min_share=0.05, max_share=0.6, perceived_weight=0.001))
     assert front.loc[front["budget_eur"] == b, "objective"].iloc[0] == pytest.approx(single.totals["objective"])
     wide = frontier_budgets(c, max_budget=1e12, step=100_000.0, max_points=40)
-    assert len(wide) <= 41 and wide[-1] >= c["cost_eur"].sum() - 1e-6
+    assert len(wide) <= 41
+    assert wide[-1] >= c["cost_eur"].sum() - 1e-6
 
 
 def test_plan_is_ranked_by_value_per_euro_with_cumulative_cost():
@@ -324,7 +328,8 @@ def test_worked_example_plan_and_totals(candidates):
     assert t["points"] == {"riparazione": 2, "led": 4, "nuovi": 0}
     # The lots of new points come in order: with 82,650 € the first lot fits, never the second alone.
     plan = optimise(cands, PlanOptions(budget=82_650.0))
-    assert f"{c}-N1" in set(plan.selected["id"]) and f"{c}-N2" not in set(plan.selected["id"])
+    assert f"{c}-N1" in set(plan.selected["id"])
+    assert f"{c}-N2" not in set(plan.selected["id"])
     assert plan_totals(plan.selected)["points"]["nuovi"] == 20
     # Candidates worth nothing (B's LED: no incidents) are never proposed, even with money left.
     rich = optimise(cands, PlanOptions(budget=1e7))
@@ -340,7 +345,8 @@ def test_single_candidate_per_hexagon_without_lots(tmp_path):
     store.close()
     cands = build_candidates(need, lot_size=None).set_index("id")
     c = _hex(HEX_C)
-    assert cands.loc[f"{c}-N1", "points"] == 32 and f"{c}-N2" not in cands.index
+    assert cands.loc[f"{c}-N1", "points"] == 32
+    assert f"{c}-N2" not in cands.index
     assert cands.loc[f"{c}-N1", "prevented_central"] == pytest.approx(32 / 42 * 0.56)
 
 
@@ -348,7 +354,8 @@ def test_empty_candidates_give_an_empty_plan():
     empty = build_candidates(pd.DataFrame())
     assert list(empty.columns) == CANDIDATE_COLUMNS
     plan = optimise(empty, PlanOptions(budget=1000.0))
-    assert plan.selected.empty and plan.totals["cost_eur"] == 0.0
+    assert plan.selected.empty
+    assert plan.totals["cost_eur"] == 0.0
 
 
 def test_forcing_a_later_lot_brings_the_earlier_ones(candidates):
@@ -385,8 +392,10 @@ def test_exports_refuse_exact_plans_to_roles_without_clearance_and_neutralise_fo
     assert pd.api.types.is_integer_dtype(shown[PLAN_HEADERS["night_outdoor"]])
     assert shown[col].tolist() == plan.selected["prevented_central"].round(3).tolist()
     text = plan_csv(plan, names, role="osservatore").decode("utf-8-sig")
-    assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text
-    assert "riservato" not in text and "< 3" not in text
+    assert "'=HYPERLINK" in text
+    assert ";=HYPERLINK" not in text
+    assert "riservato" not in text
+    assert "< 3" not in text
     gj = json.loads(plan_geojson(plan, names, role="osservatore"))
     assert "chiave di cella" in gj["lanterna"]["riservatezza"]  # the protection note of the cell-key method
     assert len(gj["features"]) == len(plan.selected)
@@ -415,7 +424,8 @@ def test_a_candidate_worth_nothing_is_never_chosen(options):
     c = _zero_value_instance()
     plan = optimise(c, options)
     assert "x-zero" not in set(plan.selected["id"])
-    assert set(plan.selected["id"]) <= {"y-1", "y-2"} and plan.totals["prevented_central"] > 0
+    assert set(plan.selected["id"]) <= {"y-1", "y-2"}
+    assert plan.totals["prevented_central"] > 0
     # forced in, it is taken anyway
     forced = optimise(c, PlanOptions(budget=options.budget, force_in=("x-zero",)))
     assert "x-zero" in set(forced.selected["id"])

@@ -87,7 +87,8 @@ def _protected_need_by_hand(store, role: str) -> pd.DataFrame:
 def test_protected_need_has_the_published_counts_of_every_family(store):
     exact = lighting_need(store, res=9)
     protected = lighting_need(store, res=9, role="regione")
-    assert not exact.attrs["protected"] and protected.attrs["protected"]
+    assert not exact.attrs["protected"]
+    assert protected.attrs["protected"]
     t = disclosure.threshold()
     for fam in FAMILIES:
         col = family_column(fam.key)
@@ -115,14 +116,16 @@ def test_regione_sees_the_effect_of_its_plan_with_its_range_at_every_budget(stor
     pd.testing.assert_frame_equal(cands[["id", *PREVENTED]], cands_hand[["id", *PREVENTED]])
     for budget in BUDGETS:
         plan = optimise(cands, PlanOptions(budget=budget))
-        assert plan.protected and not totals_hidden(plan, role)
+        assert plan.protected
+        assert not totals_hidden(plan, role)
         totals = public_totals(plan, role)
         hand = optimise(cands_hand, PlanOptions(budget=budget)).totals
         assert all(isinstance(totals[k], float) for k in PREVENTED)
         assert [totals[k] for k in PREVENTED] == pytest.approx([hand[k] for k in PREVENTED])
         assert totals["prevented_low"] <= totals["prevented_central"] <= totals["prevented_high"]
         sentence = effect_sentence(totals)
-        assert DERIVED_LABEL not in sentence and "intervallo" in sentence
+        assert DERIVED_LABEL not in sentence
+        assert "intervallo" in sentence
         by = public_by_comune(plan, role)
         for k in PREVENTED:
             assert pd.api.types.is_numeric_dtype(by[k])
@@ -153,7 +156,8 @@ def test_cleared_role_gets_the_exact_figures(store):
 
 def test_a_plan_on_exact_counts_is_refused_to_a_role_without_clearance(store):
     plan = optimise(build_candidates(lighting_need(store, res=9)), PlanOptions(budget=3_000.0))
-    assert totals_hidden(plan, "regione") and not totals_hidden(plan, "prefettura")
+    assert totals_hidden(plan, "regione")
+    assert not totals_hidden(plan, "prefettura")
     for show in (lambda: public_totals(plan, "regione"), lambda: public_by_comune(plan, "regione"),
                  lambda: plan_table(plan, {}, role="regione"), lambda: plan_csv(plan, {}, role="regione")):
         with pytest.raises(ExactFiguresError):
@@ -176,7 +180,8 @@ def test_no_false_labels_in_the_lighting_outputs_of_the_regione(store, diffusion
     names = comune_names(store.comuni())
     params = parameters_table(CostParams(), EnergyParams(), effects, NeedParams(), need.attrs)
     table = plan_table(plan, names, role=role)
-    assert len(table) and all(pd.api.types.is_numeric_dtype(table[c]) for c in (
+    assert len(table)
+    assert all(pd.api.types.is_numeric_dtype(table[c]) for c in (
         "Delitti evitati/anno (basso)", "Delitti evitati/anno (centrale)", "Delitti evitati/anno (alto)",
         "Delitti notturni all'aperto nel periodo"))
     meta = options_metadata(options, {"delitti_evitati_anno": [plan.totals[k] for k in PREVENTED]})
@@ -186,11 +191,14 @@ def test_no_false_labels_in_the_lighting_outputs_of_the_regione(store, diffusion
         "html": summary_html(plan, names=names, role=role, options=options, parameters=params, frontier=front),
     }
     for name, text in texts.items():
-        assert DERIVED_LABEL not in text and COUNT_LABEL not in text and "&lt; 3" not in text, name
+        assert DERIVED_LABEL not in text, name
+        assert COUNT_LABEL not in text, name
+        assert "&lt; 3" not in text, name
     gj = json.loads(texts["geojson"])
     assert gj["lanterna"]["delitti_evitati_anno"] == pytest.approx([plan.totals[k] for k in PREVENTED])
     page = texts["html"]
-    assert "Effetti per famiglia di reato" in page and "Steinbach" in page
+    assert "Effetti per famiglia di reato" in page
+    assert "Steinbach" in page
     for r in front.to_dict("records"):
         assert f"<td>{r['prevented_central']:.1f}".replace(".", ",") in page
     small = np.asarray(plan.selected["night_outdoor"])

@@ -9,7 +9,8 @@ def test_massa_carrara_real_layers(tmp_path):
     with Store(tmp_path / "m.duckdb") as store:
         counts = load_territory_into_store(store, load_territory())
         assert counts["comuni"] == 17
-        assert counts["schools"] == 76 and counts["confiscated"] == 21
+        assert counts["schools"] == 76
+        assert counts["confiscated"] == 21
         assert counts["crime_provinces"] == 1166
         assert store.query("SELECT sum(residents) AS r FROM cells")["r"].iloc[0] == pytest.approx(187_274)
         assert store.count("schools", synthetic=True) == 0

@@ -54,9 +54,11 @@ def test_map_has_hexagons_boundaries_points_legend_and_layer_control(store, fram
     # One school, one public service (the other is hidden), two open reports, one property.
     assert {"Scuole (1)", "Servizi per persone senza dimora (1)", "Segnalazioni di degrado aperte (2)",
             "Beni confiscati (1)"} <= set(names)
-    assert _layers(m, maps.Legend) and _layers(m, folium.LayerControl)
+    assert _layers(m, maps.Legend)
+    assert _layers(m, folium.LayerControl)
     html = m.get_root().render()
-    assert "L.control.layers" in html and "Delitti nel periodo" in html
+    assert "L.control.layers" in html
+    assert "Delitti nel periodo" in html
     assert len(_hex_data(m)["features"]) == 3
     outline = _layers(m, maps.OutlineLayer)[0]
     assert outline.control is False  # boundaries are always drawn
@@ -90,10 +92,12 @@ def test_tooltips_and_colours_show_protected_values(frame):
         assert props_b["t"][1] == shown  # incidents: 0 or 3, never 2 nor "< 3"
         assert props_b["k"] != HIDDEN
     for props in features.values():
-        assert "&lt; 3" not in props["t"] and "riservato" not in props["t"]
+        assert "&lt; 3" not in props["t"]
+        assert "riservato" not in props["t"]
     police = {tuple(f["geometry"]["coordinates"][0][0]): f["properties"]
               for f in _hex_data(maps.build_map(frame, role="forze_polizia"))["features"]}
-    assert police[ring_b]["t"][1] == "2" and police[ring_b]["k"] >= 0
+    assert police[ring_b]["t"][1] == "2"
+    assert police[ring_b]["k"] >= 0
 
 
 def test_legend_has_no_hidden_class(frame):
@@ -111,11 +115,14 @@ def test_private_services_are_shown_only_to_cleared_roles(points):
 def test_tiles_and_offline_assets(frame):
     osm = maps.build_map(frame, role="osservatore", tiles="osm").get_root().render()
     assert "tile.openstreetmap.org" in osm
-    assert "\\u0026copy;" in osm and "OpenStreetMap\\u003c/a\\u003e contributors" in osm
+    assert "\\u0026copy;" in osm
+    assert "OpenStreetMap\\u003c/a\\u003e contributors" in osm
     blank = maps.build_map(frame, role="osservatore", tiles="none", assets_url="/static/leaflet").get_root().render()
     assert "tile.openstreetmap.org" not in blank
-    assert "/static/leaflet/leaflet.js" in blank and "/static/leaflet/leaflet.css" in blank
-    assert "jquery" not in blank.lower() and "bootstrap" not in blank.lower()
+    assert "/static/leaflet/leaflet.js" in blank
+    assert "/static/leaflet/leaflet.css" in blank
+    assert "jquery" not in blank.lower()
+    assert "bootstrap" not in blank.lower()
     with pytest.raises(ValueError, match="sfondo"):
         maps.build_map(frame, role="osservatore", tiles="satellite")
 
@@ -188,12 +195,16 @@ def test_hexagon_payload_is_less_than_half_of_naive_geojson():
 def test_coordinates_are_rounded_to_five_decimals(frame):
     data = maps.js_json(_hex_data(maps.build_map(frame, role="osservatore")))
     numbers = re.findall(r"-?\d+\.(\d+)", data)
-    assert numbers and max(len(d) for d in numbers) <= maps.COORD_DECIMALS
+    assert numbers
+    assert max(len(d) for d in numbers) <= maps.COORD_DECIMALS
 
 
 def test_js_json_cannot_close_a_script():
     text = maps.js_json({"a": "</script><script>alert(1)</script>", "b": "x & y", "c": "\u2028"})
-    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert "\u2028" not in text
     assert json.loads(text) == {"a": "</script><script>alert(1)</script>", "b": "x & y", "c": "\u2028"}
 
 
@@ -210,7 +221,8 @@ def test_geojson_export_carries_protected_values(frame):
     seen = json.loads(maps.cells_geojson(frame, role="osservatore"))
     props = {f["properties"]["h3"]: f["properties"] for f in seen["features"]}
     b = props[hexgrid.to_str([CELL_B])[0]]
-    assert str(b["delitti"]) == _protected_b(frame) and b["valori_riservati"] == []
+    assert str(b["delitti"]) == _protected_b(frame)
+    assert b["valori_riservati"] == []
     assert "chiave di cella" in seen["lanterna"]["riservatezza"]
     assert not any(isinstance(p["delitti"], int) and 1 <= p["delitti"] <= 2 for p in props.values())
     assert not any(k.endswith("_key") for p in props.values() for k in p)  # key sums are never published
@@ -228,8 +240,10 @@ def test_draw_plugin_served_locally():
     draw.add_to(m)
     html = m.get_root().render()
     assert "app/static/vendor/leaflet-draw/leaflet.draw.js" in html
-    assert "cdnjs.cloudflare.com" not in html and "cdn.jsdelivr.net" not in html
+    assert "cdnjs.cloudflare.com" not in html
+    assert "cdn.jsdelivr.net" not in html
     from pathlib import Path
 
     static = Path(__file__).resolve().parents[2] / "static" / "vendor"
-    assert (static / "leaflet-draw" / "leaflet.draw.js").exists() and (static / "leaflet" / "leaflet.js").exists()
+    assert (static / "leaflet-draw" / "leaflet.draw.js").exists()
+    assert (static / "leaflet" / "leaflet.js").exists()

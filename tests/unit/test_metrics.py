@@ -47,11 +47,17 @@ def test_one_row_per_hexagon_with_hand_computed_figures(frame):
     assert a["night_share"] == pytest.approx(0.5)
     assert (a["reports_open"], a["lights"], a["lights_broken"], a["lights_old"], a["schools"]) == (2, 4, 1, 1, 1)
     assert a["lights_broken_share"] == pytest.approx(0.25)
-    assert a["comune"] == "Massa" and a["h3"] == hexgrid.to_str([CELL_A])[0]
+    assert a["comune"] == "Massa"
+    assert a["h3"] == hexgrid.to_str([CELL_A])[0]
     # 49 residents: under the minimum, no rate.
-    assert b["incidents"] == 2 and np.isnan(b["rate_per_1000"]) and b["services"] == 2
-    assert c["incidents"] == 3 and c["night_share"] == 0 and c["confiscated"] == 1
-    assert c["comune"] == "Carrara" and np.isnan(c["lights_broken_share"])
+    assert b["incidents"] == 2
+    assert np.isnan(b["rate_per_1000"])
+    assert b["services"] == 2
+    assert c["incidents"] == 3
+    assert c["night_share"] == 0
+    assert c["confiscated"] == 1
+    assert c["comune"] == "Carrara"
+    assert np.isnan(c["lights_broken_share"])
 
 
 def test_rates_are_annualised(store, filters):
@@ -65,7 +71,8 @@ def test_filters_change_the_figures(store, filters):
     robberies = metrics.hex_metrics(store, replace(filters, categories=("rapine",))).set_index("cell")
     assert robberies["incidents"].to_dict() == {CELL_A: 3, CELL_B: 0, CELL_C: 0}
     night = metrics.hex_metrics(store, replace(filters, time_band="notte")).set_index("cell")
-    assert night.loc[CELL_A, "incidents"] == 5 and night.loc[CELL_C, "incidents"] == 0
+    assert night.loc[CELL_A, "incidents"] == 5
+    assert night.loc[CELL_C, "incidents"] == 0
     carrara = metrics.hex_metrics(store, replace(filters, comuni=(CARRARA,)))
     assert carrara["cell"].tolist() == [CELL_C]
 
@@ -85,7 +92,9 @@ def test_kpis_are_totals_of_the_filters(store, filters):
     cards = {c.label: c for c in metrics.kpi_cards(k, "forze_polizia")}
     assert cards["Delitti nel periodo"].value == "15"
     change = cards["Variazione sul periodo prec."]
-    assert change.value == "+200,0 %" and change.delta == "+10 delitti" and change.delta_color == "inverse"
+    assert change.value == "+200,0 %"
+    assert change.delta == "+10 delitti"
+    assert change.delta_color == "inverse"
     assert cards["Quota notturna (20-6)"].value == "40 %"
     assert cards["Punti luce guasti"].value == "16,7 %"
     # without clearance: the totals protected (the same records give the same total), derived from them
@@ -93,7 +102,8 @@ def test_kpis_are_totals_of_the_filters(store, filters):
     total, night, previous = (int(disclosure.protect_counts([v], [key], "osservatore")[0]) for v, key in
                               ((15, k.incidents_key), (6, k.night_key), (5, k.previous_key)))
     assert (p.incidents, p.night, p.previous) == (total, min(night, total), previous)
-    assert abs(total - 15) <= disclosure.MAX_NOISE and p.protected
+    assert abs(total - 15) <= disclosure.MAX_NOISE
+    assert p.protected
     public = {c.label: c for c in metrics.kpi_cards(k, "osservatore")}
     assert public["Delitti nel periodo"].value == str(total)
     assert "chiave di cella" in public["Delitti nel periodo"].help
@@ -113,8 +123,10 @@ def test_kpi_strip_never_shows_a_small_total_and_never_a_false_label(store, filt
     assert k.incidents == 1
     shown = {c.label: c.value for c in metrics.kpi_cards(k, "comune")}
     expected = int(disclosure.protect_counts([1], [k.incidents_key], "comune")[0])
-    assert shown["Delitti nel periodo"] == str(expected) and expected in (0, 3)
-    assert "< 3" not in shown.values() and "riservato" not in shown.values()
+    assert shown["Delitti nel periodo"] == str(expected)
+    assert expected in (0, 3)
+    assert "< 3" not in shown.values()
+    assert "riservato" not in shown.values()
     exact = {c.label: c.value for c in metrics.kpi_cards(k, "prefettura")}
     assert exact["Delitti nel periodo"] == "1"
 
@@ -134,7 +146,8 @@ def test_the_same_records_give_the_same_value_in_every_view(store, filters):
 
 def test_cell_details_and_monthly_series(store, filters):
     d = metrics.cell_details(store, CELL_A, filters)
-    assert d.comune == "Massa" and d.res == 8
+    assert d.comune == "Massa"
+    assert d.res == 8
     assert d.series["incidents"].tolist() == [5, 3, 2] + [0] * 9
     assert d.series["month"].tolist()[0] == date(2024, 1, 1)
     police = metrics.details_series(d, "forze_polizia")
@@ -144,7 +157,8 @@ def test_cell_details_and_monthly_series(store, filters):
     expected = disclosure.protect_counts(d.series["incidents"], keys, "osservatore")
     assert seen["incidents"].tolist() == expected.astype(float).tolist()
     assert seen["shown"].tolist() == [str(v) for v in expected]
-    assert seen["suppressed"].isna().all() and not np.isin(expected, [1, 2]).any()
+    assert seen["suppressed"].isna().all()
+    assert not np.isin(expected, [1, 2]).any()
     assert metrics.cell_details(store, 0x88283082803FFFF, filters) is None
 
 
@@ -167,17 +181,20 @@ def test_map_table_carries_only_protected_numbers(frame):
     values, text, hidden = metrics.map_table(frame.reset_index(), "osservatore")
     row_b = frame.reset_index().index[frame.index == CELL_B][0]
     shown = _protected_b(frame)
-    assert text.loc[row_b, "Delitti"] == str(shown) and values.loc[row_b, "Delitti"] == shown
+    assert text.loc[row_b, "Delitti"] == str(shown)
+    assert values.loc[row_b, "Delitti"] == shown
     assert not hidden.to_numpy().any()
     assert not values["Delitti"].between(1, 2).any()
     police_values, _, police_hidden = metrics.map_table(frame.reset_index(), "forze_polizia")
-    assert police_values.loc[row_b, "Delitti"] == 2 and not police_hidden.to_numpy().any()
+    assert police_values.loc[row_b, "Delitti"] == 2
+    assert not police_hidden.to_numpy().any()
 
 
 def test_styled_table_shows_no_label_instead_of_a_number(frame):
     styler = metrics.styled_table(frame.reset_index(), "regione")
     shown = styler.to_string(delimiter=";")
-    assert "< 3" not in shown and "riservato" not in shown
+    assert "< 3" not in shown
+    assert "riservato" not in shown
     assert not styler.data["Delitti"].between(1, 2).any()
 
 
@@ -218,5 +235,7 @@ def test_data_version_changes_with_the_data(store):
 def test_metric_registry_points_at_existing_columns(frame):
     for code, spec in metrics.METRICS.items():
         assert spec.column in frame.columns, code
-        label, unit, column, higher_is_worse = spec[:4]
-        assert label and unit and isinstance(higher_is_worse, bool)
+        label, unit, _column, higher_is_worse = spec[:4]
+        assert label
+        assert unit
+        assert isinstance(higher_is_worse, bool)

@@ -24,14 +24,16 @@ def test_cleared_roles_get_no_protection_note(role):
 
 def test_other_roles_are_told_counts_are_protected():
     text = notices.role_caption("comune", {"dati_anonimi": "3"})
-    assert text.startswith("Profilo: **Comune**") and "(art. 3 del Patto)" in text
+    assert text.startswith("Profilo: **Comune**")
+    assert "(art. 3 del Patto)" in text
     assert "(Patto)" in notices.role_caption("osservatore", {})
     assert "chiave di cella" in notices.role_caption(None, {})  # nobody: not cleared
 
 
 def test_resolution_labels():
     assert notices.resolution_label("auto", 8) == f"Automatica (8, ≈ {hexgrid.cell_area_km2(8):.2f} km²)"
-    assert notices.resolution_label(9, 8).startswith("9 (≈ ") and "per esagono" in notices.resolution_label(9, 8)
+    assert notices.resolution_label(9, 8).startswith("9 (≈ ")
+    assert "per esagono" in notices.resolution_label(9, 8)
 
 
 def test_filter_form_bands_and_filters():

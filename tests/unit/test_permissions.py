@@ -48,7 +48,8 @@ def test_comune_only_in_its_own_territory():
     assert not perm.allows(perm.User("x", "comune"), "create_report")  # a Comune without codes: nowhere
     with pytest.raises(perm.PermissionDenied, match="solo nel territorio dei propri comuni"):
         perm.require(comune, "create_report", pro_com_t=CARRARA, comune_name="Comune di Carrara")
-    assert not perm.allows(comune, "view_audit") and not perm.allows(comune, "manage_users")
+    assert not perm.allows(comune, "view_audit")
+    assert not perm.allows(comune, "manage_users")
     assert not perm.allows(comune, "view_exact_counts")
 
 
@@ -64,7 +65,8 @@ def test_report_workflow_transitions_by_role():
     for closed in ("risolta", "respinta"):
         assert perm.allowed_transitions(USERS["prefettura"], closed, pro_com_t=MASSA) == []
     for a, b in perm.TRANSITIONS:
-        assert a in REPORT_STATUS and b in REPORT_STATUS
+        assert a in REPORT_STATUS
+        assert b in REPORT_STATUS
     assert not perm.allows(USERS["prefettura"], perm.transition_action("risolta", "nuova"))
 
 
@@ -99,7 +101,8 @@ def test_nobody_disabled_or_unknown():
 
 
 def test_system_is_only_the_command_line_operator():
-    assert perm.allows(perm.SYSTEM, "manage_users") and perm.allows(perm.SYSTEM, "view_audit")
+    assert perm.allows(perm.SYSTEM, "manage_users")
+    assert perm.allows(perm.SYSTEM, "view_audit")
     impostor = perm.User("mario", perm.SYSTEM_ROLE)
     assert not perm.allows(impostor, "view_map")
 
@@ -119,4 +122,5 @@ def test_matrix_table_for_the_cli():
     rows = perm.matrix_table()
     assert len(rows) == len(perm.MATRIX)
     audit_row = next(r for r in rows if r["azione"] == "view_audit")
-    assert audit_row["prefettura"] == perm.ALL and audit_row["comune"] == ""
+    assert audit_row["prefettura"] == perm.ALL
+    assert audit_row["comune"] == ""

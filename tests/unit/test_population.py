@@ -53,4 +53,6 @@ def test_grid_population_replaces_estimate():
                           "pro_com_t": "098001"})
     grid = pd.DataFrame({"cell": hexgrid.to_str(cells["cell"].iloc[:2]), "residenti": [30, 10]})
     r = population.grid_population(cells, grid, pd.DataFrame({"pro_com_t": ["098001"], "residenti": [400]}))
-    assert r.iloc[0] == pytest.approx(300) and r.iloc[1] == pytest.approx(100) and r.iloc[2:].sum() == 0
+    assert r.iloc[0] == pytest.approx(300)
+    assert r.iloc[1] == pytest.approx(100)
+    assert r.iloc[2:].sum() == 0

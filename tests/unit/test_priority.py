@@ -24,7 +24,8 @@ def test_presets_cover_every_indicator_and_differ():
     for key, preset in priority.PRESETS.items():
         assert set(preset.weights) == set(INDICATOR_KEYS), key
         w = priority.preset_weights(key)
-        assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+        assert w.sum() == pytest.approx(1.0)
+        assert (w >= 0).all()
         vectors.append(tuple(w.round(6)))
     assert len(set(vectors)) == len(vectors)
     assert priority.preset_weights("sicurezza")["harm_rate"] > priority.preset_weights("inclusione")["harm_rate"]
@@ -38,7 +39,8 @@ def test_contributions_add_up_to_the_priority(scores):
         contrib = priority.contributions(scores, priority.PRESETS[key].weights)
         total = priority.priority_scores(scores, priority.PRESETS[key].weights)
         np.testing.assert_allclose(contrib.sum(axis=1), total, rtol=1e-12)
-        assert total.between(0, 100).all() and (total.iloc[:10] == 0).all()
+        assert total.between(0, 100).all()
+        assert (total.iloc[:10] == 0).all()
     ones = pd.DataFrame(np.ones((1, len(INDICATOR_KEYS))), columns=list(INDICATOR_KEYS))
     assert priority.priority_scores(ones, {"reports": 3}).iloc[0] == pytest.approx(100)
 
@@ -88,8 +90,10 @@ def test_perturbed_weights_stay_within_the_spread():
     zero = (base == 0).to_numpy()
     assert (draws[:, zero] == 0).all()
     ratio = draws[:, ~zero] / base.to_numpy()[~zero]
-    assert ratio.min() >= 0.8 / 1.2 - 1e-12 and ratio.max() <= 1.2 / 0.8 + 1e-12
-    assert ratio.min() < 0.9 and ratio.max() > 1.1  # the draws do move
+    assert ratio.min() >= 0.8 / 1.2 - 1e-12
+    assert ratio.max() <= 1.2 / 0.8 + 1e-12
+    assert ratio.min() < 0.9
+    assert ratio.max() > 1.1
     again = priority.perturbed_weights(base, draws=500, spread=0.2, seed=11)
     np.testing.assert_array_equal(draws, again)
     assert not np.array_equal(draws, priority.perturbed_weights(base, draws=500, spread=0.2, seed=12))

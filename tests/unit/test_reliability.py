@@ -77,7 +77,8 @@ def test_fifty_reports_at_the_same_time_are_all_stored(mc_store):
     for t in threads:
         t.join(timeout=120)
     assert not errors, [repr(e) for e in errors]
-    assert len(results) == 50 and len(set(results)) == 50
+    assert len(results) == 50
+    assert len(set(results)) == 50
     assert store.count("reports") == before_reports + 50
     stored = store.reports_frame(report_ids=results)
     assert len(stored) == 50
@@ -167,5 +168,6 @@ def test_import_killed_halfway_leaves_the_database_as_it_was(mc_db_file, tmp_pat
 
     with Store(db) as store:
         result = import_file(store, load_territory("massa-carrara"), "lighting", csv)
-        assert result.rows_written == 20_000 and store.count("lighting") == before["lighting_rows"] + 20_000
+        assert result.rows_written == 20_000
+        assert store.count("lighting") == before["lighting_rows"] + 20_000
         assert audit.verify_chain(store).ok

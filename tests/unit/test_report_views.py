@@ -33,7 +33,8 @@ def test_a_click_sets_the_point_and_clears_the_area():
 def test_a_new_polygon_sets_the_area_and_a_point_inside_it():
     got = views.map_selection({"last_active_drawing": {"geometry": SQUARE}, "last_clicked": None}, None)
     assert got["seg_area"] == SQUARE
-    assert 10.14 < got["seg_lon"] < 10.15 and 44.03 < got["seg_lat"] < 44.04
+    assert 10.14 < got["seg_lon"] < 10.15
+    assert 44.03 < got["seg_lat"] < 44.04
 
 
 def test_the_same_polygon_again_or_nothing_changes_nothing():
@@ -54,11 +55,17 @@ def test_location_check_tells_where_the_point_is(store):
     carrara = points_in(store, CARRARA, 1)[0]
     assert views.location_check(store, officer, None, 10.1, names) == (None, None, "")
     located, kind, text = views.location_check(store, officer, *massa, names)
-    assert located[1] == MASSA and kind == "success" and "Massa" in text
+    assert located[1] == MASSA
+    assert kind == "success"
+    assert "Massa" in text
     located, kind, text = views.location_check(store, officer, *carrara, names)
-    assert located[1] == CARRARA and kind == "error" and "fuori dal territorio" in text
+    assert located[1] == CARRARA
+    assert kind == "error"
+    assert "fuori dal territorio" in text
     located, kind, text = views.location_check(store, officer, 43.0, 8.0, names)  # at sea
-    assert located is None and kind == "warning" and text
+    assert located is None
+    assert kind == "warning"
+    assert text
 
 
 def test_linked_report_is_added_when_visible_and_refused_otherwise(store):
@@ -68,10 +75,12 @@ def test_linked_report_is_added_when_visible_and_refused_otherwise(store):
                                 description="Sacchi di rifiuti")
     empty = reports.visible_reports(store, officer, statuses=["chiusa_inesistente"])
     frame, refused = views.with_wanted(store, officer, empty, rid)
-    assert refused == "" and frame["report_id"].tolist() == [rid]
+    assert refused == ""
+    assert frame["report_id"].tolist() == [rid]
     other = auth.get_user(store, "comune-carrara")
     frame, refused = views.with_wanted(store, other, empty.iloc[0:0], rid)
-    assert refused and frame.empty
+    assert refused
+    assert frame.empty
     assert views.with_wanted(store, officer, frame, None) == (frame, "")
     labels = views.report_labels(reports.visible_reports(store, officer, comuni=[MASSA]).query("report_id == @rid"))
     assert labels[rid].startswith(f"{rid} · Massa · ")
@@ -89,7 +98,9 @@ def test_facts_and_duplicates_tables():
            "status": "nuova", "opened": "2026-03-02", "closed": None, "lat": 44.0357123, "lon": 10.1402,
            "area_wkt": "P", "source": None}
     facts = views.facts_table(row, {MASSA: "Massa"}).set_index("Voce")["Valore"]
-    assert facts["Comune"] == "Massa" and facts["Posizione"] == "44.03571, 10.14020 (area)" and facts["Chiusa il"] == ""
+    assert facts["Comune"] == "Massa"
+    assert facts["Posizione"] == "44.03571, 10.14020 (area)"
+    assert facts["Chiusa il"] == ""
     dups = pd.DataFrame({"report_id": ["SEG-2"], "distance_m": [12.6], "status": ["nuova"], "opened": ["x"],
                          "description": ["d"]})
     assert views.duplicates_table(dups)["Distanza"].tolist() == ["13 m"]
@@ -100,10 +111,15 @@ def test_municipium_import_outcomes(store, import_data):
     officer = auth.get_user(store, "comune-massa")
     ok, text, report, _ = views.municipium_import(store, officer, data, pro_com_t=MASSA, partial=False,
                                                   file_name="C:\\tmp\\seg.csv")
-    assert ok and "fuori ambito" in text and report is None
+    assert ok
+    assert "fuori ambito" in text
+    assert report is None
     ok, text, _, icon = views.municipium_import(store, auth.get_user(store, "regione"), data, pro_com_t=MASSA,
                                                 partial=False, file_name="seg.csv")
-    assert not ok and text and icon == ":material/lock:"
+    assert not ok
+    assert text
+    assert icon == ":material/lock:"
     ok, text, report, icon = views.municipium_import(store, officer, b"a;b\n1;2\n", pro_com_t=MASSA, partial=False,
                                                      file_name="seg.csv")
-    assert not ok and icon == ":material/error:"
+    assert not ok
+    assert icon == ":material/error:"

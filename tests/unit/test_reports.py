@@ -63,10 +63,15 @@ def test_officer_files_a_report_in_its_comune(store, who, massa):
     rid = _new(store, who["comune-massa"], massa[0], severity=3)
     assert rid == f"SEG-{MASSA}-2026-00001"
     row = store.report_row(rid)
-    assert row["status"] == "nuova" and row["pro_com_t"] == MASSA and row["opened"] == TODAY
-    assert row["severity"] == 3 and not row["synthetic"] and row["source"] == reports.REPORT_SOURCE
+    assert row["status"] == "nuova"
+    assert row["pro_com_t"] == MASSA
+    assert row["opened"] == TODAY
+    assert row["severity"] == 3
+    assert not row["synthetic"]
+    assert row["source"] == reports.REPORT_SOURCE
     events = store.report_events([rid])
-    assert events["kind"].tolist() == ["creazione"] and events["username"].tolist() == ["comune-massa"]
+    assert events["kind"].tolist() == ["creazione"]
+    assert events["username"].tolist() == ["comune-massa"]
     assert _new(store, who["comune-massa"], massa[1]) == f"SEG-{MASSA}-2026-00002"
 
 
@@ -87,7 +92,7 @@ def test_location_must_be_in_the_officers_comune(store, who, massa):
     assert _new(store, who["prefettura"], points_in(store, CARRARA, 1)[0]).startswith(f"SEG-{CARRARA}-")
 
 
-@pytest.mark.parametrize("kwargs, message", [
+@pytest.mark.parametrize(("kwargs", "message"), [
     ({"category": "buche"}, "Categoria sconosciuta"),
     ({"severity": 4}, "gravità"),
     ({"severity": "alta"}, "gravità"),
@@ -138,7 +143,8 @@ def test_likely_duplicates_are_pointed_out_before_saving(store, who, massa):
     with pytest.raises(reports.DuplicateSuspected) as exc:
         _new(store, who["comune-massa"], near)
     found = exc.value.duplicates
-    assert found["report_id"].tolist() == [first] and 30 < found["distance_m"].iloc[0] < 60
+    assert found["report_id"].tolist() == [first]
+    assert 30 < found["distance_m"].iloc[0] < 60
     assert store.count("reports") == saved  # nothing saved by the refusal
     # another category, or far away, or old, or rejected: no warning
     _new(store, who["comune-massa"], near, category="verde_incolto")
@@ -165,7 +171,8 @@ def test_full_workflow_with_comments_on_each_step(store, who, massa):
         reports.change_status(store, officer, rid, "intervento_programmato")
     reports.change_status(store, prefettura, rid, "intervento_programmato", comment="Servizi congiunti nel weekend")
     after = reports.change_status(store, officer, rid, "risolta", comment="Area presidiata", today=TODAY)
-    assert after["status"] == "risolta" and after["closed"] == TODAY
+    assert after["status"] == "risolta"
+    assert after["closed"] == TODAY
     events = store.report_events([rid])
     assert events["to_status"].dropna().tolist() == ["nuova", "presa_in_carico", "in_agenda_cposp",
                                                      "intervento_programmato", "risolta"]
@@ -183,7 +190,8 @@ def test_rejection_needs_a_reason(store, who, massa):
     assert store.report_row(rid)["status"] == "nuova"
     reports.change_status(store, who["comune-massa"], rid, "respinta", comment="Area privata, non di competenza")
     row = store.report_row(rid)
-    assert row["status"] == "respinta" and row["closed"] is not None
+    assert row["status"] == "respinta"
+    assert row["closed"] is not None
 
 
 def test_another_comune_can_neither_see_nor_change(store, who, massa):
@@ -240,7 +248,8 @@ def test_comments_and_edits(store, who, massa):
     kinds = store.report_events([rid])["kind"].tolist()
     assert kinds == ["creazione", "commento", "commento", "modifica", "transizione", "transizione"]
     table = reports.history_table(store.report_events([rid]))
-    assert table["Nota"].tolist()[1] == SCRIPT and table["Passaggio"].tolist()[-1] == "Presa in carico → Risolta"
+    assert table["Nota"].tolist()[1] == SCRIPT
+    assert table["Passaggio"].tolist()[-1] == "Presa in carico → Risolta"
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,12 +274,16 @@ def test_photo_metadata_is_stripped_and_orientation_kept():
     with Image.open(io.BytesIO(raw)) as original:
         assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the fixture really has a position
     photo = reports.clean_photo(raw, "C:\\Users\\agente\\IMG_0042.JPG")
-    assert photo.mime == "image/jpeg" and photo.file_name == "IMG_0042.jpg"
+    assert photo.mime == "image/jpeg"
+    assert photo.file_name == "IMG_0042.jpg"
     with Image.open(io.BytesIO(photo.data)) as clean:
-        assert clean.format == "JPEG" and clean.size == (300, 400)  # upright
-        assert len(clean.getexif()) == 0 and not clean.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+        assert clean.format == "JPEG"
+        assert clean.size == (300, 400)
+        assert len(clean.getexif()) == 0
+        assert not clean.getexif().get_ifd(ExifTags.IFD.GPSInfo)
         assert not {"exif", "xmp", "comment", "icc_profile"} & set(clean.info)
-    assert b"Mario Rossi" not in photo.data and b"via Roma" not in photo.data
+    assert b"Mario Rossi" not in photo.data
+    assert b"via Roma" not in photo.data
 
 
 def test_png_text_chunks_and_exif_are_stripped():
@@ -283,7 +296,9 @@ def test_png_text_chunks_and_exif_are_stripped():
     photo = reports.clean_photo(out.getvalue(), "mappa.png")
     assert photo.mime == "image/png"
     with Image.open(io.BytesIO(photo.data)) as clean:
-        assert clean.format == "PNG" and clean.info == {} and len(clean.getexif()) == 0
+        assert clean.format == "PNG"
+        assert clean.info == {}
+        assert len(clean.getexif()) == 0
     assert b"Location" not in photo.data
 
 
@@ -294,7 +309,7 @@ def test_photo_is_scaled_down():
     assert (photo.width, photo.height) == (reports.PHOTO_MAX_SIDE, reports.PHOTO_MAX_SIDE // 2)
 
 
-@pytest.mark.parametrize("data, message", [
+@pytest.mark.parametrize(("data", "message"), [
     (b"", "vuota"),
     (b"%PDF-1.4 not an image", "JPEG o PNG"),
     (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "JPEG o PNG"),
@@ -332,7 +347,8 @@ def test_photos_are_stored_with_the_report_and_limited(store, who, massa):
     with Image.open(io.BytesIO(saved[0]["data"])) as img:
         assert len(img.getexif()) == 0
     meta = store.report_photos(rid)
-    assert meta["username"].tolist() == ["comune-massa"] * 2 and (meta["size_bytes"] > 0).all()
+    assert meta["username"].tolist() == ["comune-massa"] * 2
+    assert (meta["size_bytes"] > 0).all()
     entry = json.loads(store.audit_frame(action="creazione").iloc[-1]["after_json"])
     assert [p["file_name"] for p in entry["foto"]] == ["a.jpg", "b.jpg"]
     assert all(len(p["sha256"]) == 64 and "data" not in p for p in entry["foto"])  # metadata only, no bytes
@@ -389,8 +405,10 @@ def test_agenda_and_its_exports(store, who, massa):
     assert frame.loc[frame["Codice"] == a, "Ultima nota"].item() == "'" + FORMULA
     assert frame.loc[frame["Codice"] == a, "Descrizione"].item() == f"{SCRIPT} {FORMULA}"  # text, not a formula
     page = reports.agenda_html(store, prefettura, territory="Provincia di <b>Massa</b>", today=TODAY)
-    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    assert "Provincia di &lt;b&gt;Massa&lt;/b&gt;" in page and page.count("<tr>") == 4
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "Provincia di &lt;b&gt;Massa&lt;/b&gt;" in page
+    assert page.count("<tr>") == 4
     assert set(store.audit_frame(action="esportazione")["record_key"]) == {"agenda_cposp.csv", "agenda_cposp.html"}
     with pytest.raises(PermissionDenied):
         reports.agenda_csv(store, who["osservatore"])
@@ -401,14 +419,18 @@ def test_html_and_scripts_are_text_on_maps_tables_and_csv(store, who, massa):
     frame = reports.visible_reports(store, who["comune-massa"])
     assert reports.table(frame).loc[frame["report_id"] == rid, "Descrizione"].item() == SCRIPT  # st.dataframe: text
     data = json.dumps(maps.point_features("reports", frame, role="comune"))
-    assert "<script>" not in data and "&lt;script&gt;" in data and "onerror=" not in data.replace("onerror=alert", "")
+    assert "<script>" not in data
+    assert "&lt;script&gt;" in data
+    assert "onerror=" not in data.replace("onerror=alert", "")
     hidden = maps.point_features("reports", frame, role="osservatore", report_text_comuni=frozenset())
     assert all(f["properties"]["v"][3] == "" for f in hidden["features"])  # no free text for observers
     m = reports.reports_map(frame, store.comuni_geometries().head(1), tiles="none")
     m.add_child(reports.draft_layer(lat=massa[1][0], lon=massa[1][1], selected=store.report_row(rid)))
     page = m.get_root().render()
-    assert "<script>alert('x')</script>" not in page and "<img src=x onerror" not in page
-    assert reports.SELECTED_CLASS in page and f"title=\\u0027{rid}\\u0027" in page
+    assert "<script>alert('x')</script>" not in page
+    assert "<img src=x onerror" not in page
+    assert reports.SELECTED_CLASS in page
+    assert f"title=\\u0027{rid}\\u0027" in page
     csv = pd.read_csv(io.BytesIO(reports.reports_csv(frame.assign(description=FORMULA))), sep=";", dtype=str,
                       encoding="utf-8-sig", keep_default_na=False)
     assert (csv["Descrizione"] == "'" + FORMULA).all()
@@ -426,18 +448,22 @@ def test_municipium_import(store, who, mc_territory, import_data):
     with pytest.raises(PermissionDenied):
         reports.import_municipium(store, mc_territory, who["regione"], path, pro_com_t=MASSA)
     result = reports.import_municipium(store, mc_territory, who["comune-massa"], path, pro_com_t=MASSA)
-    assert result.rows_written == 6 and result.rows_rejected == 0
+    assert result.rows_written == 6
+    assert result.rows_rejected == 0
     assert any("fuori ambito" in m and "Buche 1" in m and "Tombini 1" in m for m in result.messages)
     rows = store.reports_frame(report_ids=[f"MUN-{MASSA}-{i}" for i in range(700101, 700109)]).set_index("report_id")
     assert len(rows) == 6
     status = rows["status"].to_dict()
-    assert status[f"MUN-{MASSA}-700101"] == "nuova" and status[f"MUN-{MASSA}-700102"] == "risolta"
-    assert status[f"MUN-{MASSA}-700103"] == "presa_in_carico" and status[f"MUN-{MASSA}-700105"] == "respinta"
+    assert status[f"MUN-{MASSA}-700101"] == "nuova"
+    assert status[f"MUN-{MASSA}-700102"] == "risolta"
+    assert status[f"MUN-{MASSA}-700103"] == "presa_in_carico"
+    assert status[f"MUN-{MASSA}-700105"] == "respinta"
     assert rows.loc[f"MUN-{MASSA}-700106", "category"] == "verde_incolto"
     assert rows.loc[f"MUN-{MASSA}-700108", "source"] == "Municipium (<script>alert(1)</script>)"
     assert pd.Timestamp(rows.loc[f"MUN-{MASSA}-700102", "closed"]).date() == date(2025, 3, 11)
     entry = store.audit_frame(action="importazione").iloc[-1]
-    assert entry["username"] == "comune-massa" and entry["pro_com_t"] == MASSA
+    assert entry["username"] == "comune-massa"
+    assert entry["pro_com_t"] == MASSA
     # the same file again: nothing new
     again = reports.import_municipium(store, mc_territory, who["comune-massa"], path, pro_com_t=MASSA)
     assert again.already_imported
@@ -456,7 +482,8 @@ def test_municipium_rows_outside_the_comune_keep_their_row_numbers(store, who, m
     assert store.count("reports") == before
     result = reports.import_municipium(store, mc_territory, who["prefettura"], path, pro_com_t=MASSA, partial=True,
                                        rejects_path=tmp_path / "scarti.csv")
-    assert result.rows_written == 5 and result.rows_rejected == 1
+    assert result.rows_written == 5
+    assert result.rows_rejected == 1
     assert (tmp_path / "scarti.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("7;700106")
 
 
@@ -483,17 +510,21 @@ def test_generic_import_is_checked_per_role_and_comune(store, who, mc_territory,
     assert exc.value.report["riga"].tolist() == [3]
     assert "non di competenza" in exc.value.report["motivo"].iloc[0]
     result = import_file(store, mc_territory, "reports", path, actor=who["comune-massa"], partial=True)
-    assert result.rows_written == 1 and store.report_row("A1") is not None and store.report_row("A2") is None
+    assert result.rows_written == 1
+    assert store.report_row("A1") is not None
+    assert store.report_row("A2") is None
     # the command line (no actor) may import everything (a new file: the same content is skipped)
     path.write_text(path.read_text(encoding="utf-8").replace("codice;", "Codice;"), encoding="utf-8")
     result = import_file(store, mc_territory, "reports", path)
     assert result.rows_written == 2
     entry = store.audit_frame(action="importazione").iloc[-1]
-    assert entry["username"] == "sistema" and json.loads(entry["before_json"])["righe_sostituite"] == 1
+    assert entry["username"] == "sistema"
+    assert json.loads(entry["before_json"])["righe_sostituite"] == 1
     assert store.table("imports")["user_name"].tolist()[-2:] == ["comune-massa", "sistema"]
 
 
 def test_aulla_officer_created_through_the_system_account(store):
     officer = auth.add_user(store, SYSTEM, username="vigile.aulla", password=None, role="comune", comuni=[AULLA])
     rid = _new(store, officer, points_in(store, AULLA, 1, step=5)[0])
-    assert rid.startswith(f"SEG-{AULLA}-") and User("x", "comune", (MASSA,)) != officer
+    assert rid.startswith(f"SEG-{AULLA}-")
+    assert User("x", "comune", (MASSA,)) != officer

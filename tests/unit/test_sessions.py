@@ -35,7 +35,8 @@ def _token(store, name="prefettura", at=T0):
 
 def test_a_token_resumes_its_session_until_it_expires(store):
     token = _token(store)
-    assert token.startswith("v1.") and len(token.split(".")) == 4
+    assert token.startswith("v1.")
+    assert len(token.split(".")) == 4
     assert auth.resume_session(store, token, now=T0 + timedelta(minutes=5)).username == "prefettura"
     # kept alive by use, it still ends at the absolute expiry
     at = T0
@@ -48,7 +49,8 @@ def test_a_token_resumes_its_session_until_it_expires(store):
 def test_the_table_holds_no_usable_token(store):
     token = _token(store)
     rows = store.query("SELECT * FROM sessions")
-    assert len(rows) == 1 and rows["username"].iloc[0] == "prefettura"
+    assert len(rows) == 1
+    assert rows["username"].iloc[0] == "prefettura"
     secret = token.split(".")[1]
     assert secret not in " ".join(str(v) for v in rows.iloc[0].tolist())
     assert rows["client"].iloc[0] == "198.51.100.20"
@@ -89,7 +91,8 @@ def test_logout_revokes_and_is_recorded(store):
     auth.record_logout(store, user, token=token)
     assert auth.resume_session(store, token, now=T0) is None
     entry = store.audit_frame(action="uscita").iloc[-1]
-    assert entry["username"] == "prefettura" and '"sessione_revocata":true' in entry["after_json"]
+    assert entry["username"] == "prefettura"
+    assert '"sessione_revocata":true' in entry["after_json"]
     assert auth.revoke_session(store, token) is False  # already revoked
 
 
@@ -97,7 +100,8 @@ def test_password_change_and_disabling_revoke_every_session(store):
     first, second = _token(store), _token(store)
     other = _token(store, "polizia")
     auth.set_password(store, SYSTEM, "prefettura", "nuova-password-lunga")
-    assert auth.resume_session(store, first, now=T0) is None and auth.resume_session(store, second, now=T0) is None
+    assert auth.resume_session(store, first, now=T0) is None
+    assert auth.resume_session(store, second, now=T0) is None
     assert auth.resume_session(store, other, now=T0) is not None
     assert '"sessioni_revocate":2' in store.audit_frame(action="password_cambiata")["after_json"].iloc[-1]
     auth.set_active(store, SYSTEM, "polizia", False)

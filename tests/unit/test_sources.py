@@ -54,7 +54,8 @@ def test_catalogue_counts_and_generated_shares(store, territory):
     assert (inc["dal"], inc["al"]) == (date(2024, 1, 1), date(2024, 3, 1))
     assert inc["livello"] == "Delitti (aggregati)"
     lights = cat.loc["lighting"]
-    assert lights["righe"] == 4 and lights["generati_pct"] == pytest.approx(75.0)
+    assert lights["righe"] == 4
+    assert lights["generati_pct"] == pytest.approx(75.0)
     assert lights["importati"] == 1
     assert "Importati dagli utenti (1 riga)" in lights["fonte"]
     assert lights["fonte"].endswith(sources.generated_description("lighting"))
@@ -64,13 +65,18 @@ def test_catalogue_counts_and_generated_shares(store, territory):
 def test_catalogue_sources_of_real_layers(store, territory):
     cat = sources.layer_catalogue(store, territory).set_index("tabella")
     conf = cat.loc["confiscated"]
-    assert conf["righe"] == 21 and conf["generati_pct"] == 0
-    assert conf["fonte"].startswith("Regione Toscana / ANBSC") and conf["licenza"] == "CC BY-SA 4.0"
+    assert conf["righe"] == 21
+    assert conf["generati_pct"] == 0
+    assert conf["fonte"].startswith("Regione Toscana / ANBSC")
+    assert conf["licenza"] == "CC BY-SA 4.0"
     assert conf["anno"] == "2018"
     assert "OpenStreetMap" in cat.loc["localities", "fonte"]
-    assert cat.loc["schools", "righe"] == 76 and "Ministero dell'Istruzione" in cat.loc["schools", "fonte"]
+    assert cat.loc["schools", "righe"] == 76
+    assert "Ministero dell'Istruzione" in cat.loc["schools", "fonte"]
     empty = cat.loc["reports"]
-    assert empty["righe"] == 0 and math.isnan(empty["generati_pct"]) and empty["fonte"] == "Nessun dato caricato"
+    assert empty["righe"] == 0
+    assert math.isnan(empty["generati_pct"])
+    assert empty["fonte"] == "Nessun dato caricato"
 
 
 def test_generated_description():
@@ -89,7 +95,8 @@ def test_territory_files_cover_the_folder_and_national_tables(territory):
     national = files[files["ambito"] == "nazionale"]
     on_disk = {p.name for p in config.NATIONAL_DIR.glob("*.csv")}
     assert set(national["file"]) == on_disk, "every national table needs an entry in NATIONAL_FILES"
-    assert files["fonte"].str.len().gt(0).all() and files["licenza"].str.len().gt(0).all()
+    assert files["fonte"].str.len().gt(0).all()
+    assert files["licenza"].str.len().gt(0).all()
 
 
 def test_attributions_required_by_the_licences(territory):

@@ -34,9 +34,13 @@ def test_schema_version_recorded(store):
 
 def test_transaction_rolls_back_on_error(store):
     before = store.count("incidents")
-    with pytest.raises(RuntimeError), store.transaction() as cur:
-        Store.write_frame(cur, "incidents", _incident_rows(store))
-        raise RuntimeError("boom")
+    def write_then_fail() -> None:
+        with store.transaction() as cur:
+            Store.write_frame(cur, "incidents", _incident_rows(store))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_then_fail()
     assert store.count("incidents") == before
 
 
@@ -54,9 +58,11 @@ def test_incidents_rollup_and_filters(store):
         Store.write_frame(cur, "incidents", _incident_rows(store))
     by10 = store.incidents_by_cell(10)
     assert by10["incidents"].sum() == 7
-    assert by10["night"].sum() == 5 and by10["night_outdoor"].sum() == 4
+    assert by10["night"].sum() == 5
+    assert by10["night_outdoor"].sum() == 4
     by7 = store.incidents_by_cell(7)
-    assert by7["incidents"].sum() == 7 and len(by7) <= len(by10)
+    assert by7["incidents"].sum() == 7
+    assert len(by7) <= len(by10)
     assert store.incidents_by_cell(10, time_band="giorno")["incidents"].sum() == 2
     assert store.incidents_by_cell(10, categories=["furti_altri"]).empty
     assert store.incidents_by_cell(10, start=date(2024, 2, 1)).empty
@@ -76,7 +82,8 @@ def test_cell_context_residents_add_up(store):
 def test_cell_lookup_outside_is_nan(store):
     inside = store.query("SELECT cell FROM cells LIMIT 1")["cell"].iloc[0]
     got = store.cell_lookup(np.array([inside, 1234]))
-    assert got.iloc[0] in {"098001", "098002"} and pd.isna(got.iloc[1])
+    assert got.iloc[0] in {"098001", "098002"}
+    assert pd.isna(got.iloc[1])
 
 
 def test_second_writer_gets_italian_error(tmp_path):

@@ -86,7 +86,8 @@ def test_targets_fill_total_when_all_categories_are_short():
     official = pd.DataFrame(rows, columns=["anno", "categoria", "delitti"])
     t = inc.yearly_targets(official, inc.load_national_categories(), years=(2019,)).set_index("categoria")
     assert t["delitti"].sum() == 150
-    assert t.at["altro", "delitti"] == 50 and not t.at["altro", "ufficiale"]
+    assert t.at["altro", "delitti"] == 50
+    assert not t.at["altro", "ufficiale"]
     assert t.drop(index="altro")["ufficiale"].all()
 
 
@@ -97,7 +98,8 @@ def test_incidents_match_targets_exactly(real):
     want = want[want > 0]
     assert got.sort_index().tolist() == want.sort_index().tolist()
     assert list(f.columns) == inc.INCIDENT_COLUMNS
-    assert f["synthetic"].all() and (f["count"] > 0).all()
+    assert f["synthetic"].all()
+    assert (f["count"] > 0).all()
     assert f["cell"].isin(real.cells["cell"]).all()
 
 
@@ -154,7 +156,8 @@ def test_attractor_categories_gather_at_stations(real):
 
 def test_hotspots(real):
     hs = real.hotspots
-    assert (hs["tipo"] == "persistente").sum() == 4 and (hs["tipo"] == "emergente").sum() == 2
+    assert (hs["tipo"] == "persistente").sum() == 4
+    assert (hs["tipo"] == "emergente").sum() == 2
     assert hs["cell"].isin(real.cells["cell"]).all()
     pos = real.places.index_of(hs["cell"].to_numpy())
     xy = np.column_stack([real.places.x[pos], real.places.y[pos]])
@@ -162,7 +165,8 @@ def test_hotspots(real):
     assert d[np.triu_indices(len(hs), 1)].min() >= inc.HOTSPOT_SEPARATION_M
     assert set(real.loc.loc[real.loc["nome"].isin(hs.loc[hs["tipo"] == "persistente", "nome"]), "tipo"]) <= set(
         inc.HOTSPOT_KINDS)
-    assert inc.emerging_ramp(2019) == 0.0 and inc.emerging_ramp(2024) == 1.0
+    assert inc.emerging_ramp(2019) == 0.0
+    assert inc.emerging_ramp(2024) == 1.0
 
 
 def test_same_stream_same_incidents(real):

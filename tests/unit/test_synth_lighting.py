@@ -107,11 +107,13 @@ def test_pell_fields_are_consistent(real):
         first, _, last = lit.INSTALL_YEARS[tech]
         assert f.loc[sel, "year"].between(first, last).all(), tech
     led = f[f["technology"] == "led"]
-    assert led["power_w"].between(30, 90).all() and (led["year"] >= 2012).all()
+    assert led["power_w"].between(30, 90).all()
+    assert (led["year"] >= 2012).all()
     assert (f.loc[f["technology"] == "mercurio", "year"] <= 2015).all()
     assert f["height_m"].between(4, 12).all()
     assert set(f["fixture"]) <= set(lit.FIXTURE_CENTRE)
-    assert f["synthetic"].all() and f["import_id"].isna().all()
+    assert f["synthetic"].all()
+    assert f["import_id"].isna().all()
 
 
 def test_other_residents_per_light(real):

@@ -27,7 +27,7 @@ def test_largest_remainder_is_exact(total, weights):
 def test_largest_remainder_ties_go_to_lower_index():
     assert largest_remainder(1, np.array([1.0, 1.0, 1.0])).tolist() == [1, 0, 0]
     assert largest_remainder(2, np.array([1.0, 1.0, 1.0])).tolist() == [1, 1, 0]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="non negativi"):
         largest_remainder(3, np.array([1.0, -1.0]))
 
 
@@ -112,5 +112,6 @@ def test_localities_from_geometry():
     gdf = gpd.GeoDataFrame({"nome": ["A"], "tipo": ["paese"], "abitanti": ["<NA>"], "pro_com_t": ["900001"]},
                            geometry=[shapely.Point(9.1, 45.2)], crs=4326)
     loc = localities_frame(gdf)
-    assert loc.loc[0, "lon"] == pytest.approx(9.1) and loc.loc[0, "lat"] == pytest.approx(45.2)
+    assert loc.loc[0, "lon"] == pytest.approx(9.1)
+    assert loc.loc[0, "lat"] == pytest.approx(45.2)
     assert np.isnan(loc.loc[0, "abitanti"])

@@ -106,7 +106,8 @@ def test_closing_dates(real):
     assert f.loc[~done, "closed"].isna().all()
     assert (f.loc[done, "closed"] >= f.loc[done, "opened"]).all()
     assert (f["closed"].dropna() <= pd.Timestamp(rep.PERIOD[1])).all()
-    assert f["opened"].min() >= pd.Timestamp(rep.PERIOD[0]) and f["opened"].max() <= pd.Timestamp(rep.PERIOD[1])
+    assert f["opened"].min() >= pd.Timestamp(rep.PERIOD[0])
+    assert f["opened"].max() <= pd.Timestamp(rep.PERIOD[1])
     days = (f.loc[f["status"] == "risolta", "closed"] - f.loc[f["status"] == "risolta", "opened"]).dt.days
     assert days.median() == pytest.approx(real.cal.close_days[50], abs=2)
     assert days.quantile(0.9) <= real.cal.close_days[90] + 5
@@ -144,7 +145,8 @@ def test_fields(real):
     assert set(f["severity"]) <= set(REPORT_SEVERITY)
     sev = f.groupby("category")["severity"].mean()
     assert sev["spaccio_assembramenti"] > sev["verde_incolto"] + 0.8
-    assert f["synthetic"].all() and (f["source"] == "Generato (demo)").all()
+    assert f["synthetic"].all()
+    assert (f["source"] == "Generato (demo)").all()
     assert f["area_wkt"].isna().all()
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -7,7 +8,8 @@ from geo.data.territory import TerritoryError, available_territories, load_terri
 
 def test_default_territory_is_massa_carrara():
     t = load_territory()
-    assert t.code == "045" and t.nuts3 == "ITE11"
+    assert t.code == "045"
+    assert t.nuts3 == "ITE11"
     assert len(t.comuni) == 17
     assert t.comuni["pro_com_t"].str.fullmatch(r"\d{6}").all()
     assert int(t.population["residenti"].sum()) == 187_274
@@ -32,13 +34,13 @@ def test_new_territory_from_files_alone(tiny_territory_dir):
 
 
 def test_missing_folder_message_lists_available(tmp_path):
-    with pytest.raises(TerritoryError, match="non trovato.*massa-carrara"):
+    with pytest.raises(TerritoryError, match=r"non trovato.*massa-carrara"):
         load_territory(tmp_path / "nothing")
 
 
 def test_missing_required_file(tiny_territory_dir):
     (tiny_territory_dir / "popolazione.csv").unlink()
-    with pytest.raises(TerritoryError, match="manca il file obbligatorio 'popolazione.csv'"):
+    with pytest.raises(TerritoryError, match=re.escape("manca il file obbligatorio 'popolazione.csv'")):
         _ = load_territory(tiny_territory_dir).population
 
 

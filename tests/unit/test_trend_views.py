@@ -41,13 +41,16 @@ def test_change_table_arrows_colours_and_bold_total():
     assert list(shown[""]) == ["▲", "▼", "▲"]
     assert list(shown["Variazione"]) == ["+20", "-3", "+17"]
     html = styled.to_html()
-    assert views.INCREASE in html and views.DECREASE in html and "font-weight: bold" in html
+    assert views.INCREASE in html
+    assert views.DECREASE in html
+    assert "font-weight: bold" in html
 
 
 def test_change_table_missing_previous_is_a_dash_not_reserved():
     change = _change().assign(previous=np.nan, delta=np.nan, delta_pct=np.nan, previous_shown="n.d.")
     shown = views.change_table(change, first_column="Categoria").data
-    assert set(shown["Variazione"]) == {"–"} and set(shown[""]) == {"–"}
+    assert set(shown["Variazione"]) == {"–"}
+    assert set(shown[""]) == {"–"}
 
 
 def test_series_table_yearly_has_months_column_and_year_labels():
@@ -57,9 +60,11 @@ def test_series_table_yearly_has_months_column_and_year_labels():
     })
     table = views.series_table(series, freq="Y")
     assert list(table.columns) == ["Periodo", "Mesi", "Furti", "Rapine"]
-    assert list(table["Periodo"]) == ["2023", "2024"] and list(table["Mesi"]) == [12, 5]
+    assert list(table["Periodo"]) == ["2023", "2024"]
+    assert list(table["Mesi"]) == [12, 5]
     monthly = views.series_table(series.assign(period=[date(2024, 3, 1)] * 2 + [date(2024, 4, 1)] * 2), freq="M")
-    assert list(monthly["Periodo"]) == ["mar 2024", "apr 2024"] and "Mesi" not in monthly
+    assert list(monthly["Periodo"]) == ["mar 2024", "apr 2024"]
+    assert "Mesi" not in monthly
 
 
 def test_rates_table_ranks_and_missing():
@@ -87,7 +92,8 @@ def test_official_tables():
     assert list(totals["Scarto %"]) == ["-1,0 %", "–"]
     assert list(totals["Fonte ufficiale"]) == ["ISTAT", "–"]
     cats = views.official_by_category(_official())
-    assert list(cats["Categoria"]) == ["Furti"] and list(cats["Scarto %"]) == ["+2,5 %"]
+    assert list(cats["Categoria"]) == ["Furti"]
+    assert list(cats["Scarto %"]) == ["+2,5 %"]
     assert views.official_by_category(_official().assign(dataset_shown="–")).empty
 
 
@@ -102,4 +108,5 @@ def test_charts_use_the_italian_locale():
                           "tasso_per_1000": [31.6, 23.7], "rank": [1, 2], "ours": [True, False]})
     ranking = Ranking(2023, "ITI11", table, 1, 2, 31.6, "Massa-Carrara", "Toscana", 27.6, 27.6)
     spec = views.ranking_chart(ranking).to_dict()
-    assert "Massa-Carrara 1°" in str(spec) and "Mediana Toscana 27,6" in str(spec)
+    assert "Massa-Carrara 1°" in str(spec)
+    assert "Mediana Toscana 27,6" in str(spec)

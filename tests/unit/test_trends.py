@@ -111,10 +111,12 @@ def test_comparison_window_is_the_previous_period_of_same_length(store):
     w = trends.comparison_window(store, MAR_APR)
     assert (w.start, w.end, w.previous_start, w.previous_end) == (
         date(2024, 3, 1), date(2024, 4, 1), date(2024, 1, 1), date(2024, 2, 1))
-    assert w.months == 2 and w.previous_covered
+    assert w.months == 2
+    assert w.previous_covered
     whole = trends.comparison_window(store, Filters())
     assert (whole.start, whole.end) == (date(2024, 1, 1), date(2024, 4, 1))
-    assert whole.previous_start == date(2023, 9, 1) and not whole.previous_covered
+    assert whole.previous_start == date(2023, 9, 1)
+    assert not whole.previous_covered
 
 
 # -- period change -----------------------------------------------------------------------------
@@ -130,7 +132,8 @@ def test_period_change_by_category(store):
     assert ch.loc["totale", "delta_pct"] == pytest.approx(13 / 15 * 100)
     assert ch.loc["furti_abitazione", ["current", "previous", "delta"]].tolist() == [0, 0, 0]
     assert math.isnan(ch.loc["furti_abitazione", "delta_pct"])  # nothing to compare with
-    assert ch.loc["totale", "label"] == "Totale" and ch.loc["rapine", "label"] == "Rapine"
+    assert ch.loc["totale", "label"] == "Totale"
+    assert ch.loc["rapine", "label"] == "Rapine"
 
 
 def test_period_change_by_comune(store):
@@ -157,7 +160,9 @@ def test_period_change_respects_filters(store):
 def test_period_change_without_previous_data(store):
     ch = trends.period_change(store, Filters(), by="category", role=POLICE).set_index("key")
     assert ch.loc["totale", "current"] == 43
-    assert ch["previous"].isna().all() and ch["delta"].isna().all() and ch["delta_pct"].isna().all()
+    assert ch["previous"].isna().all()
+    assert ch["delta"].isna().all()
+    assert ch["delta_pct"].isna().all()
     assert set(ch["previous_shown"]) == {"n.d."}
 
 
@@ -168,8 +173,10 @@ def test_period_change_is_protected_for_a_role_without_clearance(store):
     assert exact.loc["rapine", "previous_shown"] == "1"
     assert ch.loc["rapine", "previous_shown"] in ("0", "3")
     values = ch[["current", "previous"]].to_numpy().ravel()
-    assert not ((values >= 1) & (values < 3)).any() and not np.isnan(values).any()
-    assert abs(ch.loc["totale", "previous"] - 15) <= 3 and abs(ch.loc["rapine", "current"] - 12) <= 3
+    assert not ((values >= 1) & (values < 3)).any()
+    assert not np.isnan(values).any()
+    assert abs(ch.loc["totale", "previous"] - 15) <= 3
+    assert abs(ch.loc["rapine", "current"] - 12) <= 3
     assert (ch["delta"] == ch["current"] - ch["previous"]).all()  # derived from the protected values
     assert ch.loc["furti_abitazione", "previous_shown"] == "0"  # nothing stays nothing
     again = trends.period_change(store, MAR_APR, by="category", role=VIEWER).set_index("key")
@@ -202,7 +209,8 @@ def test_series_protection_for_a_role_without_clearance(store):
     assert shown.loc[(ALFA, date(2024, 4, 1)), "shown"] in ("0", "3")
     assert shown.loc[(BETA, date(2024, 2, 1)), "shown"] == "0"
     assert abs(shown.loc[(BETA, date(2024, 3, 1)), "incidents"] - 10) <= 3
-    assert s["suppressed"].isna().all() and s["incidents"].notna().all()
+    assert s["suppressed"].isna().all()
+    assert s["incidents"].notna().all()
     assert not s["incidents"].between(1, 2).any()
     assert exact["incidents"].between(1, 2).any()
     # the territory's March total is the same whether asked from the total or from the map's KPIs
@@ -212,7 +220,8 @@ def test_series_protection_for_a_role_without_clearance(store):
 
 def test_yearly_series_by_category(store):
     s = trends.incident_series(store, Filters(), by="category", freq="Y", role=POLICE).set_index("key")
-    assert (s["period"] == date(2024, 1, 1)).all() and (s["months"] == 4).all()
+    assert (s["period"] == date(2024, 1, 1)).all()
+    assert (s["months"] == 4).all()
     assert s.loc["furti_altri", "incidents"] == 30  # 5 + 4 + 2 + 7 + 3 + 1 + 8
     assert s.loc["rapine", "incidents"] == 13
     assert s.loc["truffe_frodi", "incidents"] == 0
@@ -240,24 +249,31 @@ def test_trend_arrow():
 def test_province_ranking(store):
     r = trends.province_ranking(store, 2024, "ITX5")
     assert (r.rank, r.n, r.rank_label) == (3, 5, "3° su 5")
-    assert r.rate == 40.0 and r.name == "E" and r.region == "Uno"
+    assert r.rate == 40.0
+    assert r.name == "E"
+    assert r.region == "Uno"
     assert r.national_median == 40.0  # 50, 44, 40, 30, 20
     assert r.regional_median == 44.0  # 50, 44, 40
     assert list(r.table["territorio"]) == ["A", "B", "E", "C", "D"]
     assert r.table.loc[r.table["territorio"] == "D", "tasso_per_1000"].item() == 20.0  # 200 / 10,000 x 1,000
-    assert r.table["ours"].sum() == 1 and bool(r.table.loc[2, "ours"])
+    assert r.table["ours"].sum() == 1
+    assert bool(r.table.loc[2, "ours"])
 
 
 def test_province_ranking_ties_share_the_best_rank(store):
     r = trends.province_ranking(store, 2023, "ITX5")
     ranks = dict(zip(r.table["territorio"], r.table["rank"], strict=True))
     assert ranks == {"A": 1, "B": 1, "C": 3, "E": 4, "D": 5}
-    assert r.rank == 4 and r.national_median == 7.0 and r.regional_median == 10.0
+    assert r.rank == 4
+    assert r.national_median == 7.0
+    assert r.regional_median == 10.0
 
 
 def test_province_ranking_unknown_province(store):
     r = trends.province_ranking(store, 2024, "ITZZZ")
-    assert r.rank is None and r.rank_label == "n.d. su 5" and r.rate is None
+    assert r.rank is None
+    assert r.rank_label == "n.d. su 5"
+    assert r.rate is None
     assert r.national_median == 40.0
 
 
@@ -275,7 +291,9 @@ def test_ranking_on_the_real_istat_table(tmp_path):
     s = Store(tmp_path / "ms.duckdb")
     load_territory_into_store(s, load_territory("massa-carrara"))
     r = trends.province_ranking(s, 2024, load_territory("massa-carrara").nuts3)
-    assert r.n == 106 and r.name == "Massa-Carrara" and r.region == "Toscana"
+    assert r.n == 106
+    assert r.name == "Massa-Carrara"
+    assert r.region == "Toscana"
     assert r.rate == pytest.approx(36.97)
     assert r.rank == 33  # 32 provinces above 36.97 (counted with awk on the CSV)
     assert r.national_median == pytest.approx(32.465)  # (32.44 + 32.49) / 2 of the 106 rates
@@ -292,8 +310,10 @@ def test_official_vs_dataset(store):
     assert o.loc[(2024, "totale"), "mesi"] == 4
     assert math.isnan(o.loc[(2024, "totale"), "scarto_pct"])  # an incomplete year is not compared
     assert o.loc[(2024, "rapine"), ["ufficiali", "dataset"]].tolist() == [12, 13]
-    assert math.isnan(o.loc[(2023, "totale"), "dataset"]) and o.loc[(2023, "totale"), "mesi"] == 0
-    assert math.isnan(o.loc[(2024, "furti_altri"), "ufficiali"]) and o.loc[(2024, "furti_altri"), "dataset"] == 30
+    assert math.isnan(o.loc[(2023, "totale"), "dataset"])
+    assert o.loc[(2023, "totale"), "mesi"] == 0
+    assert math.isnan(o.loc[(2024, "furti_altri"), "ufficiali"])
+    assert o.loc[(2024, "furti_altri"), "dataset"] == 30
     assert o.loc[(2024, "totale"), "label"] == "Totale"
 
 
@@ -315,7 +335,8 @@ def test_official_vs_dataset_is_protected_for_roles_without_clearance(store):
     assert "dataset_key" not in out.columns
     # the official figures are published statistics: unchanged
     assert out.loc[(2024, "rapine"), "ufficiali_shown"] == "12"
-    assert abs(out.loc[(2024, "totale"), "dataset"] - 43) <= 3 and abs(out.loc[(2024, "rapine"), "dataset"] - 13) <= 3
+    assert abs(out.loc[(2024, "totale"), "dataset"] - 43) <= 3
+    assert abs(out.loc[(2024, "rapine"), "dataset"] - 13) <= 3
     ds = out["dataset"].dropna()
     assert not ds.between(1, 2).any()
     cleared = trends.protect_official(official, POLICE).set_index(["anno", "categoria"])

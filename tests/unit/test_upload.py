@@ -21,7 +21,8 @@ def test_safe_file_name_drops_folders_and_odd_characters():
 
 def test_report_csv_is_for_italian_spreadsheets_and_neutralises_formulas():
     data = upload.report_csv(pd.DataFrame({"riga": [2], "valore": ['=HYPERLINK("x")']}))
-    assert data.startswith(b"\xef\xbb\xbf") and b";" in data
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert b";" in data
     cell = data.decode("utf-8-sig").splitlines()[1].split(";", 1)[1].strip('"')
     assert cell.startswith("'=")  # a spreadsheet shows it as text instead of running it
 
@@ -39,15 +40,20 @@ def test_run_import_writes_and_reports(mc_store, mc_territory):
     data = _schools(["T1;Scuola uno;primaria;44.0357;10.1402", "T2;Scuola due;primaria;44.0790;10.0977"])
     out = upload.run_import(mc_store, mc_territory, "schools", "../x/scuole.csv", data, crs=None, swap_xy=False,
                             partial=False, user="test", progress=lambda f, _t=None: steps.append(f), actor=SYSTEM)
-    assert out["ok"] and out["rows_written"] == 2 and out["file_name"] == "scuole.csv"
-    assert out["rows_after"] == out["rows_before"] + 2 and steps
+    assert out["ok"]
+    assert out["rows_written"] == 2
+    assert out["file_name"] == "scuole.csv"
+    assert out["rows_after"] == out["rows_before"] + 2
+    assert steps
 
 
 def test_run_import_failure_changes_nothing(mc_store, mc_territory):
     data = _schools(["T1;Scuola uno;università;44.0357;10.1402"])
     out = upload.run_import(mc_store, mc_territory, "schools", "scuole.csv", data, crs=None, swap_xy=False,
                             partial=False, user="test", progress=_ignore, actor=SYSTEM)
-    assert not out["ok"] and out["unchanged"] and out["messages"]
+    assert not out["ok"]
+    assert out["unchanged"]
+    assert out["messages"]
     assert out["rows_after"] == out["rows_before"]
 
 
@@ -55,7 +61,9 @@ def test_run_import_partial_keeps_the_rejected_rows(mc_store, mc_territory):
     data = _schools(["T1;Scuola uno;università;44.0357;10.1402", "T2;Scuola due;primaria;44.0790;10.0977"])
     out = upload.run_import(mc_store, mc_territory, "schools", "scuole.csv", data, crs=None, swap_xy=False,
                             partial=True, user="test", progress=_ignore, actor=SYSTEM)
-    assert out["ok"] and out["rows_written"] == 1 and out["rows_rejected"] == 1
+    assert out["ok"]
+    assert out["rows_written"] == 1
+    assert out["rows_rejected"] == 1
     assert b"T1" in out["rejected_file"]
 
 
@@ -65,11 +73,14 @@ def test_catalogue_view_and_history():
                               "generati_pct": [100.0, 0.0], "importati": [0, 3], "fonte": ["x", "y"],
                               "licenza": ["a", "b"], "anno": [2024, 2024]})
     view = data_views.catalogue_view(catalogue)
-    assert list(view["Eventi"]) == ["1.234", ""] and list(view["Periodo"]) == ["gen 2023 – dic 2024", "–"]
+    assert list(view["Eventi"]) == ["1.234", ""]
+    assert list(view["Periodo"]) == ["gen 2023 – dic 2024", "–"]
     imports = pd.DataFrame({"import_id": [1, 2], "imported_at": ["t1", "t2"], "layer": ["schools", "nuovo"],
                             "file_name": ["a.csv", "b.csv"], "rows_written": [3, 0], "rows_rejected": [0, 1],
                             "mode": ["tutto", "parziale"], "user_name": ["u", "v"]})
     history = data_views.imports_history(imports)
-    assert list(history["N."]) == [2, 1] and list(history["Livello"]) == ["nuovo", LAYERS["schools"].label]
+    assert list(history["N."]) == [2, 1]
+    assert list(history["Livello"]) == ["nuovo", LAYERS["schools"].label]
     fields = data_views.fields_table(LAYERS["schools"])
-    assert "sì" in set(fields["Obbligatorio"]) and len(fields) == len(LAYERS["schools"].fields)
+    assert "sì" in set(fields["Obbligatorio"])
+    assert len(fields) == len(LAYERS["schools"].fields)

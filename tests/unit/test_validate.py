@@ -52,7 +52,8 @@ def test_missing_required_columns(mc_store, mc_territory):
     message = err.value.messages[0]
     assert message.startswith("Il file prova.csv non ha le colonne obbligatorie: ")
     assert "'Codice meccanografico' (nomi accettati: code, codice, codice_scuola" in message
-    assert "'Denominazione'" in message and "'Grado'" in message
+    assert "'Denominazione'" in message
+    assert "'Grado'" in message
     assert "latitudine e longitudine (nomi accettati: lat, latitude, latitudine" in message
     assert err.value.report is None
     with pytest.raises(ImportFailed, match=r"la posizione: cella H3 .*il periodo: mese"):
@@ -68,7 +69,9 @@ def test_bad_enum_value_row_report(mc_store, mc_territory):
         {"riga": 3, "campo": "Grado", "valore": "università",
          "motivo": "valore non ammesso (valori validi: infanzia, primaria, secondaria_i, secondaria_ii)"}
     ]
-    assert result.data.index.tolist() == [2, 4] and result.rows_rejected == 1 and result.rows_read == 3
+    assert result.data.index.tolist() == [2, 4]
+    assert result.rows_rejected == 1
+    assert result.rows_read == 3
 
 
 def test_enum_accepts_code_label_alias_case_accent(mc_store, mc_territory):
@@ -111,7 +114,8 @@ def test_date_formats():
                         "31/03/2024 22:30:15", "2024-07-01T18:30:00Z", "", "31/13/2024", "ieri", "1850-01-01"])
     dates, has_time, bad = parse_dates(values)
     assert dates[:4].tolist() == [pd.Timestamp("2024-03-31")] * 4
-    assert dates[4] == pd.Timestamp("2024-03-31 10:05") and dates[5] == pd.Timestamp("2024-03-31 22:30:15")
+    assert dates[4] == pd.Timestamp("2024-03-31 10:05")
+    assert dates[5] == pd.Timestamp("2024-03-31 22:30:15")
     assert dates[6] == pd.Timestamp("2024-07-01 20:30")  # UTC converted to Italian summer time
     assert has_time.tolist()[:7] == [False, False, False, False, True, True, True]
     assert bad.tolist() == [False] * 8 + [True] * 3
@@ -120,7 +124,8 @@ def test_date_formats():
 def test_typed_datetimes_midnight_counts_as_a_time_only_in_timed_columns():
     timed = pd.Series(pd.to_datetime(["2024-03-02 00:00", "2024-03-02 21:30", None]))
     _, has_time, bad = parse_dates(timed)
-    assert has_time.tolist() == [True, True, False] and not bad.any()
+    assert has_time.tolist() == [True, True, False]
+    assert not bad.any()
     dates_only = pd.Series(pd.to_datetime(["2024-03-02", "2024-03-03"]))
     assert parse_dates(dates_only)[1].tolist() == [False, False]
     aware = pd.Series(pd.to_datetime(["2024-07-01 18:30"]).tz_localize("UTC"))
@@ -219,7 +224,9 @@ def test_output_columns_match_storage(mc_store, mc_territory):
     assert list(result.data.columns) == STORAGE_COLUMNS["schools"]
     row = result.data.iloc[0]
     assert row["cell"] == h3.str_to_int(h3.latlng_to_cell(MASSA[0], MASSA[1], 10))
-    assert row["source"] == "prova.csv" and not row["synthetic"] and pd.isna(row["import_id"])
+    assert row["source"] == "prova.csv"
+    assert not row["synthetic"]
+    assert pd.isna(row["import_id"])
 
 
 def test_cells_resolution():
@@ -228,7 +235,8 @@ def test_cells_resolution():
                         str(h3.str_to_int(fine)), ""])
     cells, bad, reason = parse_cells(values)
     assert cells[0] == cells[1] == cells[4] == h3.str_to_int(fine)
-    assert bad.tolist() == [False, False, True, True, False, False] and cells[5] == -1
+    assert bad.tolist() == [False, False, True, True, False, False]
+    assert cells[5] == -1
     assert reason[2].startswith("cella H3 a risoluzione 9: serve la risoluzione 10 (quella memorizzata)")
     assert reason[3] == "cella H3 non valida"
 
@@ -236,7 +244,8 @@ def test_cells_resolution():
 def test_report_values_truncated(mc_store, mc_territory):
     result = run(frame([school("A", level="x" * 500)]), schemas.SCHOOLS, mc_store, mc_territory)
     value = result.report["valore"].iloc[0]
-    assert len(value) == gio.REPORT_VALUE_CHARS and value.endswith("…")
+    assert len(value) == gio.REPORT_VALUE_CHARS
+    assert value.endswith("…")
 
 
 def test_incident_rows_events_and_aggregates(mc_store, mc_territory):
@@ -288,4 +297,5 @@ def test_validation_of_100k_events(mc_store, mc_territory):
                        "lon": pd.Series(lon).map("{:.6f}".format).to_numpy()},
                       index=pd.RangeIndex(2, n + 2, name="riga"))
     result = run(df, schemas.INCIDENTS, mc_store, mc_territory)
-    assert result.report.empty and len(result.data) == n
+    assert result.report.empty
+    assert len(result.data) == n

@@ -62,7 +62,8 @@ def test_points_just_inside_the_edge_are_kept(store, mc_territory, province):
     assert all(province.contains(p) for p in points)
     result = run([school(f"IN{i}", p.y, p.x) for i, p in enumerate(points)], store, mc_territory)
     assert reasons(result) == {}
-    assert len(result.data) == len(points) and result.data["pro_com_t"].notna().all()
+    assert len(result.data) == len(points)
+    assert result.data["pro_com_t"].notna().all()
 
 
 def test_points_just_outside_the_edge_are_reported(store, mc_territory, province):

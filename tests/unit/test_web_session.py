@@ -37,20 +37,25 @@ def _login(store, name="prefettura", method="password"):
 def test_a_password_login_gets_a_token_and_stays_valid(store):
     state = _login(store)
     session = state[web_session.SESSION_KEY]
-    assert session["username"] == "prefettura" and session["token"].startswith("v1.")
+    assert session["username"] == "prefettura"
+    assert session["token"].startswith("v1.")
     assert state["role"] == "prefettura"
     user, logout = web_session.current(state, store)
-    assert user.username == "prefettura" and not logout
+    assert user.username == "prefettura"
+    assert not logout
     script = web_session.state_cookie_script(state)
-    assert f"{web_session.COOKIE_NAME}={session['token']}" in script and "SameSite=Strict" in script
+    assert f"{web_session.COOKIE_NAME}={session['token']}" in script
+    assert "SameSite=Strict" in script
 
 
 def test_idle_session_ends_and_is_recorded(store):
     state = _login(store)
     later = utcnow() + web_session.IDLE_TIMEOUT + timedelta(seconds=1)
     user, _ = web_session.current(state, store, now=later)
-    assert user is None and state[web_session.ENDED_KEY] == web_session.IDLE
-    assert web_session.SESSION_KEY not in state and state["role"] == web_session.DEFAULT_ROLE
+    assert user is None
+    assert state[web_session.ENDED_KEY] == web_session.IDLE
+    assert web_session.SESSION_KEY not in state
+    assert state["role"] == web_session.DEFAULT_ROLE
     assert state[web_session.CLEAR_COOKIE_KEY] is True
     assert "Max-Age=0" in web_session.state_cookie_script(state)
     assert store.query("SELECT count(*) AS n FROM audit_log WHERE action = 'uscita'")["n"].iloc[0] == 1
@@ -66,14 +71,16 @@ def test_disabled_account_ends_the_session_without_a_logout_record(store):
     state = _login(store)
     auth.set_active(store, SYSTEM, "prefettura", False)
     user, _ = web_session.current(state, store)
-    assert user is None and state[web_session.ENDED_KEY] == web_session.DISABLED
+    assert user is None
+    assert state[web_session.ENDED_KEY] == web_session.DISABLED
 
 
 def test_revoked_token_ends_the_session(store):
     state = _login(store)
     auth.revoke_session(store, state[web_session.SESSION_KEY]["token"])
     user, _ = web_session.current(state, store)
-    assert user is None and state[web_session.ENDED_KEY] == web_session.REVOKED
+    assert user is None
+    assert state[web_session.ENDED_KEY] == web_session.REVOKED
 
 
 def test_oidc_identity_must_stay_the_accounts_email(store):
@@ -85,7 +92,9 @@ def test_oidc_identity_must_stay_the_accounts_email(store):
         same, _ = web_session.current(state, store, oidc_email=lambda: user.email.upper())
         assert same is not None
     other, logout = web_session.current(state, store, oidc_email=lambda: "qualcun.altro@example.org")
-    assert other is None and logout is True and state[web_session.ENDED_KEY] == web_session.IDENTITY_CHANGED
+    assert other is None
+    assert logout is True
+    assert state[web_session.ENDED_KEY] == web_session.IDENTITY_CHANGED
 
 
 def test_logout_refuses_the_cookie_and_a_reload_does_not_resume(store):
@@ -95,14 +104,16 @@ def test_logout_refuses_the_cookie_and_a_reload_does_not_resume(store):
     assert auth.resume_session(store, token) is None
     reloaded: dict = {}
     assert web_session.current(reloaded, store, cookie_token=token) == (None, False)
-    assert reloaded[web_session.REFUSED_COOKIE_KEY] == token and reloaded[web_session.CLEAR_COOKIE_KEY]
+    assert reloaded[web_session.REFUSED_COOKIE_KEY] == token
+    assert reloaded[web_session.CLEAR_COOKIE_KEY]
 
 
 def test_a_valid_cookie_resumes_the_session_after_a_reload(store):
     token = _login(store)[web_session.SESSION_KEY]["token"]
     reloaded: dict = {}
     user, _ = web_session.current(reloaded, store, cookie_token=token)
-    assert user.username == "prefettura" and reloaded[web_session.SESSION_KEY]["token"] == token
+    assert user.username == "prefettura"
+    assert reloaded[web_session.SESSION_KEY]["token"] == token
 
 
 def test_nobody_logged_in_has_the_default_role_and_no_cookie():

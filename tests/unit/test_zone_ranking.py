@@ -34,7 +34,8 @@ def test_small_populations_are_shrunk_and_labelled_unreliable():
     raw_small = 32 / 37
     m = events.sum() / pop.sum()
     # the zone of 37 residents keeps only a small part of its extreme raw rate
-    assert weight[-1] < 0.5 and m < rate[-1] < raw_small
+    assert weight[-1] < 0.5
+    assert m < rate[-1] < raw_small
     assert indicators.reliability_label(weight[-1]) == "bassa"
     assert indicators.reliability_label(float(np.median(weight[:50]))) in {"alta", "media"}
     assert [indicators.reliability_label(w) for w in (0.9, 0.8, 0.6, 0.49, float("nan"))] == \
@@ -57,13 +58,16 @@ def _base(n: int = 6) -> pd.DataFrame:
 def test_an_absent_layer_drops_out_everywhere_and_a_comune_layer_where_it_was_not_supplied():
     av = indicators.indicator_availability(_base())
     # no school and no confiscated asset in the territory: no information anywhere
-    assert not av["schools"].any() and not av["confiscated"].any()
+    assert not av["schools"].any()
+    assert not av["confiscated"].any()
     # lights only supplied by comune B, reports only by comune A
     assert av["lighting_deficit"].tolist() == [False] * 3 + [True] * 3
     assert av["reports"].tolist() == [True] * 3 + [False] * 3
     assert av["homeless"].tolist() == av["reports"].tolist()
     # services are a census of the territory: present in one comune means measured everywhere
-    assert av["service_distance"].all() and av["harm_rate"].all() and av["population"].all()
+    assert av["service_distance"].all()
+    assert av["harm_rate"].all()
+    assert av["population"].all()
     summary = indicators.absent_summary(av, _base()["pro_com_t"], {"A": "Alfa", "B": "Beta"})
     assert set(summary["territory"]) == {"schools", "confiscated"}
     assert summary["comuni"] == {"reports": ["Beta"], "lighting_deficit": ["Alfa"], "homeless": ["Beta"]}
@@ -77,12 +81,14 @@ def test_weights_are_renormalised_over_the_indicators_a_cell_has():
     c = cell_contributions(scores, w, av)
     # every cell scores 0.5 on what it has: both priorities are 50, not 50 x (1 - 25 %)
     np.testing.assert_allclose(c.sum(axis=1), [50.0, 50.0])
-    assert c.loc[1, "confiscated"] == 0 and c.loc[1, "service_distance"] == 0
+    assert c.loc[1, "confiscated"] == 0
+    assert c.loc[1, "service_distance"] == 0
     pd.testing.assert_frame_equal(cell_contributions(scores, w), contributions(scores, w), check_names=False)
     all_absent = av.copy()
     all_absent["confiscated"] = False
     ew = effective_weights(w, all_absent)
-    assert ew["confiscated"] == 0 and ew.sum() == pytest.approx(1.0)
+    assert ew["confiscated"] == 0
+    assert ew.sum() == pytest.approx(1.0)
     assert ew["homeless"] == pytest.approx(w["homeless"] / (1 - w["confiscated"]))
 
 
@@ -131,7 +137,8 @@ def test_an_indicator_absent_from_the_territory_carries_no_weight(toy):
     prep = dataclasses.replace(toy, table=dataclasses.replace(toy.table, available=av))
     w = preset_weights("inclusione")
     r = zones.rank_zones(prep, w, draws=10)
-    assert (r.hexes["c_confiscated"] == 0).all() and (r.zones["c_confiscated"] == 0).all()
+    assert (r.hexes["c_confiscated"] == 0).all()
+    assert (r.zones["c_confiscated"] == 0).all()
     # the same ranking as with the weight removed by hand
     by_hand = zones.rank_zones(toy, effective_weights(w, av), draws=10)
     np.testing.assert_allclose(r.hexes["priority"], by_hand.hexes["priority"], rtol=1e-9)
@@ -180,7 +187,8 @@ def test_the_page_note_names_what_dropped_out(toy):
     assert r.params["absent"] == {"territory": ["confiscated"], "comuni": {"lighting_deficit": ["Comune di prova"]}}
     assert r.params["weights_effective"]["confiscated"] == 0
     note = report.absent_note(r)
-    assert "Beni confiscati riutilizzabili" in note and "pesi ridistribuiti" in note
+    assert "Beni confiscati riutilizzabili" in note
+    assert "pesi ridistribuiti" in note
     assert "Carenza di illuminazione: nessun dato fornito da Comune di prova" in note
     assert report.absent_note(zones.rank_zones(toy, preset_weights("inclusione"), draws=5)) is None
 
@@ -199,7 +207,8 @@ def test_a_hot_core_stays_in_one_zone_and_pieces_are_compact():
     prio = np.where(core, 95.0, np.where(blob, 60.0, 1.0)) + np.random.default_rng(7).random(len(cells))
     labels = zones.delineate_zones(cells, prio, area, min_km2=0.3, max_km2=3.0,
                                    candidate_share=blob.sum() / len(cells))
-    assert len(set(labels[core].tolist())) == 1 and labels[core][0] >= 0
+    assert len(set(labels[core].tolist())) == 1
+    assert labels[core][0] >= 0
     adj = zones.adjacency(cells)
     sizes = {z: int((labels == z).sum()) for z in set(labels.tolist()) - {-1}}
     big = [z for z, n in sizes.items() if n >= 15]

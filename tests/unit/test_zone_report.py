@@ -51,11 +51,13 @@ def test_zone_totals_are_protected_without_clearance(result):
     shown = _protected(2, b_row["incidents_key"])
     assert shown in (0, 3)  # never 1 or 2, never "< 3"
     assert public.loc[b, "Delitti nel periodo"] == str(shown)
-    assert police.loc[b, "Delitti nel periodo"] == "2" and police.loc[b, "Quota notturna (%)"] == 50.0
+    assert police.loc[b, "Delitti nel periodo"] == "2"
+    assert police.loc[b, "Quota notturna (%)"] == 50.0
     a_row = zone_of(result, CELL_A)
     a = a_row["zone"]
     total = int(public.loc[a, "Delitti nel periodo"])
-    assert total == _protected(10, a_row["incidents_key"]) and abs(total - 10) <= disclosure.MAX_NOISE
+    assert total == _protected(10, a_row["incidents_key"])
+    assert abs(total - 10) <= disclosure.MAX_NOISE
     night = _protected(5, a_row["night_key"])
     assert public.loc[a, "Quota notturna (%)"] == round(min(night, total) / total * 100, 1)
 
@@ -92,10 +94,13 @@ def test_nearest_service_for_uncleared_roles_is_a_public_one(result):
     row = dict(zone_of(result, CELL_A), nearest_service="Rifugio riservato", nearest_service_km=0.1,
                nearest_service_public=False, nearest_public_service="Mensa aperta", nearest_public_service_km=0.9)
     public, police = zone_report.services_text(row, "osservatore"), zone_report.services_text(row, "forze_polizia")
-    assert "Mensa aperta a 0,9 km" in public and "riservat" not in public and "0,1" not in public
+    assert "Mensa aperta a 0,9 km" in public
+    assert "riservat" not in public
+    assert "0,1" not in public
     assert "Rifugio riservato a 0,1 km" in police
     values = zone_report.indicator_rows(row, "osservatore").set_index("Indicatore")["Valore della zona"]
-    assert values.str.startswith("0,9 km").any() and not values.str.startswith("0,1 km").any()
+    assert values.str.startswith("0,9 km").any()
+    assert not values.str.startswith("0,1 km").any()
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +125,14 @@ def test_total_of_a_large_zone_is_shown_protected_in_every_export(merged):
     for role, shown, night in (("osservatore", str(total), round(night_n / total * 100, 1)),
                                ("forze_polizia", "15", 40.0)):
         table = zone_report.export_table(merged, role=role)
-        assert table.loc[0, "Delitti nel periodo"] == shown and table.loc[0, "Quota notturna (%)"] == night
+        assert table.loc[0, "Delitti nel periodo"] == shown
+        assert table.loc[0, "Quota notturna (%)"] == night
         csv_row = next(csv.DictReader(io.StringIO(zone_report.ranking_csv(merged, role=role).decode("utf-8-sig")),
                                       delimiter=";"))
         assert csv_row["Delitti nel periodo"] == shown
         props = json.loads(zone_report.ranking_geojson(merged, role=role))["features"][0]["properties"]
-        assert props["Delitti nel periodo"] == shown and props["Quota notturna (%)"] == night
+        assert props["Delitti nel periodo"] == shown
+        assert props["Quota notturna (%)"] == night
         page = zone_report.summary_html(merged, role=role)
         card = zone_report.card_html(row, role=role, top=1)
         for text in (page, card):
@@ -153,7 +160,8 @@ def test_csv_for_italian_spreadsheets(result):
     assert header[:5] == ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"]
     assert len(body) == 3
     first = dict(zip(header, body[0], strict=True))
-    assert "," in first["Priorità (0-100)"] and "." not in first["Priorità (0-100)"]  # decimal comma
+    assert "," in first["Priorità (0-100)"]
+    assert "." not in first["Priorità (0-100)"]
     assert first["Celle H3"] == hexgrid.to_str([CELL_A])[0]
     assert not any(r[header.index("Delitti nel periodo")] in ("1", "2", "< 3", "riservato") for r in body)
 
@@ -163,15 +171,20 @@ def test_csv_neutralises_formulas(result):
                                params=result.params)
     hostile.zones["comuni"] = [["=HYPERLINK(\"http://x\")"], ["+1"], ["@SUM(A1)"]]
     text = zone_report.ranking_csv(hostile, role=None).decode("utf-8-sig")
-    assert "'=HYPERLINK" in text and ";'+1;" in text and "'@SUM" in text
-    assert zone_report.neutralise("-2") == "'-2" and zone_report.neutralise(-2) == -2
+    assert "'=HYPERLINK" in text
+    assert ";'+1;" in text
+    assert "'@SUM" in text
+    assert zone_report.neutralise("-2") == "'-2"
+    assert zone_report.neutralise(-2) == -2
     assert zone_report.neutralise("Massa") == "Massa"
 
 
 def test_geojson_outlines_match_the_cells(result):
     data = json.loads(zone_report.ranking_geojson(result, role="osservatore"))
-    assert data["type"] == "FeatureCollection" and len(data["features"]) == 3
-    assert data["lanterna"]["superficie_max_km2"] == 0.8 and data["lanterna"]["dati_dimostrativi"] is False
+    assert data["type"] == "FeatureCollection"
+    assert len(data["features"]) == 3
+    assert data["lanterna"]["superficie_max_km2"] == 0.8
+    assert data["lanterna"]["dati_dimostrativi"] is False
     assert sum(data["lanterna"]["pesi"].values()) == pytest.approx(1.0, abs=1e-5)
     for feature, cells in zip(data["features"], result.zones["cells"], strict=True):
         geom = shapely.geometry.shape(feature["geometry"])
@@ -183,8 +196,10 @@ def test_geojson_outlines_match_the_cells(result):
 
 def test_summary_html_escapes_and_contains_everything(result):
     page = zone_report.summary_html(result, role="osservatore", top=3)
-    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
-    assert "Scuola &lt;b&gt;Test&lt;/b&gt;" in page and "<b>Test</b>" not in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page
+    assert "Scuola &lt;b&gt;Test&lt;/b&gt;" in page
+    assert "<b>Test</b>" not in page
     assert page.count('class="card"') == 3
     for text in ("Metodo", "Westfall-Young", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", "Z01"):
         assert text in page
@@ -195,22 +210,29 @@ def test_summary_html_escapes_and_contains_everything(result):
 def test_map_escapes_texts_and_frames_the_zones(result):
     m = zone_report.zone_map(result, tiles="none", assets_url="../../app/static/vendor/leaflet")
     html = m.get_root().render()
-    assert "Z01" in html and "Zone pilota (3)" in html
-    assert "../../app/static/vendor/leaflet/leaflet.js" in html and "jquery" not in html.lower()
-    assert SCRIPT not in html and "<b>Test</b>" not in html
+    assert "Z01" in html
+    assert "Zone pilota (3)" in html
+    assert "../../app/static/vendor/leaflet/leaflet.js" in html
+    assert "jquery" not in html.lower()
+    assert SCRIPT not in html
+    assert "<b>Test</b>" not in html
 
 
 def test_card_paragraphs_escape_data_and_carry_the_reliability(result):
     row = dict(result.zones.iloc[0])
     row["comuni"] = ["*Massa* [x](http://evil)"]
     head, exposure, lighting, robust = zone_report.card_markdown(row, role="regione", top=10)
-    assert "\\*Massa\\*" in head and "\\[x\\]\\(http://evil\\)" in head
+    assert "\\*Massa\\*" in head
+    assert "\\[x\\]\\(http://evil\\)" in head
     assert f"affidabilità {row['harm_rate_reliability']}" in head
-    assert exposure.startswith("**Scuole:**") and lighting.startswith("**Illuminazione:**")
+    assert exposure.startswith("**Scuole:**")
+    assert lighting.startswith("**Illuminazione:**")
     assert robust.startswith("**Robustezza:**")
 
 
 def test_concentration_text_cites_the_law_of_crime_concentration():
     summary = {"incidents_in_area": {0.01: 0.2, 0.05: 0.5}, "area_for_incidents": {0.5: 0.05}, "gini": 0.81}
     text = zone_report.concentration_text(summary)
-    assert "50 % dei delitti nel 5 % più denso" in text and "Weisburd 2015" in text and "0,81" in text
+    assert "50 % dei delitti nel 5 % più denso" in text
+    assert "Weisburd 2015" in text
+    assert "0,81" in text

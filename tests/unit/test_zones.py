@@ -161,7 +161,8 @@ def test_zone_indicator_scores_are_area_weighted_means():
     scores = pd.DataFrame(0.0, index=range(4), columns=list(INDICATOR_KEYS))
     scores["reports"] = [1.0, 0.0, 0.5, 0.9]
     out = zones.zone_indicator_scores(np.array([0, 0, 1, -1]), scores, np.array([3.0, 1.0, 2.0, 5.0]))
-    assert out.loc[0, "reports"] == pytest.approx(0.75) and out.loc[1, "reports"] == pytest.approx(0.5)
+    assert out.loc[0, "reports"] == pytest.approx(0.75)
+    assert out.loc[1, "reports"] == pytest.approx(0.5)
     assert list(out.index) == [0, 1]
 
 
@@ -172,16 +173,20 @@ def test_robustness_probabilities():
     fixed = zones.robustness(zs, w, top=2, draws=50, spread=0.0, seed=0)
     assert fixed["p_top"].tolist() == [1.0, 1.0, 0.0, 0.0]  # zone 2 wins the tie by position
     moving = zones.robustness(zs, w, top=2, draws=400, spread=0.2, seed=0)
-    assert moving.loc[1, "p_top"] == 1.0 and moving.loc[4, "p_top"] == 0.0
-    assert 0.2 < moving.loc[2, "p_top"] < 0.8 and moving.loc[2, "p_top"] + moving.loc[3, "p_top"] == pytest.approx(1)
-    assert moving.loc[1, "rank_median"] == 1 and moving.loc[4, "rank_p05"] == 4
+    assert moving.loc[1, "p_top"] == 1.0
+    assert moving.loc[4, "p_top"] == 0.0
+    assert 0.2 < moving.loc[2, "p_top"] < 0.8
+    assert moving.loc[2, "p_top"] + moving.loc[3, "p_top"] == pytest.approx(1)
+    assert moving.loc[1, "rank_median"] == 1
+    assert moving.loc[4, "rank_p05"] == 4
     pd.testing.assert_frame_equal(moving, zones.robustness(zs, w, top=2, draws=400, spread=0.2, seed=0))
 
 
 def test_borda_consensus_shows_disagreement():
     zs = zone_scores({1: {"harm_rate": 1.0}, 2: {"homeless": 1.0}, 3: {"harm_rate": 0.5, "homeless": 0.5}})
     out = zones.borda_consensus(zs, presets={"a": {"harm_rate": 1}, "b": {"homeless": 1}}, top=1)
-    assert out["rank_a"].tolist() == [1, 3, 2] and out["rank_b"].tolist() == [3, 1, 2]
+    assert out["rank_a"].tolist() == [1, 3, 2]
+    assert out["rank_b"].tolist() == [3, 1, 2]
     assert out["borda"].tolist() == [2, 2, 2]  # (3 - rank) summed over the two presets
     assert out["consensus_rank"].tolist() == [1, 2, 3]  # ties: best single rank, then order
     assert out["rank_spread"].tolist() == [2, 2, 0]
@@ -243,13 +248,16 @@ def test_pipeline_is_deterministic_and_consistent(demo_prep):
     pd.testing.assert_frame_equal(one.zones, two.zones)
     pd.testing.assert_frame_equal(one.hexes, two.hexes)
     z = one.zones
-    assert len(z) >= 5 and z["rank"].tolist() == list(range(1, len(z) + 1))
-    assert z["zone"].iloc[0] == "Z01" and z["benefit"].is_monotonic_decreasing
+    assert len(z) >= 5
+    assert z["rank"].tolist() == list(range(1, len(z) + 1))
+    assert z["zone"].iloc[0] == "Z01"
+    assert z["benefit"].is_monotonic_decreasing
     np.testing.assert_allclose(z["benefit"], z["priority"] * z["area_km2"], rtol=1e-9)
     contrib = z[[f"c_{k}" for k in INDICATOR_KEYS]].sum(axis=1)
     np.testing.assert_allclose(contrib, z["priority"], rtol=1e-9)
     assert all(len(d) <= 3 and set(d) <= set(INDICATOR_KEYS) for d in z["drivers"])
-    assert z["p_top"].between(0, 1).all() and z["consensus_rank"].min() == 1
+    assert z["p_top"].between(0, 1).all()
+    assert z["consensus_rank"].min() == 1
 
 
 def test_pipeline_zones_are_contiguous_inside_the_chosen_comune(demo_prep):
@@ -277,7 +285,8 @@ def test_pipeline_card_figures_match_the_cells(demo_prep):
         assert row["schools"] == demo_prep.schools["cell"].isin(cells).sum()
         assert row["reports_open"] == demo_prep.reports["cell"].isin(cells).sum()
         assert row["hot_cells"] == (demo_prep.hot.loc[cells, "hotspot"] == "caldo").sum()
-        assert row["trend"] in (-1, 0, 1) and isinstance(row["trend_class"], str)
+        assert row["trend"] in (-1, 0, 1)
+        assert isinstance(row["trend_class"], str)
         assert row["services"] == len(row["service_names"]) + len(row["service_names_reserved"])
 
 

@@ -37,7 +37,7 @@ def generate_cameras(cells: pd.DataFrame, localities: pd.DataFrame, comuni: pd.D
     """The demo camera inventory (:data:`CAMERA_COLUMNS`), deterministic for a given ``rng``."""
     places = places or PlaceContext.build(cells, localities, comuni)
     total = int(np.clip(round(float(np.sum(places.population)) / RESIDENTS_PER_CAMERA), MIN_CAMERAS, MAX_CAMERAS))
-    n_hot = int(round(total * HOTSPOT_SHARE)) if hotspots is not None and len(hotspots) else 0
+    n_hot = round(total * HOTSPOT_SHARE) if hotspots is not None and len(hotspots) else 0
     p = places.weights(SPACE, comune_exponent=1.0, capoluogo_premium=1.5)
     positions = [rng.choice(places.cells.size, size=total - n_hot, replace=True, p=p)]
     if n_hot:

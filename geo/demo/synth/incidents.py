@@ -253,7 +253,7 @@ def yearly_targets(
             if population is None or year not in nat.index:
                 raise ValueError(f"Manca il totale ufficiale dei delitti per il {year} e non è possibile stimarlo.")
             nat_pop = float(national.loc[national["anno"] == year, "popolazione"].iloc[0])
-            total = int(round(float(nat.loc[year].sum()) / nat_pop * population))
+            total = round(float(nat.loc[year].sum()) / nat_pop * population)
         fixed = {c: int(here.at[c, "delitti"]) for c in cats if c in here.index}
         weights, method = _estimated_weights(year, off, full_years, nat)
         free = [c for c in cats if c not in fixed]

@@ -151,7 +151,7 @@ def underlit_patches(
         Positions of the patch cells, the light factor of each (in :data:`UNDERLIT_FACTOR`) and the
         patch number of each.
     """
-    n_patches = max(MIN_UNDERLIT_PATCHES, int(round(places.residents.sum() / RESIDENTS_PER_UNDERLIT_PATCH)))
+    n_patches = max(MIN_UNDERLIT_PATCHES, round(places.residents.sum() / RESIDENTS_PER_UNDERLIT_PATCH))
     outskirts = (places.residents > 0) & (places.peripherality >= OUTSKIRTS_MIN_PERIPHERALITY)
     candidates = np.flatnonzero(outskirts & (target >= UNDERLIT_MIN_SEED_TARGET))
     if candidates.size == 0:
@@ -232,7 +232,7 @@ def generate_lighting(
     # Under-lit patches are also the neglected ones: treat them as the farthest outskirts.
     periph[patch_pos] = 1.0
     expected = target * factor
-    n_total = int(round(target.sum()))
+    n_total = round(target.sum())
     counts = rng.multinomial(n_total, expected / expected.sum()) if n_total > 0 else np.zeros_like(target, int)
     pos = np.repeat(np.arange(target.size), counts)
     n = pos.size

@@ -355,7 +355,7 @@ def generate_reports(
     start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
     days = pd.date_range(start, end, freq="D")
     years = len(days) / 365.25
-    n_total = int(round(calibration.rate * float(places.population.sum()) * years))
+    n_total = round(calibration.rate * float(places.population.sum()) * years)
     cats = list(REPORT_CATEGORIES)
     per_cat = largest_remainder(n_total, np.array([calibration.category_shares.get(c, 0.0) for c in cats]))
 

@@ -166,7 +166,7 @@ def generate_schools(
                     "name": f"{base}{suffix}",
                     "level": level,
                     "pos": int(pos),
-                    "students": max(10, int(round(per_school[code] * rng.uniform(0.8, 1.2)))),
+                    "students": max(10, round(per_school[code] * rng.uniform(0.8, 1.2))),
                 })
     if not rows:
         return pd.DataFrame(columns=SCHOOL_COLUMNS)
