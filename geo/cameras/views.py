@@ -110,14 +110,15 @@ def camera_map(cameras: pd.DataFrame, footprints, police_hex: pd.Series, comuni:
                 f"<br>{html.escape(CAMERA_OWNERS.get(rec.owner, str(rec.owner)))}"
                 + ("" if rec.position_exact else "<br>posizione approssimata (centro dell'esagono)"))
         folium.CircleMarker([rec.lat, rec.lon], radius=4, color="#111827" if rec.position_exact else "#6b21a8",
-                            fill=True, fill_opacity=0.9, popup=folium.Popup(text, max_width=260)).add_to(group)
+                            fill=True, fill_opacity=0.9, tooltip=folium.Tooltip(text)).add_to(group)
     group.add_to(m)
     if plan is not None and len(plan.chosen):
         new = folium.FeatureGroup(name="Nuove telecamere (piano)")
         for rec in plan.chosen.itertuples(index=False):
             folium.CircleMarker([rec.lat, rec.lon], radius=6, color="#B3261E", fill=True, fill_opacity=0.9,
-                                popup=folium.Popup(html.escape(f"{rec.id} – {CAMERA_TYPES.get(rec.kind, rec.kind)}"),
-                                                   max_width=260)).add_to(new)
+                                tooltip=folium.Tooltip(html.escape(f"{rec.id} – "
+                                                                   f"{CAMERA_TYPES.get(rec.kind, rec.kind)}"))
+                                ).add_to(new)
         new.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if len(comuni):
