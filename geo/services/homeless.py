@@ -336,7 +336,7 @@ def distance_labels() -> list[str]:
     """Italian labels of the distance classes."""
     bands = [0.0, *DISTANCE_BANDS]
     labels = [f"fino a {format_int(bands[1])} m"]
-    labels += [f"{format_int(a)}–{format_int(b)} m" for a, b in itertools.pairwise(bands)]
+    labels += [f"{format_int(a)}–{format_int(b)} m" for a, b in itertools.pairwise(bands[1:])]
     labels.append(f"oltre {format_int(bands[-1])} m")
     return labels
 
