@@ -66,3 +66,23 @@ def mc_places():
     comuni = ter.population[["pro_com_t", "nome", "residenti"]]
     places = PlaceContext.build(cells, loc, comuni, capoluogo=ter.capoluogo)
     return SimpleNamespace(ter=ter, cells=cells, loc=loc, comuni=comuni, places=places)
+
+
+@pytest.fixture
+def cheap_hasher(monkeypatch):
+    """Fast password hashing for tests that create accounts (the real parameters are tested once)."""
+    from geo.access import auth
+    from tests.unit.auth_store import CHEAP
+
+    monkeypatch.setattr(auth, "HASHER", CHEAP)
+
+
+@pytest.fixture
+def users_store(mc_store, cheap_hasher):
+    """The Massa-Carrara store with the demo accounts of every role (cheap hashing)."""
+    from tests.unit.auth_store import demo_users
+
+    del cheap_hasher  # requested for its effect only
+
+    demo_users(mc_store)
+    return mc_store

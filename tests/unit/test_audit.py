@@ -14,18 +14,14 @@ from geo.access import audit, auth
 from geo.access.permissions import SYSTEM, PermissionDenied, User
 from geo.data import storage as storage_module
 from geo.reports import workflow as reports
-from tests.unit.auth_store import CHEAP, FORMULA, MASSA, SCRIPT, demo_users, points_in
+from tests.unit.auth_store import FORMULA, MASSA, SCRIPT, points_in
 
-
-@pytest.fixture(autouse=True)
-def cheap(monkeypatch):
-    monkeypatch.setattr(auth, "HASHER", CHEAP)
+pytestmark = pytest.mark.usefixtures("cheap_hasher")
 
 
 @pytest.fixture
-def store(mc_store):
-    demo_users(mc_store)
-    return mc_store
+def store(users_store):
+    return users_store
 
 
 def _file_report(store, user, *, description="Rifiuti ingombranti sul marciapiede", at=0):

@@ -15,20 +15,17 @@ from argon2 import PasswordHasher
 from geo.access import audit, auth
 from geo.access.permissions import SYSTEM, PermissionDenied, User
 from geo.data.storage import SCHEMA_VERSION, StorageError, Store
-from tests.unit.auth_store import CARRARA, CHEAP, MASSA, demo_users
+from tests.unit.auth_store import CARRARA, CHEAP, MASSA
 
 T0 = datetime(2026, 3, 1, 9, 0, 0)
 
 
-@pytest.fixture(autouse=True)
-def cheap(monkeypatch):
-    monkeypatch.setattr(auth, "HASHER", CHEAP)
+pytestmark = pytest.mark.usefixtures("cheap_hasher")
 
 
 @pytest.fixture
-def store(mc_store):
-    demo_users(mc_store)
-    return mc_store
+def store(users_store):
+    return users_store
 
 
 def test_password_is_stored_as_argon2id_never_in_clear(store):

@@ -11,20 +11,17 @@ from geo.access import audit, auth
 from geo.access.permissions import PermissionDenied
 from geo.interventions import register as reg
 from geo.interventions import report as rep
-from tests.unit.auth_store import CARRARA, CHEAP, MASSA, SCRIPT, demo_users
+from tests.unit.auth_store import CARRARA, MASSA, SCRIPT
 
 CELLS = [h3.str_to_int(c) for c in h3.grid_disk(h3.latlng_to_cell(44.035, 10.14, 9), 1)]
 
 
-@pytest.fixture(autouse=True)
-def cheap(monkeypatch):
-    monkeypatch.setattr(auth, "HASHER", CHEAP)
+pytestmark = pytest.mark.usefixtures("cheap_hasher")
 
 
 @pytest.fixture
-def store(mc_store):
-    demo_users(mc_store)
-    return mc_store
+def store(users_store):
+    return users_store
 
 
 @pytest.fixture

@@ -8,21 +8,18 @@ import pytest
 from geo.access import auth
 from geo.reports import report_views as views
 from geo.reports import workflow as reports
-from tests.unit.auth_store import CARRARA, CHEAP, MASSA, demo_users, points_in
+from tests.unit.auth_store import CARRARA, MASSA, points_in
 
 SQUARE = {"type": "Polygon", "coordinates": [[[10.14, 44.03], [10.15, 44.03], [10.15, 44.04], [10.14, 44.04],
                                               [10.14, 44.03]]]}
 
 
-@pytest.fixture(autouse=True)
-def cheap(monkeypatch):
-    monkeypatch.setattr(auth, "HASHER", CHEAP)
+pytestmark = pytest.mark.usefixtures("cheap_hasher")
 
 
 @pytest.fixture
-def store(mc_store):
-    demo_users(mc_store)
-    return mc_store
+def store(users_store):
+    return users_store
 
 
 def test_a_click_sets_the_point_and_clears_the_area():

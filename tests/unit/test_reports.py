@@ -21,20 +21,17 @@ from geo.data.io import ImportFailed
 from geo.ingest.importers import import_file
 from geo.maps import layers as maps
 from geo.reports import workflow as reports
-from tests.unit.auth_store import AULLA, CARRARA, CHEAP, FORMULA, MASSA, SCRIPT, demo_users, points_in
+from tests.unit.auth_store import AULLA, CARRARA, FORMULA, MASSA, SCRIPT, points_in
 
 TODAY = date(2026, 3, 2)
 
 
-@pytest.fixture(autouse=True)
-def cheap(monkeypatch):
-    monkeypatch.setattr(auth, "HASHER", CHEAP)
+pytestmark = pytest.mark.usefixtures("cheap_hasher")
 
 
 @pytest.fixture
-def store(mc_store):
-    demo_users(mc_store)
-    return mc_store
+def store(users_store):
+    return users_store
 
 
 @pytest.fixture
