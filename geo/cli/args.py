@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
+from pathlib import Path
+
+from geo import config
 
 
 def parse_month(text: str | None, option: str) -> date | None:
@@ -51,3 +55,23 @@ def add_data_and_output_options(group, formats: tuple[str, ...]) -> None:
                        help="formato di uscita (predefinito: %(default)s)")
     group.add_argument("--output", "-o", type=Path, default=None, metavar="FILE",
                        help="file di uscita (predefinito: lo standard output)")
+
+
+def database(args) -> Path:
+    """The database of ``--db`` or of the territory's demo; an Italian error when it is missing."""
+    db = Path(args.db) if args.db else config.db_path(Path(args.territory).name)
+    if not db.exists():
+        raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
+    return db
+
+
+def write_output(args, data: bytes) -> bool:
+    """Write ``data`` to ``--output`` (creating its folder) or, without it, to standard output;
+    True when a file was written."""
+    if args.output is None:
+        sys.stdout.write(data.decode("utf-8-sig"))
+        sys.stdout.flush()
+        return False
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(data)
+    return True

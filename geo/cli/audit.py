@@ -17,14 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from geo import config
+from geo.cli.args import database
 
 EXIT_ALTERED = 1
 
 
 def _db(args) -> Path:
-    db = args.db or config.db_path(Path(args.territory).name)
-    if not db.exists():
-        raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
+    db = database(args)
     return db
 
 

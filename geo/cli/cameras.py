@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from geo import config
-from geo.cli.args import add_data_and_output_options, parse_month, resolve_comuni
+from geo.cli.args import add_data_and_output_options, database, parse_month, resolve_comuni, write_output
 
 
 def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentParser:
@@ -51,9 +49,7 @@ def cmd_cameras(args) -> int:
     from geo.data.storage import Store
     from geo.data.territory import territory_of_store
 
-    db = args.db or config.db_path(Path(args.territory).name)
-    if not Path(db).exists():
-        raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
+    db = database(args)
     start, end = parse_month(args.inizio, "--inizio"), parse_month(args.fine, "--fine")
     options = pl.PlacementOptions(
         budget=args.budget, costs={"dome": args.costo_dome, "fissa": args.costo_fissa,
@@ -69,11 +65,6 @@ def cmd_cameras(args) -> int:
     data = views.to_csv(views.plan_table(plan, analysis.comuni))
     for line in [*views.kpi_lines(analysis), *views.plan_lines(plan, args.contesto)]:
         print(line, file=sys.stderr)
-    if args.output is None:
-        sys.stdout.write(data.decode("utf-8-sig"))
-        sys.stdout.flush()
-    else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(data)
+    if write_output(args, data):
         print(f"Scritte {plan.totals['cameras']} telecamere in {args.output}.", file=sys.stderr)
     return 0

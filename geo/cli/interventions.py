@@ -11,16 +11,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from geo import config
-from geo.cli.args import parse_month
+from geo.cli.args import database, parse_month
 
 
 def _open(args, *, write: bool = False):
     from geo.data.storage import Store
 
-    db = args.db or config.db_path(Path(args.territory).name)
-    if not db.exists():
-        raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
+    db = database(args)
     return Store(db, read_only=not write)
 
 

@@ -14,9 +14,8 @@ import re
 import sys
 from pathlib import Path
 
-from geo import config
 from geo.access.privacy import format_decimal, format_int
-from geo.cli.args import add_data_and_output_options, parse_month, resolve_comuni
+from geo.cli.args import add_data_and_output_options, database, parse_month, resolve_comuni, write_output
 from geo.lighting.costs import CostParams, EnergyParams
 from geo.lighting.effects import EffectModel
 from geo.lighting.need import NeedParams, UnderlitRule
@@ -152,9 +151,7 @@ def cmd_lighting(args) -> int:
     from geo.lighting.need import lighting_need
     from geo.lighting.plan import PlanOptions, build_candidates, optimise
 
-    db = args.db or config.db_path(Path(args.territory).name)
-    if not Path(db).exists():
-        raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
+    db = database(args)
     costs = CostParams(repair_eur=args.repair_eur, led_eur=args.led_eur, new_point_eur=args.new_point_eur)
     energy = EnergyParams(hours_per_year=args.hours, eur_per_kwh=args.eur_per_kwh, kg_co2_per_kwh=args.kg_co2)
     effects = EffectModel(low=args.low, central=args.central, high=args.high, diffusion=args.diffusion)
@@ -200,12 +197,7 @@ def cmd_lighting(args) -> int:
         params = lighting_report.parameters_table(costs, energy, effects, need_params, need.attrs)
         data = lighting_report.summary_html(plan, names=names, role=args.ruolo, options=options, parameters=params,
                                             context=context).encode("utf-8")
-    if args.output is None:
-        sys.stdout.write(data.decode("utf-8-sig"))
-        sys.stdout.flush()
-    else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(data)
+    write_output(args, data)
     t = plan.totals
     print(f"Piano ottimo: {t['interventions']} interventi, {format_int(t['cost_eur'])} € su "
           f"{format_int(options.budget)} € di budget ({len(candidates)} interventi possibili).", file=sys.stderr)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from geo import config
-from geo.cli.args import add_data_and_output_options, parse_month, resolve_comuni
+from geo.cli.args import add_data_and_output_options, database, parse_month, resolve_comuni, write_output
 from geo.data.filters import Filters
 from geo.zones.pilot import (
     DEFAULT_CANDIDATE_SHARE,
@@ -70,9 +68,7 @@ def cmd_zones(args) -> int:
     from geo.zones import pilot as zones
     from geo.zones import report as zone_report
 
-    db = args.db or config.db_path(Path(args.territory).name)
-    if not Path(db).exists():
-        raise FileNotFoundError(f"Database non trovato: {db}. Crearlo con 'python -m geo demo'.")
+    db = database(args)
     zones.check_bounds(args.min_km2, args.max_km2, 0.0)  # fail fast; the hexagon size is checked later
     if not 0 < args.candidate_share <= 1:
         raise ValueError("--quota-candidati deve essere tra 0 (escluso) e 1.")
@@ -97,12 +93,7 @@ def cmd_zones(args) -> int:
         data = zone_report.ranking_geojson(result, role=args.ruolo).encode("utf-8")
     else:
         data = zone_report.summary_html(result, role=args.ruolo, top=len(result.zones) or 1).encode("utf-8")
-    if args.output is None:
-        sys.stdout.write(data.decode("utf-8-sig"))
-        sys.stdout.flush()
-    else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(data)
+    if write_output(args, data):
         print(f"Scritte {len(result.zones)} zone pilota in {args.output} ({args.format}).", file=sys.stderr)
     if result.zones.empty:
         print("Nessuna zona individuata: nessun esagono ha priorità positiva con questi pesi e filtri.",
