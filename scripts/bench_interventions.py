@@ -4,7 +4,7 @@ Coverage of the 95 % placebo-permutation interval on null data (no effect) and p
 effects (−10 %, −20 %, −30 %), on a synthetic grid of 271 resolution-9 hexagons with overdispersed
 monthly counts (gamma-Poisson), 12 months before and 12 after; treated area: a hexagon and its ring.
 
-    PYTHONPATH=. .venv/bin/python scripts/bench_interventions.py [--runs 200]
+    .venv/bin/python scripts/bench_interventions.py [--runs 200]
 
 Measured (100 runs, 2026-12-03): coverage 94 % with no effect (nominal 95 %), 84 % / 84 % / 91 % of
 the true ratio at −10 / −20 / −30 % (the placebo spread is taken at no effect: under an effect the
@@ -14,12 +14,16 @@ interval is somewhat narrow); power 32 % / 80 % / 99 %; mean estimates unbiased 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import h3
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.interventions.evaluation import evaluate_matrix
 
