@@ -229,6 +229,9 @@ def test_the_hot_spots_planted_in_the_demo_are_found(demo_db):
     with Store(demo_db, read_only=True) as store:
         planted = json.loads(store.get_meta("demo_hotspots"))
         prep = zones.prepare(store, Filters(res=9))
+        # the demo interventions (issue 14) plant a -30 % effect from 07/2023 on some hot spots
+        treated = set(store.query("SELECT c.cell FROM intervention_cells c JOIN interventions i "
+                                  "USING (intervention_id) WHERE i.res = 9")["cell"].astype(int))
     result = zones.rank_zones(prep, preset_weights("sicurezza"), draws=20)
     assert {p["tipo"] for p in planted} == {"persistente", "emergente"}
     for spot in planted:
@@ -237,6 +240,8 @@ def test_the_hot_spots_planted_in_the_demo_are_found(demo_db):
         assert row["hotspot"] == "caldo", spot
         expected = {"persistente": {"persistent", "intensifying"},
                     "emergente": {"intensifying", "new", "consecutive"}}[spot["tipo"]]
+        if cell in treated:  # a treated hot spot declines after the intervention: EHSA must see it
+            expected = expected | {"diminishing"}
         assert row["pattern"] in expected, (spot, row["pattern"])
         assert row["zone"] > 0, spot
 
