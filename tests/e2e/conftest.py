@@ -77,6 +77,29 @@ def login(page, app_url: str, username: str = "osservatore", password: str = DEM
     wait_app_idle(page, timeout=90_000)
 
 
+def download(page, button, *, timeout: float = 45_000):
+    """Click a download ``button`` once the app is idle and return Playwright's ``Download``.
+
+    Streamlit builds a deferred download (``data`` given as a function) on the server when the
+    button is clicked. A failure there shows nothing in the page, so on a timeout the test fails
+    with the server log's tail, where Streamlit writes the callable's error.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect
+
+    button.scroll_into_view_if_needed()
+    wait_app_idle(page, timeout=90_000)
+    expect(button).to_be_enabled(timeout=30_000)
+    try:
+        with page.expect_download(timeout=timeout) as info:
+            button.click()
+    except PlaywrightError as exc:
+        log = ARTIFACTS.parent / "streamlit-e2e.log"
+        tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else "(no server log)"
+        pytest.fail(f"no download within {timeout / 1000:.0f} s ({exc}); server log tail:\n{tail}")
+    return info.value
+
+
 def go_to(page, title: str, url_path: str) -> None:
     """Follow a sidebar link (no reload: the login session stays)."""
     page.locator("[data-testid='stSidebarNav'] a", has_text=title).click()
