@@ -48,6 +48,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _server_log() -> Path:
+    """The dashboard's log for this test process (one per pytest-xdist worker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return ARTIFACTS.parent / f"streamlit-e2e{'-' + worker if worker else ''}.log"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,7 +100,7 @@ def download(page, button, *, timeout: float = 45_000):
         with page.expect_download(timeout=timeout) as info:
             button.click()
     except PlaywrightError as exc:
-        log = ARTIFACTS.parent / "streamlit-e2e.log"
+        log = _server_log()
         tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else "(no server log)"
         pytest.fail(f"no download within {timeout / 1000:.0f} s ({exc}); server log tail:\n{tail}")
     return info.value
@@ -124,7 +130,7 @@ def app_url(demo_db: Path):
     port = _free_port()
     env = {**os.environ, "LANTERNA_DB": str(demo_db), "PYTHONUNBUFFERED": "1"}
     ARTIFACTS.parent.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS.parent / "streamlit-e2e.log", "w")  # noqa: SIM115 - closed at teardown
+    log = open(_server_log(), "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -141,7 +147,7 @@ def app_url(demo_db: Path):
             time.sleep(0.3)
     else:
         proc.terminate()
-        pytest.fail("streamlit did not become healthy within 60 s (see test-artifacts/streamlit-e2e.log)")
+        pytest.fail("streamlit did not become healthy within 60 s (see the streamlit-e2e*.log files in test-artifacts/)")
     yield url
     proc.terminate()
     try:
