@@ -147,7 +147,7 @@ def app_url(demo_db: Path):
             time.sleep(0.3)
     else:
         proc.terminate()
-        pytest.fail("streamlit did not become healthy within 60 s (see the streamlit-e2e*.log files in test-artifacts/)")
+        pytest.fail(f"streamlit did not become healthy within 60 s (see {_server_log()})")
     yield url
     proc.terminate()
     try:
