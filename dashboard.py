@@ -102,7 +102,7 @@ def navigation_for(user) -> tuple[dict[str, list[st.Page]], list[str]]:
 user = current_user()
 st.session_state[ROUTED_KEY] = routing_token(user)
 pages, stems = navigation_for(user)
-navigation = st.navigation(pages)
+navigation = st.navigation(pages, expanded=True)  # every page listed: no English "View more"
 st.session_state[NAV_KEY] = stems
 if user is not None:
     comuni = f" · comuni {', '.join(user.comuni)}" if user.comuni else ""

@@ -184,7 +184,8 @@ def reports_list(store, user, names: dict[str, str]) -> None:
     st.subheader("Segnalazioni del mio Comune" if scope(user.role, "view_reports") != "tutti" else "Segnalazioni")
     c1, c2 = st.columns([2, 2])
     statuses = c1.multiselect("Stato", options=list(REPORT_STATUS), format_func=REPORT_STATUS.get,
-                              default=[s for s in REPORT_STATUS if s in OPEN_REPORT_STATUS], key="seg_stati")
+                              default=[s for s in REPORT_STATUS if s in OPEN_REPORT_STATUS], key="seg_stati",
+                              placeholder="Tutti gli stati")
     chosen = c2.multiselect("Comuni", options=views.comune_options(user, names), format_func=lambda c: names.get(c, c),
                             key="seg_comuni", placeholder="Tutti" if reports.visible_comuni(user) is None
                             else "Tutti i propri")
