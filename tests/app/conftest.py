@@ -75,6 +75,16 @@ def login_as(at: AppTest, role: str | None, *, comuni: Sequence[str] | None = No
     return username
 
 
+def open_page(page: str, role: str | None, *, timeout: float = 120) -> AppTest:
+    """The dashboard logged in as ``role``, switched to ``page`` (``pages/x.py``), without exceptions."""
+    at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    login_as(at, role)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     from geo.data.storage import close_all

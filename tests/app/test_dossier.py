@@ -6,18 +6,13 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import DASHBOARD, login_as
+from tests.app.conftest import open_page
 
 PAGE = "pages/dossier.py"
 
 
 def _open(role: str) -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=240)
-    login_as(at, role)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, role, timeout=240)
 
 
 @pytest.mark.usefixtures("demo_db")

@@ -11,19 +11,14 @@ from streamlit.testing.v1 import AppTest
 from geo.access import auth
 from geo.data.storage import open_store
 from geo.reports import workflow as reports
-from tests.app.conftest import DASHBOARD, login_as
+from tests.app.conftest import DASHBOARD, login_as, open_page
 
 PAGE = "pages/registro.py"
 SCRIPT = "<script>alert('x')</script>"
 
 
 def _open(role: str = "prefettura") -> AppTest:
-    at = AppTest.from_file(DASHBOARD, default_timeout=90)
-    login_as(at, role)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, role, timeout=90)
 
 
 def _entries(at: AppTest):
