@@ -12,7 +12,7 @@ from streamlit_folium import st_folium
 from geo.access.privacy import format_int, format_percent
 from geo.cameras import placement as pl
 from geo.cameras import views
-from geo.cameras.analysis import analyse
+from geo.cameras.analysis import analyse, pilot_zone_coverage, pilot_zones
 from geo.cameras.evidence import CAMERA_COSTS, SETTINGS, costs_table
 from geo.cameras.inventory import can_see_police, load_cameras, police_hex_coverage, visible_cameras, visible_footprints
 from geo.data.territory import territory_of_store
@@ -25,6 +25,12 @@ def load_analysis(db: str, role: str, comuni: tuple[str, ...]):  # noqa: ARG001 
     store = get_store()
     terr = territory_of_store(store)
     return analyse(store, terr.metric_crs, role=role, comuni=list(comuni) or None), terr.metric_crs
+
+
+@st.cache_data(show_spinner="Delimitazione delle zone pilota (preset predefinito)…", max_entries=8)
+def load_zone_coverage(db: str, role: str, comuni: tuple[str, ...]):
+    analysis, crs = load_analysis(db, role, comuni)
+    return pilot_zone_coverage(pilot_zones(get_store(), comuni=list(comuni) or None), analysis, crs)
 
 
 @st.cache_data(show_spinner="Ricerca del piano ottimo…", max_entries=16)
@@ -61,6 +67,13 @@ for line in views.kpi_lines(analysis):
 if analysis.protected:
     st.caption("Conteggi dei delitti protetti con il metodo della chiave di cella (art. 3 del Patto).")
 
+st.subheader("Delitti nel campo visivo per famiglia di reati e fascia oraria")
+st.dataframe(views.group_table(analysis, role), hide_index=True)
+st.bar_chart(views.group_chart(analysis, role), stack=False, horizontal=True)
+if analysis.protected:
+    st.caption("«< 3»: totale troppo piccolo per essere mostrato; «riservato»: la quota rivelerebbe un "
+               "conteggio piccolo.")
+
 st.subheader("Nuove telecamere: piano ottimo per un budget")
 with st.form("piano_telecamere"):
     budget = st.slider("Budget (€)", 0, 1_000_000, 150_000, step=10_000)
@@ -91,6 +104,12 @@ if len(front):
 
 st.subheader("Punti caldi senza copertura")
 st.dataframe(views.uncovered_table(analysis).head(50), hide_index=True)
+st.subheader("Zone pilota nel campo visivo")
+st.caption("Le prime zone pilota con i pesi predefiniti della pagina Zone pilota; quota della loro area coperta "
+           "dalle telecamere esistenti.")
+st.dataframe(views.zones_table(load_zone_coverage(str(store.path), role, comuni), analysis.comuni),
+             hide_index=True)
+
 st.subheader("Inventario")
 inv = views.inventory_table(shown, analysis.comuni)
 st.dataframe(inv, hide_index=True)

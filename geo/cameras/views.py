@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.access.privacy import format_decimal, format_int, format_percent
+from geo import config
+from geo.access.privacy import apply_suppression, format_decimal, format_int, format_percent
 from geo.cameras.analysis import CoverageAnalysis
 from geo.cameras.evidence import CAMERA_COSTS, citation_text
 from geo.cameras.placement import Plan
@@ -44,6 +45,50 @@ def uncovered_table(analysis: CoverageAnalysis) -> pd.DataFrame:
     return pd.DataFrame({"Esagono H3": [format(int(c), "x") for c in u["cell"]],
                          "Comune": [analysis.comuni.get(p, p) for p in u["pro_com_t"]],
                          "Delitti nel periodo": u["incidents"], "Copertura": u["coverage"].round(3)})
+
+
+GROUP_COLUMNS = {"incidents": "Delitti nel periodo", "covered": "Nel campo visivo", "share": "Quota coperta"}
+
+
+def _group_safe(analysis: CoverageAnalysis, role: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The family x time band frame and where it is hidden from ``role``: a small total, and a
+    covered part that is a small count (its share would give it away with the total)."""
+    g = analysis.by_group.reset_index(drop=True)
+    covered = g["covered"].to_numpy(dtype=float)
+    small = pd.DataFrame({"covered": (covered > 0) & (covered < config.SUPPRESSION_THRESHOLD)})
+    display, mask = apply_suppression(
+        g, ["incidents", "covered"], {"share": ["incidents", "covered"]}, role, extra=small,
+        formats={"covered": lambda v: format_decimal(v, 1), "share": lambda v: format_percent(v, 1)})
+    return display, mask
+
+
+def group_table(analysis: CoverageAnalysis, role: str | None) -> pd.DataFrame:
+    """Share of incidents inside coverage per crime family and time band (Italian display strings;
+    hidden figures read "< 3" or "riservato" for roles without clearance)."""
+    display, _ = _group_safe(analysis, role)
+    out = display[["family_label", "band_label", *GROUP_COLUMNS]].rename(
+        columns={"family_label": "Famiglia di reati", "band_label": "Fascia oraria", **GROUP_COLUMNS})
+    return out.reset_index(drop=True)
+
+
+def group_chart(analysis: CoverageAnalysis, role: str | None) -> pd.DataFrame:
+    """Covered share (%) per family (rows) and time band (columns); hidden values are missing."""
+    g = analysis.by_group.reset_index(drop=True)
+    _, mask = _group_safe(analysis, role)
+    share = g["share"].mask(mask["share"].to_numpy()) * 100
+    wide = g.assign(share=share).pivot(index="family_label", columns="band_label", values="share")
+    return (wide.reindex(index=g["family_label"].unique(), columns=g["band_label"].unique())
+            .rename_axis(index="Famiglia di reati", columns="Fascia oraria"))
+
+
+def zones_table(zone_cov: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Coverage of the pilot zones (area shares, no incident count)."""
+    return pd.DataFrame({
+        "Zona": zone_cov["zone"].astype(str), "Comune": [names.get(p, p or "") for p in zone_cov["pro_com_t"]],
+        "Area (km²)": [format_decimal(v, 2) for v in zone_cov["area_km2"]],
+        "Area coperta (km²)": [format_decimal(v, 3) for v in zone_cov["covered_km2"]],
+        "Quota coperta": [format_percent(v, 1) for v in zone_cov["share"]],
+    })
 
 
 def kpi_lines(analysis: CoverageAnalysis) -> list[str]:

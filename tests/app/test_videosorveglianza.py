@@ -46,3 +46,9 @@ def test_comune_role_does_not_see_police_cameras():
     police = inv[inv["Proprietario"] == "Forze di polizia"]
     assert (police["Posizione"] != "esatta").all()
     assert not police["Codice"].str.startswith("TLC-").any()
+    bands = next(df.value for df in at.dataframe if "Fascia oraria" in df.value.columns)
+    assert set(bands["Fascia oraria"]) == {"Giorno (6-20)", "Notte (20-6)"}
+    assert bands["Quota coperta"].str.endswith(("%", "riservato", "–")).all()
+    zones = next(df.value for df in at.dataframe if "Zona" in df.value.columns)
+    assert len(zones) > 0
+    assert zones["Zona"].str.match(r"Z\d\d").all()
