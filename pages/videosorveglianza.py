@@ -15,6 +15,7 @@ from geo.cameras import views
 from geo.cameras.analysis import analyse, pilot_zone_coverage, pilot_zones
 from geo.cameras.evidence import CAMERA_COSTS, SETTINGS, costs_table
 from geo.cameras.inventory import can_see_police, load_cameras, police_hex_coverage, visible_cameras, visible_footprints
+from geo.cameras.roads import access_gaps
 from geo.data.territory import territory_of_store
 from geo.maps.layers import LEAFLET_APP_URL
 from pages.common import current_role, demo_notice, get_store, require_page
@@ -31,6 +32,12 @@ def load_analysis(db: str, role: str, comuni: tuple[str, ...]):  # noqa: ARG001 
 def load_zone_coverage(db: str, role: str, comuni: tuple[str, ...]):
     analysis, crs = load_analysis(db, role, comuni)
     return pilot_zone_coverage(pilot_zones(get_store(), comuni=list(comuni) or None), analysis, crs)
+
+
+@st.cache_data(show_spinner="Ricerca degli accessi stradali…", max_entries=8)
+def load_accesses(db: str, role: str, comuni: tuple[str, ...]):  # noqa: ARG001 - db is the cache key
+    store = get_store()
+    return access_gaps(store, territory_of_store(store).metric_crs, role=role, comuni=list(comuni) or None)
 
 
 @st.cache_data(show_spinner="Ricerca del piano ottimo…", max_entries=16)
@@ -89,7 +96,9 @@ plan, front = load_plan(str(store.path), role, comuni, float(budget), float(dome
 shown = visible_cameras(cams, role)
 foot = visible_footprints(cams, role, metric_crs)
 police = police_hex_coverage(cams if not can_see_police(role) else cams.iloc[0:0], metric_crs)
-m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_APP_URL)
+gates = load_accesses(str(store.path), role, comuni)
+m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_APP_URL,
+                     accesses=gates.accesses, names=analysis.comuni)
 st_folium(m, key="videosorveglianza_map", height=540, use_container_width=True, returned_objects=[])
 
 for line in views.plan_lines(plan, setting):
@@ -104,6 +113,12 @@ if len(front):
 
 st.subheader("Punti caldi senza copertura")
 st.dataframe(views.uncovered_table(analysis).head(50), hide_index=True)
+st.subheader("Accessi stradali e lettura targhe")
+for line in views.access_lines(gates):
+    st.markdown(f"- {line}")
+if len(gates.accesses):
+    st.dataframe(views.access_table(gates.accesses, analysis.comuni), hide_index=True)
+
 st.subheader("Zone pilota nel campo visivo")
 st.caption("Le prime zone pilota con i pesi predefiniti della pagina Zone pilota; quota della loro area coperta "
            "dalle telecamere esistenti.")

@@ -91,6 +91,37 @@ def zones_table(zone_cov: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     })
 
 
+def access_table(accesses: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """The access roads of the comuni and their plate readers (:mod:`geo.cameras.roads`)."""
+    def state(n: int) -> str:
+        return "scoperto" if n == 0 else f"coperto ({format_int(n)} {'lettore' if n == 1 else 'lettori'})"
+
+    return pd.DataFrame({
+        "Accesso": accesses["access"].astype(str),
+        "Tra i comuni": [" – ".join(names.get(c, c) for c in cs) for cs in accesses["comuni"]],
+        "Strada (OSM highway)": accesses["highway"].astype(str),
+        "Lunghezza nelle celle di confine (m)": [format_int(v) for v in accesses["length_m"]],
+        "Lettura targhe": [state(int(n)) for n in accesses["readers"]],
+        "Latitudine": accesses["lat"].astype(float).round(5), "Longitudine": accesses["lon"].astype(float).round(5),
+    })
+
+
+def access_lines(result) -> list[str]:
+    """The access roads in Italian sentences (:class:`geo.cameras.roads.AccessGaps`)."""
+    from geo.cameras.roads import NO_ROADS_NOTE, POLICE_LEFT_OUT_NOTE
+
+    if not result.has_roads:
+        return [NO_ROADS_NOTE]
+    acc = result.accesses
+    lines = [f"Accessi stradali tra comuni: {format_int(len(acc))}; senza lettura targhe: "
+             f"{format_int(int((~acc['covered']).sum()) if len(acc) else 0)}."]
+    if not len(acc):
+        lines.append("Nessuna strada importata attraversa un confine comunale.")
+    if result.police_left_out:
+        lines.append(POLICE_LEFT_OUT_NOTE)
+    return lines
+
+
 def kpi_lines(analysis: CoverageAnalysis) -> list[str]:
     """The coverage figures as Italian sentences."""
     k = analysis.kpis
@@ -124,7 +155,8 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 
 def camera_map(cameras: pd.DataFrame, footprints, police_hex: pd.Series, comuni: pd.DataFrame, *,
-               plan: Plan | None = None, assets_url: str | None = None):
+               plan: Plan | None = None, assets_url: str | None = None, accesses: pd.DataFrame | None = None,
+               names: dict[str, str] | None = None):
     """Folium map: footprints the role may see, police coverage per hexagon, cameras (police ones
     at their hexagon's centre for roles without clearance), the plan; fitted to the territory."""
     import html
@@ -165,6 +197,16 @@ def camera_map(cameras: pd.DataFrame, footprints, police_hex: pd.Series, comuni:
                                                                    f"{CAMERA_TYPES.get(rec.kind, rec.kind)}"))
                                 ).add_to(new)
         new.add_to(m)
+    if accesses is not None and len(accesses):
+        gates = folium.FeatureGroup(name="Accessi stradali (lettura targhe)")
+        for rec in accesses.itertuples(index=False):
+            between = " – ".join((names or {}).get(c, c) for c in rec.comuni)
+            text = (f"{html.escape(str(rec.access))} – {html.escape(str(rec.highway))}<br>{html.escape(between)}"
+                    f"<br>{'coperto da lettura targhe' if rec.covered else 'senza lettura targhe'}")
+            folium.RegularPolygonMarker([rec.lat, rec.lon], number_of_sides=4, radius=7, weight=2,
+                                        color="#15803d" if rec.covered else "#B3261E", fill=True, fill_opacity=0.8,
+                                        tooltip=folium.Tooltip(text)).add_to(gates)
+        gates.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if len(comuni):
         view = maps.comuni_shapes(comuni)

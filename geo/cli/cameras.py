@@ -1,14 +1,16 @@
 """``python -m geo rank telecamere --budget N``: where the next cameras go (issue 18).
 
 Writes the optimal plan (maximal covering location model, HiGHS) as CSV (``;``, decimal comma)
-to the standard output or ``--output``; the coverage of the existing cameras, the plan's totals
-with the effect range (Welsh & Farrington 2009) go to the standard error.
+to the standard output or ``--output``; the coverage of the existing cameras, the access roads
+without a plate reader (:mod:`geo.cameras.roads`) and the plan's totals with the effect range
+(Welsh & Farrington 2009) go to the standard error; ``--accessi FILE`` writes the access roads.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from geo.cli.args import add_data_and_output_options, database, parse_month, resolve_comuni, write_output
 
@@ -36,6 +38,8 @@ def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentPar
     p.add_argument("--escludi", action="append", default=[], metavar="CODICE", help="sito o candidato escluso")
     p.add_argument("--contesto", choices=list(SETTINGS), default=DEFAULT_SETTING,
                    help="contesto per l'effetto atteso (predefinito: %(default)s)")
+    p.add_argument("--accessi", type=Path, default=None, metavar="FILE",
+                   help="scrive in FILE (CSV) gli accessi stradali tra comuni e la loro copertura con lettura targhe")
     p.add_argument("--siti", type=int, default=200, metavar="N", help="siti candidati (predefiniti: %(default)s)")
     add_data_and_output_options(p, ("csv",))
     p.set_defaults(func=cmd_cameras)
@@ -46,6 +50,7 @@ def cmd_cameras(args) -> int:
     from geo.cameras import placement as pl
     from geo.cameras import views
     from geo.cameras.analysis import analyse
+    from geo.cameras.roads import access_gaps
     from geo.data.storage import Store
     from geo.data.territory import territory_of_store
 
@@ -60,11 +65,15 @@ def cmd_cameras(args) -> int:
         terr = territory_of_store(store)
         comuni = resolve_comuni(store, args.comune)
         analysis = analyse(store, terr.metric_crs, role=args.ruolo, comuni=comuni, start=start, end=end)
+        gates = access_gaps(store, terr.metric_crs, role=args.ruolo, comuni=comuni)
     problem = pl.build_problem(analysis, terr.metric_crs, options)
     plan = pl.solve(problem)
     data = views.to_csv(views.plan_table(plan, analysis.comuni))
-    for line in [*views.kpi_lines(analysis), *views.plan_lines(plan, args.contesto)]:
+    for line in [*views.kpi_lines(analysis), *views.access_lines(gates), *views.plan_lines(plan, args.contesto)]:
         print(line, file=sys.stderr)
+    if args.accessi is not None:
+        args.accessi.write_bytes(views.to_csv(views.access_table(gates.accesses, analysis.comuni)))
+        print(f"Scritti {len(gates.accesses)} accessi stradali in {args.accessi}.", file=sys.stderr)
     if write_output(args, data):
         print(f"Scritte {plan.totals['cameras']} telecamere in {args.output}.", file=sys.stderr)
     return 0
