@@ -7,7 +7,7 @@ import pandas as pd
 from geo import config
 from geo.access.privacy import apply_suppression, format_decimal, format_int, format_percent
 from geo.cameras.analysis import CoverageAnalysis
-from geo.cameras.evidence import CAMERA_COSTS, citation_text
+from geo.cameras.evidence import CAMERA_COSTS, CameraCost, citation_text, cost_nature
 from geo.cameras.placement import Plan
 from geo.data.schemas import CAMERA_OWNERS, CAMERA_STATUS, CAMERA_TYPES
 from geo.zones.report import neutralise
@@ -15,15 +15,29 @@ from geo.zones.report import neutralise
 SYNTHETIC_NOTE = "Inventario dimostrativo: telecamere generate (sintetiche), non reali."
 
 
-def plan_table(plan: Plan, names: dict[str, str]) -> pd.DataFrame:
-    """The plan, one row per new camera."""
+USER_COST = "valore inserito dall'utente"
+
+
+def cost_source(kind: str, cost_eur: float, costs: dict[str, CameraCost] | None = None) -> str:
+    """Where the cost of a camera of ``kind`` comes from: the cost table's nature and source, or
+    "valore inserito dall'utente" when the planner was given another figure."""
+    ref = (costs or CAMERA_COSTS).get(kind)
+    if ref is None or abs(float(cost_eur) - ref.cost_eur) > 0.005:
+        return USER_COST
+    return f"{cost_nature(ref)} – {ref.source}"
+
+
+def plan_table(plan: Plan, names: dict[str, str], costs: dict[str, CameraCost] | None = None) -> pd.DataFrame:
+    """The plan, one row per new camera, with the source of each cost."""
     c = plan.chosen
     return pd.DataFrame({
         "Codice": c["id"].astype(str), "Comune": [names.get(p, p) for p in c["pro_com_t"]],
         "Tipo": [CAMERA_TYPES.get(k, k) for k in c["kind"]],
         "Direzione (°)": c["direction_deg"], "Scuola": c["school"].astype(str),
         "Latitudine": c["lat"].round(6), "Longitudine": c["lon"].round(6),
-        "Costo (€)": c["cost_eur"], "Delitti/anno nel campo visivo": c["incidents_year_seen"].round(2),
+        "Costo (€)": c["cost_eur"],
+        "Fonte del costo": [cost_source(k, v, costs) for k, v in zip(c["kind"], c["cost_eur"], strict=True)],
+        "Delitti/anno nel campo visivo": c["incidents_year_seen"].round(2),
     })
 
 
@@ -134,6 +148,16 @@ def kpi_lines(analysis: CoverageAnalysis) -> list[str]:
         f"Segnalazioni aperte coperte: {format_int(k['reports_covered'])} su {format_int(k['reports_total'])}.",
         f"Scuole coperte: {format_int(k['schools_covered'])} su {format_int(k['schools_total'])}.",
     ]
+
+
+def cost_line(costs_eur: dict[str, float], costs: dict[str, CameraCost] | None = None) -> str:
+    """The unit costs used, each with its nature (stima, prezzo documentato, valore inserito)."""
+    ref = costs or CAMERA_COSTS
+    parts = []
+    for kind, value in costs_eur.items():
+        nature = cost_source(kind, value, ref).split(" – ")[0]
+        parts.append(f"{ref[kind].label if kind in ref else kind} {format_int(value)} € ({nature})")
+    return "Costi unitari: " + "; ".join(parts) + ". Fonti e motivazioni nella tabella dei costi."
 
 
 def plan_lines(plan: Plan, setting: str) -> list[str]:

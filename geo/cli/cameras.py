@@ -17,7 +17,7 @@ from geo.cli.args import add_data_and_output_options, database, parse_month, res
 
 def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentParser:
     """Register ``telecamere`` under ``python -m geo rank``."""
-    from geo.cameras.evidence import CAMERA_COSTS, DEFAULT_SETTING, SETTINGS
+    from geo.cameras.evidence import DEFAULT_SETTING, SETTINGS
 
     p = make_parser(
         rank_subparsers, "telecamere",
@@ -28,10 +28,11 @@ def add_parser(rank_subparsers, make_parser, add_common) -> argparse.ArgumentPar
     )
     add_common(p)
     p.add_argument("--budget", type=float, required=True, metavar="EURO", help="budget in euro")
-    p.add_argument("--costo-dome", type=float, default=CAMERA_COSTS["dome"].cost_eur, metavar="EURO",
-                   help="costo di una dome/PTZ (stima predefinita: %(default)s)")
-    p.add_argument("--costo-fissa", type=float, default=CAMERA_COSTS["fissa"].cost_eur, metavar="EURO",
-                   help="costo di una telecamera fissa (stima predefinita: %(default)s)")
+    p.add_argument("--costo-dome", type=float, default=None, metavar="EURO",
+                   help="costo di una dome/PTZ (predefinito: la tabella dei costi del territorio, "
+                        "costi_telecamere.csv, o la stima nazionale)")
+    p.add_argument("--costo-fissa", type=float, default=None, metavar="EURO",
+                   help="costo di una telecamera fissa (predefinito: come --costo-dome)")
     p.add_argument("--max-per-comune", type=int, default=None, metavar="N",
                    help="numero massimo di nuove telecamere per comune")
     p.add_argument("--forza", action="append", default=[], metavar="CODICE", help="sito o candidato obbligatorio")
@@ -50,26 +51,30 @@ def cmd_cameras(args) -> int:
     from geo.cameras import placement as pl
     from geo.cameras import views
     from geo.cameras.analysis import analyse
+    from geo.cameras.evidence import territory_costs
     from geo.cameras.roads import access_gaps
     from geo.data.storage import Store
     from geo.data.territory import territory_of_store
 
     db = database(args)
     start, end = parse_month(args.inizio, "--inizio"), parse_month(args.fine, "--fine")
-    options = pl.PlacementOptions(
-        budget=args.budget, costs={"dome": args.costo_dome, "fissa": args.costo_fissa,
-                                   "lettura_targhe": pl.CAMERA_COSTS["lettura_targhe"].cost_eur},
-        max_per_comune=args.max_per_comune, force_in=tuple(args.forza), force_out=tuple(args.escludi),
-        setting=args.contesto, max_sites=args.siti)
     with Store(db, read_only=True) as store:
         terr = territory_of_store(store)
+        costs = territory_costs(terr)
         comuni = resolve_comuni(store, args.comune)
         analysis = analyse(store, terr.metric_crs, role=args.ruolo, comuni=comuni, start=start, end=end)
         gates = access_gaps(store, terr.metric_crs, role=args.ruolo, comuni=comuni)
+    used = {"dome": costs["dome"].cost_eur if args.costo_dome is None else args.costo_dome,
+            "fissa": costs["fissa"].cost_eur if args.costo_fissa is None else args.costo_fissa,
+            "lettura_targhe": costs["lettura_targhe"].cost_eur}
+    options = pl.PlacementOptions(
+        budget=args.budget, costs=used, max_per_comune=args.max_per_comune, force_in=tuple(args.forza),
+        force_out=tuple(args.escludi), setting=args.contesto, max_sites=args.siti)
     problem = pl.build_problem(analysis, terr.metric_crs, options)
     plan = pl.solve(problem)
-    data = views.to_csv(views.plan_table(plan, analysis.comuni))
-    for line in [*views.kpi_lines(analysis), *views.access_lines(gates), *views.plan_lines(plan, args.contesto)]:
+    data = views.to_csv(views.plan_table(plan, analysis.comuni, costs))
+    for line in [*views.kpi_lines(analysis), *views.access_lines(gates), *views.plan_lines(plan, args.contesto),
+                 views.cost_line(used, costs)]:
         print(line, file=sys.stderr)
     if args.accessi is not None:
         args.accessi.write_bytes(views.to_csv(views.access_table(gates.accesses, analysis.comuni)))

@@ -33,6 +33,7 @@ def test_plan_is_written_within_the_budget(db, tmp_path, capsys):
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
     assert "Costo (€)" in header
+    assert "Fonte del costo" in header
     assert body, "a 40.000 € budget buys at least one camera"
     cost = [float(r[header.index("Costo (€)")].replace(".", "").replace(",", ".")) for r in body]
     assert sum(cost) <= 40_000
@@ -40,6 +41,8 @@ def test_plan_is_written_within_the_budget(db, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Telecamere:" in err
     assert f"Scritte {len(body)} telecamere" in err
+    assert "Costi unitari:" in err
+    assert "Telecamera fissa 2.500 € (stima)" in err
     assert "Nessuna rete stradale importata" in err  # the demo has no road layer
     gates = (tmp_path / "accessi.csv").read_bytes().decode("utf-8-sig").splitlines()
     assert gates[0].split(";")[:2] == ["Accesso", "Tra i comuni"]
