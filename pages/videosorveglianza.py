@@ -98,7 +98,7 @@ st_folium(m, key="videosorveglianza_map", height=540, use_container_width=True, 
 for line in [*views.plan_lines(plan, inputs.setting), views.cost_line(used, unit_costs)]:
     st.markdown(f"- {line}")
 table = views.plan_table(plan, analysis.comuni, unit_costs)
-st.dataframe(table, hide_index=True)
+st.dataframe(views.italian(table), hide_index=True)
 st.download_button("Scarica il piano (CSV)", anchored(views.to_csv(table), "csv", kind="piano telecamere"),
                    file_name="piano_telecamere.csv", mime="text/csv")
 if len(front):
@@ -106,13 +106,13 @@ if len(front):
     st.line_chart(views.frontier_frame(front))
 
 st.subheader("Punti caldi senza copertura")
-st.dataframe(views.uncovered_table(analysis).head(50), hide_index=True)
+st.dataframe(views.italian(views.uncovered_table(analysis).head(50)), hide_index=True)
 st.subheader("Accessi stradali e lettura targhe")
 for line in views.access_lines(gates):
     st.markdown(f"- {line}")
 if len(gates.accesses):
     gate_rows = views.access_table(gates.accesses, analysis.comuni)
-    st.dataframe(gate_rows, hide_index=True)
+    st.dataframe(views.italian(gate_rows), hide_index=True)
     st.download_button("Scarica gli accessi (CSV)", anchored(views.to_csv(gate_rows), "csv", kind="accessi stradali"),
                        file_name="accessi_lettura_targhe.csv", mime="text/csv")
 
@@ -131,6 +131,6 @@ with st.expander("Costi per tipo di telecamera e loro fonte"):
     st.caption("«stima»: nessun prezzario pubblico disponibile; la motivazione è nella colonna Fonte. Il "
                "territorio può sostituire i valori con il file costi_telecamere.csv della sua cartella.")
     cost_rows = costs_table(unit_costs)
-    st.dataframe(cost_rows, hide_index=True)
+    st.dataframe(views.italian(cost_rows), hide_index=True)
     st.download_button("Scarica i costi (CSV)", anchored(views.to_csv(cost_rows), "csv", kind="costi telecamere"),
                        file_name="costi_telecamere.csv", mime="text/csv")

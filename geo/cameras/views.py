@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from geo import config
@@ -171,6 +172,28 @@ def plan_lines(plan: Plan, setting: str) -> list[str]:
         f"{format_decimal(t['prevented_high'], 1)}).",
         citation_text(setting),
     ]
+
+
+COORDINATE_COLUMNS = ("Latitudine", "Longitudine")
+
+
+def italian(frame: pd.DataFrame) -> pd.DataFrame:
+    """A display copy of a table with its numbers in Italian format ("2.500", "44,07760", "–" when
+    missing): whole-valued columns without decimals, coordinates with five, the rest with two.
+    The CSV exports keep the numbers (:func:`to_csv` writes decimal commas)."""
+    out = frame.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
+            continue
+        values = out[col].astype(float)
+        finite = values[np.isfinite(values)]
+        if col in COORDINATE_COLUMNS:
+            out[col] = [format_decimal(v, 5) for v in values]
+        elif len(finite) and (finite == finite.round()).all():
+            out[col] = [format_int(v) for v in values]
+        else:
+            out[col] = [format_decimal(v, 2) for v in values]
+    return out
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

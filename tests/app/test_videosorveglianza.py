@@ -37,7 +37,8 @@ def test_police_role_sees_exact_positions_and_plan_within_budget():
     assert (inv["Posizione"] == "esatta").all()
     assert (inv["Proprietario"] == "Forze di polizia").any()
     plan = next(df.value for df in at.dataframe if "Costo (€)" in df.value.columns and "Codice" in df.value.columns)
-    assert 0 < plan["Costo (€)"].sum() <= 150_000
+    cost = plan["Costo (€)"].str.replace(".", "", regex=False).astype(float)  # Italian "7.500"
+    assert 0 < cost.sum() <= 150_000
     assert any("Welsh & Farrington 2009" in m.value for m in at.markdown)
     assert plan["Fonte del costo"].str.startswith("stima – ").all()
     assert any("(stima)" in m.value and m.value.startswith("- Costi unitari:") for m in at.markdown)

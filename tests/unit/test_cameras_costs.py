@@ -86,3 +86,14 @@ def test_plan_export_names_the_source_of_each_cost():
     line = views.cost_line({"fissa": 2500.0, "dome": 9999.0})
     assert "Telecamera fissa 2.500 € (stima)" in line
     assert "Dome / PTZ 9.999 € (valore inserito dall'utente)" in line
+
+
+def test_tables_are_shown_with_italian_numbers():
+    frame = pd.DataFrame({"Costo (€)": [2500.0, 12000.0], "Latitudine": [44.0776, 44.1], "Quota": [0.5, float("nan")],
+                          "Tipo": ["a", "b"]})
+    shown = views.italian(frame)
+    assert shown["Costo (€)"].tolist() == ["2.500", "12.000"]
+    assert shown["Latitudine"].tolist() == ["44,07760", "44,10000"]
+    assert shown["Quota"].tolist() == ["0,50", "–"]
+    assert shown["Tipo"].tolist() == ["a", "b"]
+    assert frame["Costo (€)"].dtype == float  # the export keeps numbers
