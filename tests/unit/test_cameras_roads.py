@@ -113,3 +113,24 @@ def test_store_roads_between_massa_and_carrara(mc_store, mc_territory, tmp_path)
     assert views.access_lines(found)[0] == f"Accessi stradali tra comuni: {len(acc)}; senza lettura targhe: {len(acc)}."
     # a Comune that is on neither side sees none of them
     assert roads.access_gaps(mc_store, metric, role="comune", comuni=["045012"], cameras=reader).accesses.empty
+
+
+def test_who_may_open_the_page_and_see_police_readers():
+    from geo.access.permissions import ALL, OWN, scope
+
+    assert scope("osservatore", "view_cameras") is None
+    assert scope("comune", "view_cameras") == OWN
+    assert scope("regione", "view_police_cameras") is None
+    assert scope("forze_polizia", "view_police_cameras") == ALL
+
+
+def test_access_layer_on_the_map_is_escaped(road_cells):
+    acc = roads.reading_gaps(roads.access_points(road_cells), pd.DataFrame(), METRIC, role="comune")
+    acc.loc[0, "highway"] = "<script>alert(1)</script>"
+    empty = pd.DataFrame(columns=["camera_id", "kind", "owner", "lat", "lon", "position_exact"])
+    html = views.camera_map(empty, None, pd.Series(dtype=float), pd.DataFrame(), accesses=acc,
+                            names={"000001": "Alfa & Co"}).get_root().render()
+    assert "Accessi stradali (lettura targhe)" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "senza lettura targhe" in html
