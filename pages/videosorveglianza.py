@@ -76,6 +76,7 @@ if analysis.protected:
 
 st.subheader("Delitti nel campo visivo per famiglia di reati e fascia oraria")
 st.dataframe(views.group_table(analysis, role), hide_index=True)
+st.caption("Quota dei delitti nel campo visivo (%), per famiglia e fascia oraria.")
 st.bar_chart(views.group_chart(analysis, role), stack=False, horizontal=True)
 if analysis.protected:
     st.caption("«< 3»: totale troppo piccolo per essere mostrato; «riservato»: la quota rivelerebbe un "
