@@ -75,3 +75,17 @@ def test_pilot_zone_coverage_hand_checked():
     table = views.zones_table(out, {"045010": "Massa"})
     assert table.loc[0, "Quota coperta"] == "100,0 %"
     assert table.loc[0, "Comune"] == "Massa"
+
+
+def test_a_territory_without_cameras_nor_incidents_covers_none_of_its_zones(mc_store, mc_territory):
+    from geo.cameras.analysis import analyse, pilot_zones
+
+    analysis = analyse(mc_store, mc_territory.metric_crs, role="comune")
+    zones = pilot_zones(mc_store)  # population, schools... still rank zones
+    out = pilot_zone_coverage(zones, analysis, mc_territory.metric_crs)
+    assert list(out["zone"]) == sorted(zones)
+    assert (out["share"] == 0).all()
+    assert (out["area_km2"] > 0).all()
+    table = views.group_table(analysis, "comune")
+    assert len(table) == len(analysis.by_group)
+    assert set(table["Quota coperta"]) == {"–"}  # no incidents: no share
