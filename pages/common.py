@@ -162,9 +162,12 @@ def anchored(data, fmt: str, *, kind: str | None = None):
     appended to the anchor file, when the file is downloaded (the button gets a function)."""
     from geo.access import audit
 
+    # The store is taken here, in the script's thread: Streamlit runs ``build`` on its own event
+    # loop when the button is clicked, where Streamlit calls (messages, stop) do not belong.
+    store = _store()
+
     def build() -> bytes:
         payload = data() if callable(data) else data
-        store = _store()
         return audit.stamp(payload, audit.anchor(store, reason=kind or f"esportazione {fmt}"), fmt)
 
     return build

@@ -48,6 +48,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _server_log() -> Path:
+    """The dashboard's log for this test process (one per pytest-xdist worker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return ARTIFACTS.parent / f"streamlit-e2e{'-' + worker if worker else ''}.log"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,6 +83,29 @@ def login(page, app_url: str, username: str = "osservatore", password: str = DEM
     wait_app_idle(page, timeout=90_000)
 
 
+def download(page, button, *, timeout: float = 45_000):
+    """Click a download ``button`` once the app is idle and return Playwright's ``Download``.
+
+    Streamlit builds a deferred download (``data`` given as a function) on the server when the
+    button is clicked. A failure there shows nothing in the page, so on a timeout the test fails
+    with the server log's tail, where Streamlit writes the callable's error.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect
+
+    button.scroll_into_view_if_needed()
+    wait_app_idle(page, timeout=90_000)
+    expect(button).to_be_enabled(timeout=30_000)
+    try:
+        with page.expect_download(timeout=timeout) as info:
+            button.click()
+    except PlaywrightError as exc:
+        log = _server_log()
+        tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else "(no server log)"
+        pytest.fail(f"no download within {timeout / 1000:.0f} s ({exc}); server log tail:\n{tail}")
+    return info.value
+
+
 def go_to(page, title: str, url_path: str) -> None:
     """Follow a sidebar link (no reload: the login session stays)."""
     page.locator("[data-testid='stSidebarNav'] a", has_text=title).click()
@@ -101,7 +130,7 @@ def app_url(demo_db: Path):
     port = _free_port()
     env = {**os.environ, "LANTERNA_DB": str(demo_db), "PYTHONUNBUFFERED": "1"}
     ARTIFACTS.parent.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS.parent / "streamlit-e2e.log", "w")  # noqa: SIM115 - closed at teardown
+    log = open(_server_log(), "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -118,7 +147,7 @@ def app_url(demo_db: Path):
             time.sleep(0.3)
     else:
         proc.terminate()
-        pytest.fail("streamlit did not become healthy within 60 s (see test-artifacts/streamlit-e2e.log)")
+        pytest.fail(f"streamlit did not become healthy within 60 s (see {_server_log()})")
     yield url
     proc.terminate()
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import download as save
 from tests.e2e.conftest import login, snapshot_store, wait_app_idle
 
 pytestmark = pytest.mark.e2e
@@ -65,9 +66,7 @@ def test_bad_csv_is_refused_with_a_report_and_changes_nothing(page, app_url, dem
     expect(download).to_be_visible(timeout=30_000)
     shot(page, "dati_import_rifiutato")
 
-    with page.expect_download() as info:
-        download.click()
-    report = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    report = Path(save(page, download).path()).read_text(encoding="utf-8-sig")
     lines = report.strip().splitlines()
     assert lines[0] == "riga;campo;valore;motivo"
     assert lines[1].startswith("3;")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DEMO_PASSWORD, login, wait_app_idle
+from tests.e2e.conftest import DEMO_PASSWORD, download, login, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -83,9 +83,9 @@ def test_an_export_carries_the_anchor_of_the_audit_chain(page, app_url):
     page.wait_for_url("**/registro")
     wait_app_idle(page, timeout=90_000)
     page.get_by_text("Registro integro").first.wait_for(timeout=60_000)
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name="Scarica CSV").click()
-    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    wait_app_idle(page, timeout=90_000)
+    saved = download(page, page.get_by_role("button", name="Scarica CSV"))
+    text = Path(saved.path()).read_text(encoding="utf-8-sig")
     last = text.strip().splitlines()[-1]
     assert last.startswith("# Registro delle modifiche: voce n. ")
     assert "impronta" in last
