@@ -50,6 +50,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "illuminazione": ("Decidi", "Illuminazione", ":material/lightbulb:"),
     "videosorveglianza": ("Decidi", "Videosorveglianza", ":material/videocam:"),
     "interventi": ("Decidi", "Interventi", ":material/construction:"),
+    "dossier": ("Decidi", "Dossier CPOSP", ":material/description:"),
     "segnalazioni": ("Segnalazioni", "Segnalazioni", ":material/campaign:"),
     "agenda": ("Segnalazioni", "Agenda CPOSP", ":material/event_note:"),
     "dati": ("Dati", "Dati e fonti", ":material/dataset:"),

@@ -28,7 +28,7 @@ from geo.data.schemas import INCIDENT_CATEGORIES
 from geo.data.storage import StorageError, StorageInUseError, Store, open_store
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, validate=lambda store: not store.closed)
 def _open(path: str) -> Store:
     store = open_store(path)
     if store.is_built():
@@ -156,19 +156,18 @@ def cookie_script() -> str | None:
     return web_session.state_cookie_script(st.session_state)
 
 
-def anchored(data, fmt: str, *, kind: str | None = None):
-    """The ``data`` of a download button (bytes, text or a function that returns them) with the
-    audit chain's anchor printed in it (:func:`geo.access.audit.stamp`). The anchor is taken, and
-    appended to the anchor file, when the file is downloaded (the button gets a function)."""
+def anchored(data, fmt: str, *, kind: str | None = None, then=None):
+    """The ``data`` of a download button (bytes, text or a function returning them) stamped with the
+    audit chain's anchor (:func:`geo.access.audit.stamp`), taken when the file is downloaded; ``then``
+    converts the stamped file (e.g. HTML to PDF). The store is taken now, in the script's thread."""
     from geo.access import audit
 
-    # The store is taken here, in the script's thread: Streamlit runs ``build`` on its own event
-    # loop when the button is clicked, where Streamlit calls (messages, stop) do not belong.
     store = _store()
 
     def build() -> bytes:
         payload = data() if callable(data) else data
-        return audit.stamp(payload, audit.anchor(store, reason=kind or f"esportazione {fmt}"), fmt)
+        stamped = audit.stamp(payload, audit.anchor(store, reason=kind or f"esportazione {fmt}"), fmt)
+        return stamped if then is None else then(stamped)
 
     return build
 

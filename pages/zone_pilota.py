@@ -170,7 +170,8 @@ with tab_map:
                        data=anchored(zone_report.ranking_geojson(result, role=role).encode("utf-8"), "geojson"),
                        file_name="zone_pilota.geojson", mime="application/geo+json", key="zp_geojson")
     d3.download_button(":material/print: Riepilogo stampabile (HTML)",
-                       data=anchored(zone_report.summary_html(result, role=role).encode("utf-8"), "html"),
+                       data=anchored(zone_report.summary_html(result, role=role, comuni=load_comuni(
+                           db, version)).encode("utf-8"), "html"),
                        file_name="zone_pilota_riepilogo.html", mime="text/html", key="zp_html",
                        help="Aprire il file nel browser e stampare in PDF: classifica, schede e metodo.")
 

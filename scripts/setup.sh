@@ -16,3 +16,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "${1:-requirements.txt}"
+# The dossier's PDF (WeasyPrint) needs Pango; the dashboard works without it (HTML only).
+if ! ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0"; then
+  { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; } \
+    || echo "Pango non installato: il dossier si scarica in HTML, non in PDF." >&2
+fi

@@ -44,3 +44,16 @@ def mc_store(mc_db_file, tmp_path) -> Store:
 def import_data() -> Path:
     """Folder of the small import fixture files (``tests/data/import``)."""
     return IMPORT_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory) -> Path:
+    """The Massa-Carrara demo database, built once per test process; do not write to it
+    (copy it for a test that writes)."""
+    from geo.data.storage import close_all
+    from geo.demo.build import build_demo
+
+    path = tmp_path_factory.mktemp("demo_db") / "demo.duckdb"
+    build_demo(path=path)
+    close_all()
+    return path

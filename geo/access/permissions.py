@@ -170,6 +170,7 @@ ACTIONS: dict[str, str] = {
     "manage_services": "aggiornare il censimento dei servizi per persone senza dimora",
     "view_cameras": "vedere la videosorveglianza (copertura e piano delle nuove telecamere)",
     "view_police_cameras": "vedere la posizione esatta delle telecamere delle forze di polizia",
+    "view_dossier": "preparare il dossier per la riunione del CPOSP",
 }
 for (_a, _b) in TRANSITIONS:
     ACTIONS[transition_action(_a, _b)] = (f"portare una segnalazione da «{REPORT_STATUS[_a]}» "
@@ -202,6 +203,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "manage_services": {PREFETTURA: ALL, COMUNE: OWN},
     "view_cameras": {PREFETTURA: ALL, POLIZIA: ALL, COMUNE: OWN, REGIONE: ALL},
     "view_police_cameras": {PREFETTURA: ALL, POLIZIA: ALL},
+    "view_dossier": _everyone(),
     **{transition_action(a, b): dict(scopes) for (a, b), scopes in TRANSITIONS.items()},
     **{import_action(layer): dict(scopes) for layer, scopes in IMPORT_SCOPES.items()},
 }
@@ -218,6 +220,7 @@ PAGE_ACTIONS: dict[str, str] = {
     "servizi": "view_services",
     "segnalazioni": "view_reports",
     "agenda": "view_agenda",
+    "dossier": "view_dossier",
     "registro": "view_audit",
     "dati": "view_data",
 }

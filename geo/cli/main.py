@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     from geo.cli.interventions import add_parser as add_interventions_parser
 
     add_interventions_parser(sub, _sub, _common)
+    from geo.cli.dossier import add_parser as add_dossier_parser
+
+    add_dossier_parser(sub, _sub, _common)
     return parser
 
 

@@ -81,6 +81,7 @@ def cmd_zones(args) -> int:
     with Store(db, read_only=True) as store:
         filters = Filters(res=args.res, comuni=resolve_comuni(store, args.comune), start=start, end=end)
         prep = zones.prepare(store, filters)
+        comuni = store.comuni_geometries() if args.format == "html" else None
     result = zones.rank_zones(
         prep, weights, min_km2=args.min_km2, max_km2=args.max_km2, candidate_share=args.candidate_share,
         top=args.top or DEFAULT_TOP, seed=args.seed, draws=args.draws,
@@ -92,7 +93,8 @@ def cmd_zones(args) -> int:
     elif args.format == "geojson":
         data = zone_report.ranking_geojson(result, role=args.ruolo).encode("utf-8")
     else:
-        data = zone_report.summary_html(result, role=args.ruolo, top=len(result.zones) or 1).encode("utf-8")
+        data = zone_report.summary_html(result, role=args.ruolo, top=len(result.zones) or 1,
+                                        comuni=comuni).encode("utf-8")
     if write_output(args, data):
         print(f"Scritte {len(result.zones)} zone pilota in {args.output} ({args.format}).", file=sys.stderr)
     if result.zones.empty:

@@ -359,6 +359,12 @@ class Store:
 
     def close(self) -> None:
         self._con.close()
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run (a cached store must then be opened again)."""
+        return getattr(self, "_closed", False)
 
     def __enter__(self) -> Store:
         return self

@@ -35,7 +35,7 @@ from geo.data.schemas import INCIDENT_CATEGORIES
 from geo.maps import layers as maps
 from geo.zones import hotspots
 from geo.zones.indicators import INDICATOR_KEYS, INDICATORS, SEVERITY_WEIGHTS
-from geo.zones.pilot import ZoneResult, zone_label
+from geo.zones.pilot import ZoneResult
 from geo.zones.priority import PRESETS
 
 #: Shown for a zone figure that cannot be protected (a ranking without key sums).
@@ -339,28 +339,50 @@ def ranking_geojson(result: ZoneResult, *, role: str | None) -> str:
 # Printable summary
 # --------------------------------------------------------------------------------------------
 
-def svg_map(result: ZoneResult, *, width: int = 640, height: int = 420) -> str:
-    """A small SVG sketch of the zone outlines with their names (no tiles: it prints offline)."""
+def svg_map(result: ZoneResult, *, width: int = 640, height: int = 420, comuni: pd.DataFrame | None = None) -> str:
+    """An SVG sketch of the zone outlines, numbered by rank, over the comuni's boundaries with
+    their names (no tiles: it prints offline). ``comuni`` is
+    :meth:`geo.data.storage.Store.comuni_geometries`; the frame is the comuni holding a zone."""
     geoms = zone_geometries(result)
     if not geoms:
         return ""
-    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    borders: list[tuple[str, shapely.Geometry]] = []
+    if comuni is not None and len(comuni):
+        held = {c for names in result.zones["comuni"] for c in names}
+        borders = [(str(name), geom) for name, geom in zip(comuni["nome"], maps.comuni_shapes(comuni), strict=True)
+                   if name in held]
+    frame = [g for _, g in borders] or geoms
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(frame, dtype=object))
     kx = math.cos(math.radians((miny + maxy) / 2))
     scale = min((width - 20) / max((maxx - minx) * kx, 1e-6), (height - 20) / max(maxy - miny, 1e-6))
 
     def xy(x: float, y: float) -> tuple[float, float]:
         return 10 + (x - minx) * kx * scale, height - 10 - (y - miny) * scale
 
+    def rings(geom: shapely.Geometry) -> list:
+        return [poly.exterior for poly in getattr(geom, "geoms", [geom]) if hasattr(poly, "exterior")]
+
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="Mappa delle zone pilota">']
-    for geom, rank in zip(geoms, result.zones["rank"], strict=True):
-        for poly in getattr(geom, "geoms", [geom]):
-            points = " ".join("{:.1f},{:.1f}".format(*xy(x, y)) for x, y in poly.exterior.coords)
-            parts.append(f'<polygon points="{points}" fill="#C0392B" fill-opacity="0.35" stroke="#7B241C"/>')
+    for _name, geom in borders:
+        for ring in rings(geom):
+            points = " ".join("{:.1f},{:.1f}".format(*xy(x, y)) for x, y in ring.coords)
+            parts.append(f'<polygon points="{points}" fill="#F4F6F8" stroke="#7F8C8D" stroke-width="0.8"/>')
+    for name, geom in borders:
         c = geom.representative_point()
         tx, ty = xy(c.x, c.y)
-        parts.append(f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="11" text-anchor="middle">'
-                     f"{html.escape(zone_label(int(rank)))}</text>")
+        parts.append(f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="10" fill="#566573" text-anchor="middle">'
+                     f"{html.escape(name)}</text>")
+    for geom in geoms:
+        for ring in rings(geom):
+            points = " ".join("{:.1f},{:.1f}".format(*xy(x, y)) for x, y in ring.coords)
+            parts.append(f'<polygon points="{points}" fill="#C0392B" fill-opacity="0.55" stroke="#7B241C"/>')
+    for geom, rank in zip(geoms, result.zones["rank"], strict=True):
+        c = geom.representative_point()
+        tx, ty = xy(c.x, c.y)
+        parts.append(f'<circle cx="{tx:.1f}" cy="{ty:.1f}" r="8" fill="#fff" stroke="#7B241C"/>'
+                     f'<text x="{tx:.1f}" y="{ty + 3.5:.1f}" font-size="10" font-weight="bold" '
+                     f'text-anchor="middle">{int(rank)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -457,9 +479,11 @@ ogni profilo dà a una zona (numero di zone − rango) punti; c'è disaccordo qu
 {p['top']} per alcuni profili e non per altri.</p>"""
 
 
-def summary_html(result: ZoneResult, *, role: str | None, title: str = "Zone pilota", top: int | None = None) -> str:
+def summary_html(result: ZoneResult, *, role: str | None, title: str = "Zone pilota", top: int | None = None,
+                 comuni: pd.DataFrame | None = None) -> str:
     """A printable HTML summary (the user prints it to PDF from the browser): parameters,
-    weights, a sketch map, the ranking, one card per zone and the method."""
+    weights, a sketch map (over the comuni's boundaries when ``comuni`` is given), the ranking,
+    one card per zone and the method."""
     e = html.escape
     p = result.params
     top = top or p["top"]
@@ -476,6 +500,7 @@ def summary_html(result: ZoneResult, *, role: str | None, title: str = "Zone pil
     privacy_note = "Valori esatti (profilo autorizzato)." if can_see_exact(role) else PROTECTED_NOTE
     demo = ('<p class="warn"><b>Dati dimostrativi</b>: delitti, punti luce, segnalazioni e parte di scuole e '
             "servizi sono generati.</p>") if p.get("demo") else ""
+    sketch = svg_map(result, comuni=comuni)
     comuni = ", ".join(p["comuni"]) if p["comuni"] else "tutto il territorio"
     return f"""<!DOCTYPE html><html lang="it"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>
@@ -488,11 +513,12 @@ th{{background:#eef3f8}} .card{{border:1px solid #999;padding:8px 12px;margin:10
 @media print{{body{{margin:0}}}}
 </style></head><body>
 <h1>{e(title)} – Patto per la sicurezza urbana, art. 4</h1>{demo}
-<p>Periodo dei delitti: <b>{e(str(start))} – {e(str(end))}</b> · Comuni: <b>{e(comuni)}</b> · esagoni H3 di
+<p>Periodo dei delitti: <b>{e(_month(start))} – {e(_month(end))}</b> · Comuni: <b>{e(comuni)}</b> · esagoni H3 di
 risoluzione {p['res']} · superficie delle zone {e(format_decimal(p['min_km2'], 2))}–{e(format_decimal(p['max_km2'], 2))}
 km² · {len(result.zones)} zone individuate · seme {p['seed']}</p>
 <h2>Pesi</h2><table><tr><th>Indicatore</th><th>Peso</th></tr>{weights}</table>
-<h2>Mappa delle zone</h2>{svg_map(result)}
+<h2>Mappa delle zone</h2>{sketch}
+<p class="muted">Le zone sono numerate per rango; in grigio i comuni che le contengono.</p>
 <h2>Classifica (prime {top})</h2>
 <table><tr>{''.join(f'<th>{e(c)}</th>' for c in cols)}</tr>{body}</table>
 <h2>Schede delle zone</h2>{cards}
@@ -502,9 +528,23 @@ km² · {len(result.zones)} zone individuate · seme {p['seed']}</p>
 
 
 def _text(v: object) -> str:
+    if isinstance(v, bool):
+        return "sì" if v else "no"
     if isinstance(v, float):
         return format_decimal(v, 3 if abs(v) < 1 else 2)
+    if isinstance(v, (int, np.integer)):
+        return format_int(int(v))
     return str(v)
+
+
+def _month(d: object) -> str:
+    """``mm/aaaa`` for a period bound (a date or its ISO text); empty when unknown."""
+    if d is None or d == "":
+        return "–"
+    try:
+        return pd.Timestamp(d).strftime("%m/%Y")
+    except (TypeError, ValueError):
+        return str(d)
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,14 +30,14 @@ MASSA_POINT = (44.035474, 10.139555)
 #: Pages in the navigation of each role, in order.
 PAGES = {
     "prefettura": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
-                   "videosorveglianza", "interventi", "segnalazioni", "agenda", "dati", "registro"],
+                   "videosorveglianza", "interventi", "dossier", "segnalazioni", "agenda", "dati", "registro"],
     "forze_polizia": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
-                      "videosorveglianza", "interventi", "segnalazioni", "agenda", "dati"],
+                      "videosorveglianza", "interventi", "dossier", "segnalazioni", "agenda", "dati"],
     "regione": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "illuminazione",
-                "videosorveglianza", "interventi", "dati"],
+                "videosorveglianza", "interventi", "dossier", "dati"],
     "comune": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "videosorveglianza", "interventi",
-               "segnalazioni", "agenda", "dati"],
-    "osservatore": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "dati"],
+               "dossier", "segnalazioni", "agenda", "dati"],
+    "osservatore": ["mappa", "andamento", "scuole_sicure", "servizi", "zone_pilota", "dossier", "dati"],
 }
 ALL_PAGES = sorted({p for pages in PAGES.values() for p in pages})
 
@@ -81,6 +81,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "import_layer:cameras": {P: "tutti", F: "tutti", C: "propri"},
     "view_cameras": {P: "tutti", F: "tutti", R: "tutti", C: "propri"},
     "view_police_cameras": {P: "tutti", F: "tutti"},
+    "view_dossier": EVERYWHERE,
 }
 
 

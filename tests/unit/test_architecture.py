@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "interventions": 6,
     "cameras": 6,
     "demo": 7,
+    "dossier": 7,
     "cli": 8,
 }
 
