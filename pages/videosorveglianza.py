@@ -12,12 +12,14 @@ from streamlit_folium import st_folium
 from geo.access.privacy import format_int, format_percent
 from geo.cameras import placement as pl
 from geo.cameras import views
-from geo.cameras.analysis import analyse
-from geo.cameras.evidence import CAMERA_COSTS, SETTINGS, costs_table
+from geo.cameras.analysis import analyse, pilot_zone_coverage, pilot_zones
+from geo.cameras.evidence import costs_table, territory_costs
 from geo.cameras.inventory import can_see_police, load_cameras, police_hex_coverage, visible_cameras, visible_footprints
+from geo.cameras.roads import access_gaps
 from geo.data.territory import territory_of_store
 from geo.maps.layers import LEAFLET_APP_URL
-from pages.common import current_role, demo_notice, get_store, require_page
+from pages.camera_controls import plan_form
+from pages.common import anchored, current_role, demo_notice, get_store, require_page
 
 
 @st.cache_data(show_spinner="Calcolo della copertura delle telecamere…", max_entries=8)
@@ -27,13 +29,23 @@ def load_analysis(db: str, role: str, comuni: tuple[str, ...]):  # noqa: ARG001 
     return analyse(store, terr.metric_crs, role=role, comuni=list(comuni) or None), terr.metric_crs
 
 
+@st.cache_data(show_spinner="Delimitazione delle zone pilota (preset predefinito)…", max_entries=8)
+def load_zone_coverage(db: str, role: str, comuni: tuple[str, ...]):
+    analysis, crs = load_analysis(db, role, comuni)
+    return pilot_zone_coverage(pilot_zones(get_store(), comuni=list(comuni) or None), analysis, crs)
+
+
+@st.cache_data(show_spinner="Ricerca degli accessi stradali…", max_entries=8)
+def load_accesses(db: str, role: str, comuni: tuple[str, ...]):  # noqa: ARG001 - db is the cache key
+    store = get_store()
+    return access_gaps(store, territory_of_store(store).metric_crs, role=role, comuni=list(comuni) or None)
+
+
 @st.cache_data(show_spinner="Ricerca del piano ottimo…", max_entries=16)
-def load_plan(db: str, role: str, comuni: tuple[str, ...], budget: float, dome: float, fissa: float,
+def load_plan(db: str, role: str, comuni: tuple[str, ...], budget: float, costs: tuple[tuple[str, float], ...],
               cap: int | None, setting: str):
     analysis, crs = load_analysis(db, role, comuni)
-    opts = pl.PlacementOptions(budget=budget, costs={"dome": dome, "fissa": fissa,
-                                                     "lettura_targhe": CAMERA_COSTS["lettura_targhe"].cost_eur},
-                               max_per_comune=cap, setting=setting)
+    opts = pl.PlacementOptions(budget=budget, costs=dict(costs), max_per_comune=cap, setting=setting)
     problem = pl.build_problem(analysis, crs, opts)
     return pl.solve(problem), pl.frontier(problem, pl.frontier_budgets(budget, 6))
 
@@ -45,6 +57,7 @@ st.title("Videosorveglianza")
 st.caption("Patto per la sicurezza urbana, art. 1: mappatura dei sistemi esistenti e copertura dei luoghi a rischio.")
 demo_notice(store)
 comuni = tuple(user.comuni) if role == "comune" else ()
+unit_costs = territory_costs(territory_of_store(store))
 analysis, metric_crs = load_analysis(str(store.path), role, comuni)
 cams = load_cameras(store, comuni=list(comuni) or None)
 if len(cams) and cams["synthetic"].all():
@@ -61,39 +74,64 @@ for line in views.kpi_lines(analysis):
 if analysis.protected:
     st.caption("Conteggi dei delitti protetti con il metodo della chiave di cella (art. 3 del Patto).")
 
+st.subheader("Delitti nel campo visivo per famiglia di reati e fascia oraria")
+st.dataframe(views.group_table(analysis, role), hide_index=True)
+st.caption("Quota dei delitti nel campo visivo (%), per famiglia e fascia oraria.")
+st.bar_chart(views.group_chart(analysis, role), stack=False, horizontal=True)
+if analysis.protected:
+    st.caption("«< 3»: totale troppo piccolo per essere mostrato; «riservato»: la quota rivelerebbe un "
+               "conteggio piccolo.")
+
 st.subheader("Nuove telecamere: piano ottimo per un budget")
-with st.form("piano_telecamere"):
-    budget = st.slider("Budget (€)", 0, 1_000_000, 150_000, step=10_000)
-    a, b, c = st.columns(3)
-    dome = a.number_input("Costo dome/PTZ (€)", 500.0, 100_000.0, CAMERA_COSTS["dome"].cost_eur, step=500.0)
-    fissa = b.number_input("Costo fissa (€)", 500.0, 100_000.0, CAMERA_COSTS["fissa"].cost_eur, step=500.0)
-    cap = c.number_input("Massimo per comune (0 = nessuno)", 0, 500, 0)
-    setting = st.selectbox("Contesto dell'effetto", list(SETTINGS), format_func=lambda s: SETTINGS[s].label)
-    st.form_submit_button("Calcola il piano")
-plan, front = load_plan(str(store.path), role, comuni, float(budget), float(dome), float(fissa),
-                        int(cap) or None, setting)
+inputs = plan_form(unit_costs)
+used = {"dome": inputs.dome, "fissa": inputs.fissa, "lettura_targhe": unit_costs["lettura_targhe"].cost_eur}
+plan, front = load_plan(str(store.path), role, comuni, inputs.budget, tuple(used.items()), inputs.cap,
+                        inputs.setting)
 
 shown = visible_cameras(cams, role)
 foot = visible_footprints(cams, role, metric_crs)
 police = police_hex_coverage(cams if not can_see_police(role) else cams.iloc[0:0], metric_crs)
-m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_APP_URL)
+gates = load_accesses(str(store.path), role, comuni)
+m = views.camera_map(shown, foot, police, store.comuni_geometries(), plan=plan, assets_url=LEAFLET_APP_URL,
+                     accesses=gates.accesses, names=analysis.comuni)
 st_folium(m, key="videosorveglianza_map", height=540, use_container_width=True, returned_objects=[])
 
-for line in views.plan_lines(plan, setting):
+for line in [*views.plan_lines(plan, inputs.setting), views.cost_line(used, unit_costs)]:
     st.markdown(f"- {line}")
-table = views.plan_table(plan, analysis.comuni)
-st.dataframe(table, hide_index=True)
-st.download_button("Scarica il piano (CSV)", views.to_csv(table), file_name="piano_telecamere.csv",
-                   mime="text/csv")
+table = views.plan_table(plan, analysis.comuni, unit_costs)
+st.dataframe(views.italian(table), hide_index=True)
+st.download_button("Scarica il piano (CSV)", anchored(views.to_csv(table), "csv", kind="piano telecamere"),
+                   file_name="piano_telecamere.csv", mime="text/csv")
 if len(front):
     st.markdown("**Frontiera: delitti evitati attesi all'anno al variare del budget**")
     st.line_chart(views.frontier_frame(front))
 
 st.subheader("Punti caldi senza copertura")
-st.dataframe(views.uncovered_table(analysis).head(50), hide_index=True)
+st.dataframe(views.italian(views.uncovered_table(analysis).head(50)), hide_index=True)
+st.subheader("Accessi stradali e lettura targhe")
+for line in views.access_lines(gates):
+    st.markdown(f"- {line}")
+if len(gates.accesses):
+    gate_rows = views.access_table(gates.accesses, analysis.comuni)
+    st.dataframe(views.italian(gate_rows), hide_index=True)
+    st.download_button("Scarica gli accessi (CSV)", anchored(views.to_csv(gate_rows), "csv", kind="accessi stradali"),
+                       file_name="accessi_lettura_targhe.csv", mime="text/csv")
+
+st.subheader("Zone pilota nel campo visivo")
+st.caption("Le prime zone pilota con i pesi predefiniti della pagina Zone pilota; quota della loro area coperta "
+           "dalle telecamere esistenti.")
+st.dataframe(views.zones_table(load_zone_coverage(str(store.path), role, comuni), analysis.comuni),
+             hide_index=True)
+
 st.subheader("Inventario")
 inv = views.inventory_table(shown, analysis.comuni)
 st.dataframe(inv, hide_index=True)
-st.download_button("Scarica l'inventario (CSV)", views.to_csv(inv), file_name="telecamere.csv", mime="text/csv")
-with st.expander("Costi e fonti"):
-    st.dataframe(costs_table(), hide_index=True)
+st.download_button("Scarica l'inventario (CSV)", anchored(views.to_csv(inv), "csv", kind="inventario telecamere"),
+                   file_name="telecamere.csv", mime="text/csv")
+with st.expander("Costi per tipo di telecamera e loro fonte"):
+    st.caption("«stima»: nessun prezzario pubblico disponibile; la motivazione è nella colonna Fonte. Il "
+               "territorio può sostituire i valori con il file costi_telecamere.csv della sua cartella.")
+    cost_rows = costs_table(unit_costs)
+    st.dataframe(views.italian(cost_rows), hide_index=True)
+    st.download_button("Scarica i costi (CSV)", anchored(views.to_csv(cost_rows), "csv", kind="costi telecamere"),
+                       file_name="costi_telecamere.csv", mime="text/csv")

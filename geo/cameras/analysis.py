@@ -13,6 +13,10 @@
 * ``by_group`` — the share of incidents inside coverage per crime family and time band;
 * ``uncovered_hot`` — hot hexagons less than :data:`UNCOVERED_BELOW` covered, by incidents.
 
+:func:`pilot_zones` delineates the pilot zones of the default priority preset
+(:mod:`geo.zones.pilot`, resolution 9) and :func:`pilot_zone_coverage` gives the covered share of
+each (area only: no incident count, nothing to protect).
+
 Every figure about incidents is derived from the counts ``role`` may see. The footprints of
 police cameras count in the coverage for every role (the shares do not say where a camera is);
 the map shows them per hexagon only (:mod:`geo.cameras.inventory`).
@@ -35,9 +39,12 @@ from geo.access.privacy import can_see_exact
 from geo.cameras import coverage as cov
 from geo.cameras.inventory import load_cameras
 from geo.data import hexgrid
+from geo.data.filters import Filters
 from geo.data.schemas import OPEN_REPORT_STATUS, TIME_BANDS
 from geo.lighting.effects import FAMILIES
+from geo.zones import pilot
 from geo.zones.hotspots import HOT, contiguity_weights, gi_star
+from geo.zones.priority import DEFAULT_PRESET, preset_weights
 
 #: A hot hexagon covered less than this (area fraction) is "uncovered".
 UNCOVERED_BELOW = 0.10
@@ -176,3 +183,25 @@ def _by_group(store, role: str | None, coverage: pd.Series, kw: dict) -> pd.Data
                          "incidents": total, "covered": float((frac * inc["incidents"].to_numpy()).sum()),
                          "share": cov.weighted_share(frac, inc["incidents"].to_numpy())})
     return pd.DataFrame(rows)
+
+
+def pilot_zones(store, *, comuni: Sequence[str] | None = None, top: int = pilot.DEFAULT_TOP,
+                preset: str = DEFAULT_PRESET) -> dict[str, np.ndarray]:
+    """The ``top`` pilot zones of ``preset`` (zone label "Z01"... → resolution-9 cells), as the
+    Zone pilota page delineates them with its default bounds (robustness draws skipped)."""
+    prep = pilot.prepare(store, Filters(res=HEX_RES, comuni=tuple(comuni or ())))
+    result = pilot.rank_zones(prep, preset_weights(preset), top=top, draws=1)
+    labels = result.hexes["zone"]
+    return {pilot.zone_label(int(r)): labels.index[labels == r].to_numpy(dtype=np.int64)
+            for r in result.zones["rank"].head(top)}
+
+
+def pilot_zone_coverage(zones: dict[str, np.ndarray], analysis: CoverageAnalysis, metric_crs: str
+                        ) -> pd.DataFrame:
+    """Covered share of each pilot zone: ``zone``, ``pro_com_t`` (the comune holding most of its
+    hexagons), ``area_km2``, ``covered_km2``, ``share``."""
+    out = cov.zone_coverage(zones, analysis.covered, metric_crs)
+    comune_of = analysis.hexes.set_index("cell")["pro_com_t"]
+    main = [comune_of.reindex(zones[z]).dropna().mode() for z in out["zone"]]
+    out.insert(1, "pro_com_t", [m.iat[0] if len(m) else None for m in main])
+    return out

@@ -16,16 +16,25 @@ lighting planner (:mod:`geo.lighting.effects`).
 
 Costs
 -----
-:data:`CAMERA_COSTS` are **estimates** (order of magnitude of installed cost per camera, pole,
-network link to the control room and first configuration included) to be replaced with the
-prices of the Comune's own tender; their ``source`` says so.
+:data:`CAMERA_COSTS` come from ``data/national/costi_telecamere.csv`` (:data:`COSTS_FILE`):
+installed cost per camera (pole, network link to the control room and first configuration
+included), range and angle, and a ``fonte`` per row. No public price list of cameras is available
+offline, so the national figures are **estimates**, flagged ``stima`` and with their reasoning in
+``fonte``. A territory overrides them with a ``costi_telecamere.csv`` of the same columns in its
+folder (:func:`territory_costs`: e.g. the items of its regional price list or of a tender, with
+``stima = false``), as the lighting costs name the territory's price list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from geo import config
+from geo.data.schemas import CAMERA_TYPES
 
 WELSH_FARRINGTON_2009 = (
     "Welsh B.C., Farrington D.P. (2009). Public area CCTV and crime prevention: an updated systematic review "
@@ -76,26 +85,85 @@ class CameraCost:
     range_m: float
     fov_deg: float
     source: str
+    estimate: bool = True
 
 
-_COST_SOURCE = ("Stima indicativa (non un prezzo di listino): ordine di grandezza del costo installato per "
-                "telecamera, con palo, collegamento di rete alla sala di controllo e configurazione; sostituire "
-                "con i prezzi del capitolato del Comune.")
-
-#: Default costs and geometry per camera type (estimates, see :data:`_COST_SOURCE`).
-CAMERA_COSTS: dict[str, CameraCost] = {
-    c.kind: c for c in (
-        CameraCost("fissa", "Telecamera fissa", 2_500.0, 70.0, 90.0, _COST_SOURCE),
-        CameraCost("dome", "Dome / PTZ", 7_500.0, 60.0, 360.0, _COST_SOURCE),
-        CameraCost("lettura_targhe", "Lettura targhe (OCR)", 12_000.0, 25.0, 30.0, _COST_SOURCE),
-    )
-}
+#: The national defaults: ``data/national/costi_telecamere.csv``.
+COSTS_FILE = config.NATIONAL_DIR / "costi_telecamere.csv"
+#: Key of a territory's own price list in its folder (``costi_telecamere.csv``).
+TERRITORY_COSTS_KEY = "costi_telecamere"
+COST_COLUMNS = ("tipo", "etichetta", "costo_eur", "portata_m", "angolo_gradi", "stima", "fonte")
+ESTIMATE_LABEL = "stima"
+SOURCED_LABEL = "prezzo documentato"
 
 
-def costs_table() -> list[dict[str, object]]:
-    """The cost table as rows for the page and the exports (Italian headers)."""
-    return [{"Tipo": c.label, "Costo (€)": c.cost_eur, "Portata (m)": c.range_m, "Angolo (°)": c.fov_deg,
-             "Fonte": c.source} for c in CAMERA_COSTS.values()]
+class CostsFileError(ValueError):
+    """A cost file that cannot be used; the message is Italian and names the file."""
+
+
+def read_costs(path: Path, *, base: dict[str, CameraCost] | None = None) -> dict[str, CameraCost]:
+    """Camera costs from a CSV with :data:`COST_COLUMNS` (``,`` separated, UTF-8).
+
+    With ``base`` the file overrides the types it lists and keeps the others; every row needs a
+    ``fonte`` (where the figure comes from, or why it is an estimate).
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise CostsFileError(f"File dei costi delle telecamere illeggibile ({path.name}): {exc}") from exc
+    missing = [c for c in ("tipo", "costo_eur", "fonte") if c not in frame.columns]
+    if missing:
+        raise CostsFileError(f"{path.name}: mancano le colonne {', '.join(missing)}.")
+    out = dict(base or {})
+    for i, row in enumerate(frame.to_dict("records"), start=2):
+        kind = row["tipo"].strip()
+        old = out.get(kind)
+        if kind not in CAMERA_TYPES:
+            raise CostsFileError(f"{path.name}, riga {i}: tipo '{kind}' sconosciuto "
+                                 f"(ammessi: {', '.join(CAMERA_TYPES)}).")
+        if not row["fonte"].strip():
+            raise CostsFileError(f"{path.name}, riga {i}: manca la fonte del costo ('fonte').")
+
+        def number(col: str, default: float | None, row=row, i=i) -> float:
+            text = str(row.get(col, "")).strip().replace(",", ".")
+            if not text and default is not None:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                raise CostsFileError(f"{path.name}, riga {i}: '{col}' non è un numero ({text!r}).") from None
+            if value <= 0:
+                raise CostsFileError(f"{path.name}, riga {i}: '{col}' deve essere positivo.")
+            return value
+
+        out[kind] = CameraCost(
+            kind=kind, label=str(row.get("etichetta", "")).strip() or (old.label if old else CAMERA_TYPES[kind]),
+            cost_eur=number("costo_eur", None), range_m=number("portata_m", old.range_m if old else None),
+            fov_deg=number("angolo_gradi", old.fov_deg if old else None), source=row["fonte"].strip(),
+            estimate=str(row.get("stima", "")).strip().lower() in ("true", "sì", "si", "1", "vero"))
+    return out
+
+
+#: Default costs and geometry per camera type (:data:`COSTS_FILE`: estimates, with their reasoning).
+CAMERA_COSTS: dict[str, CameraCost] = read_costs(COSTS_FILE)
+
+
+def territory_costs(territory) -> dict[str, CameraCost]:
+    """The costs of a territory: its folder's ``costi_telecamere.csv`` over the national defaults."""
+    path = territory.path(TERRITORY_COSTS_KEY) if territory is not None else None
+    return read_costs(path, base=CAMERA_COSTS) if path is not None else dict(CAMERA_COSTS)
+
+
+def cost_nature(cost: CameraCost) -> str:
+    """"stima" or "prezzo documentato"."""
+    return ESTIMATE_LABEL if cost.estimate else SOURCED_LABEL
+
+
+def costs_table(costs: dict[str, CameraCost] | None = None) -> pd.DataFrame:
+    """The cost table for the page and the exports (Italian headers)."""
+    rows = (costs or CAMERA_COSTS).values()
+    return pd.DataFrame([{"Tipo": c.label, "Costo (€)": c.cost_eur, "Valore": cost_nature(c),
+                          "Portata (m)": c.range_m, "Angolo (°)": c.fov_deg, "Fonte": c.source} for c in rows])
 
 
 def effect(setting: str = DEFAULT_SETTING) -> tuple[float, float, float]:

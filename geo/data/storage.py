@@ -780,6 +780,13 @@ class Store:
             params,
         )
 
+    def road_cells(self) -> pd.DataFrame:
+        """The imported road layer per resolution-10 cell and OSM ``highway`` class, with the
+        cell's comune: ``cell``, ``highway``, ``length_m``, ``pro_com_t``. Empty without roads."""
+        return self.query("""SELECT r.cell, r.highway, sum(r.length_m) AS length_m, c.pro_com_t
+            FROM roads r JOIN cells c USING (cell) GROUP BY r.cell, r.highway, c.pro_com_t
+            ORDER BY r.cell, r.highway""")
+
     def comuni_geometries(self) -> pd.DataFrame:
         """Comuni boundaries: ``pro_com_t``, ``nome`` and ``geometry_wkb`` (WGS84 WKB)."""
         return self.query("SELECT pro_com_t, nome, geometry_wkb FROM comuni ORDER BY nome")

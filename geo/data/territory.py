@@ -18,6 +18,9 @@ Folder format (documented in the README, "Territory folder format"):
     localities (``nome``, ``tipo``, ``abitanti``), schools, confiscated properties, official crime
     totals (``anno``, ``categoria``, ``delitti``, ``fonte``), and a real population grid
     (``cell`` H3 or ``lat``/``lon``, ``residenti``) that replaces the dasymetric estimate.
+``costi_telecamere.csv`` (optional)
+    the territory's installed cost per camera type with its ``fonte`` (columns and defaults in
+    ``data/national/costi_telecamere.csv``, read by :mod:`geo.cameras.evidence`).
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ DEFAULT_PATHS = {
     "beni_confiscati": "beni_confiscati.geojson",
     "delitti_ufficiali": "delitti_ufficiali.csv",
     "popolazione_griglia": "popolazione_griglia.csv",
+    "costi_telecamere": "costi_telecamere.csv",
 }
 
 

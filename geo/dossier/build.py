@@ -259,15 +259,26 @@ def _interventions_section(store: Store, actor: User) -> str:
 def _cameras_section(store: Store, role: str, options: DossierOptions) -> str:
     from geo.cameras import views as camera_views
     from geo.cameras.analysis import analyse
+    from geo.cameras.evidence import costs_table, territory_costs
+    from geo.cameras.roads import access_gaps
     from geo.data.territory import territory_of_store
 
-    analysis = analyse(store, territory_of_store(store).metric_crs, role=role, comuni=list(options.comuni) or None)
+    terr = territory_of_store(store)
+    analysis = analyse(store, terr.metric_crs, role=role, comuni=list(options.comuni) or None)
     if not analysis.kpis.get("cameras"):
         return "<p>Nessuna telecamera nel censimento.</p>"
     uncovered = camera_views.uncovered_table(analysis).head(15)
+    gates = access_gaps(store, terr.metric_crs, role=role, comuni=list(options.comuni) or None)
+    costs = costs_table(territory_costs(terr))
     return ("".join(f"<p>{html.escape(line)}</p>" for line in camera_views.kpi_lines(analysis))
+            + "<h3>Delitti nel campo visivo per famiglia di reati e fascia oraria</h3>"
+            + _table(camera_views.group_table(analysis, role), empty="Nessun delitto nel periodo.")
             + "<h3>Punti caldi senza copertura (primi 15)</h3>"
-            + _table(uncovered, empty="Ogni esagono caldo è coperto."))
+            + _table(uncovered, empty="Ogni esagono caldo è coperto.")
+            + "<h3>Accessi stradali e lettura targhe</h3>"
+            + "".join(f"<p>{html.escape(line)}</p>" for line in camera_views.access_lines(gates))
+            + (_table(camera_views.access_table(gates.gaps, analysis.comuni), empty="") if len(gates.gaps) else "")
+            + "<h3>Costi per tipo di telecamera e loro fonte</h3>" + _table(costs, empty=""))
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,11 +6,12 @@ error, Streamlit exception or traceback (``tests/e2e/conftest.py``)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import go_to, login, wait_app_idle
+from tests.e2e.conftest import download, go_to, login, wait_app_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +45,11 @@ def test_videosorveglianza_draws_cameras_and_a_plan(page, app_url, shot):
     assert int(cameras.locator("[data-testid='stMetricValue']").inner_text().replace(".", "")) > 0
     frame = page.frame_locator(MAP_IFRAME)
     frame.locator(".leaflet-container").first.wait_for(timeout=60_000)
-    expect(page.get_by_role("button", name="Scarica il piano (CSV)")).to_be_visible(timeout=60_000)
-    wait_app_idle(page)
+    button = page.get_by_role("button", name="Scarica il piano (CSV)")
+    expect(button).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("150.000 €").first).to_be_visible()  # the budget in Italian format
+    text = Path(download(page, button).path()).read_text(encoding="utf-8-sig")
+    assert "Fonte del costo" in text.splitlines()[0]
+    assert text.strip().splitlines()[-1].startswith("# Registro delle modifiche: voce n. ")
+    expect(page.get_by_text("Nessuna rete stradale importata", exact=False)).to_be_visible()
     shot(page, "journey_videosorveglianza")

@@ -26,13 +26,14 @@ def db(tmp_path_factory) -> Path:
 def test_plan_is_written_within_the_budget(db, tmp_path, capsys):
     out = tmp_path / "piani" / "telecamere.csv"
     code = main(["rank", "telecamere", "--db", str(db), "--budget", "40000", "--comune", "Carrara",
-                 "--siti", "60", "--output", str(out)])
+                 "--siti", "60", "--output", str(out), "--accessi", str(tmp_path / "accessi.csv")])
     assert code == 0
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # Excel in Italian: BOM and ';'
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
     assert "Costo (€)" in header
+    assert "Fonte del costo" in header
     assert body, "a 40.000 € budget buys at least one camera"
     cost = [float(r[header.index("Costo (€)")].replace(".", "").replace(",", ".")) for r in body]
     assert sum(cost) <= 40_000
@@ -40,6 +41,12 @@ def test_plan_is_written_within_the_budget(db, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Telecamere:" in err
     assert f"Scritte {len(body)} telecamere" in err
+    assert "Costi unitari:" in err
+    assert "Telecamera fissa 2.500 € (stima)" in err
+    assert "Nessuna rete stradale importata" in err  # the demo has no road layer
+    gates = (tmp_path / "accessi.csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert gates[0].split(";")[:2] == ["Accesso", "Tra i comuni"]
+    assert len(gates) == 1
 
 
 def test_a_missing_database_is_an_italian_error(tmp_path, capsys):

@@ -75,6 +75,10 @@ def test_the_prefettura_gets_every_section_with_exact_figures(dossiers):
     assert "segnalazioni da discutere" in d.html
     assert "Piano di investimento nell'illuminazione pubblica" in d.html
     assert d.metadata["Profilo"] == "Prefettura"
+    cameras = next(s for s in d.sections if s.anchor == "videosorveglianza").body
+    assert "Fascia oraria" in cameras
+    assert "Nessuna rete stradale importata" in cameras  # the demo has no road layer
+    assert "<td>stima</td>" in cameras  # every cost says it is an estimate
 
 
 def test_the_observer_gets_only_what_its_pages_show(dossiers):
