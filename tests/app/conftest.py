@@ -86,14 +86,9 @@ def open_page(page: str, role: str | None, *, timeout: float = 120) -> AppTest:
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    from geo.data.storage import close_all
-    from geo.demo.build import build_demo
-
-    path = tmp_path_factory.mktemp("app-db") / "template.duckdb"
-    build_demo(path=path)
-    close_all()  # the file must be complete on disk before it is copied
-    return path
+def demo_template(demo_db_file: Path) -> Path:
+    """The session's demo database (``tests/conftest.py``), only ever copied."""
+    return demo_db_file
 
 
 @pytest.fixture(scope="session")

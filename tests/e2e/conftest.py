@@ -114,14 +114,9 @@ def go_to(page, title: str, url_path: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    from geo.demo.build import build_demo
-
+def demo_db(demo_db_file: Path, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("e2e-db") / "lanterna_e2e.duckdb"
-    build_demo(path=path)
-    from geo.data.storage import close_all
-
-    close_all()
+    shutil.copyfile(demo_db_file, path)  # the session's demo (tests/conftest.py), written by the app
     return path
 
 

@@ -17,13 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    from geo.data.storage import close_all
-    from geo.demo.build import build_demo
+def db(demo_db_file, tmp_path_factory) -> Path:
+    import shutil
 
     path = tmp_path_factory.mktemp("cli-zones") / "demo.duckdb"
-    build_demo(path=path)
-    close_all()
+    shutil.copyfile(demo_db_file, path)  # the session's demo (tests/conftest.py)
     return path
 
 

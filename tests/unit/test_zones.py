@@ -200,13 +200,11 @@ def test_borda_consensus_shows_disagreement():
 # --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from geo.data.storage import close_all
-    from geo.demo.build import build_demo
+def demo_db(demo_db_file, tmp_path_factory):
+    import shutil
 
     path = tmp_path_factory.mktemp("zones-demo") / "demo.duckdb"
-    build_demo(path=path)
-    close_all()
+    shutil.copyfile(demo_db_file, path)  # the session's demo (tests/conftest.py)
     return path
 
 
