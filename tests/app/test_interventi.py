@@ -34,7 +34,8 @@ def test_prefettura_sees_the_demo_interventions_and_a_real_evaluation():
     assert any("Conteggi" in c.value for c in at.caption)  # a cleared role
     at.button(key="interv_report").click().run()
     assert {b.label for b in at.get("download_button")} >= {"Scarica HTML", "Scarica CSV"}
-    assert at.get("form")  # the create form is there for the Prefettura
+    assert at.button(key="interv_new_submit")  # the create form is there for the Prefettura
+    assert any("decoro da segnalazioni" in e.label for e in at.expander)
 
 
 @pytest.mark.usefixtures("demo_db")
@@ -42,3 +43,4 @@ def test_the_regione_sees_estimates_only_and_no_form():
     at = _open("regione")
     assert not any("Conteggi" in c.value for c in at.caption)
     assert not at.get("form")
+    assert not any(b.key == "interv_new_submit" for b in at.button)
