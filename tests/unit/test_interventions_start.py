@@ -52,9 +52,12 @@ def test_a_zone_gives_its_cells_comune_title_and_today(store, who):
     draft = start_logic.zone_draft(store, _zones(store), "Z01", 9, today=TODAY)
     assert draft.kind == "zona_pilota"
     assert list(draft.cells) == _cells(store, MASSA, 6)
-    assert draft.pro_com_t == MASSA and draft.comuni == (MASSA,)
-    assert "Z01" in draft.title and "Massa" in draft.title
-    assert draft.start == TODAY and draft.cost_eur is None
+    assert draft.pro_com_t == MASSA
+    assert draft.comuni == (MASSA,)
+    assert "Z01" in draft.title
+    assert "Massa" in draft.title
+    assert draft.start == TODAY
+    assert draft.cost_eur is None
     iid = start_logic.create_from_draft(store, who["prefettura"], draft, responsible="Polizia Locale")
     row, cells = reg.get_intervention(store, who["prefettura"], iid)
     assert (row["kind"], row["pro_com_t"], row["title"]) == ("zona_pilota", MASSA, draft.title)
@@ -71,9 +74,11 @@ def test_a_plan_gives_its_hexagons_and_cost_and_a_comune_only_when_single(store,
     assert one.kind == "illuminazione"
     assert one.cells == tuple(sorted(massa[:2]))  # a hexagon with two works counts once
     assert one.cost_eur == 4000.0
-    assert one.pro_com_t == MASSA and "Massa" in one.title
+    assert one.pro_com_t == MASSA
+    assert "Massa" in one.title
     both = start_logic.plan_draft(_plan([(massa[2], MASSA, 1000.0), (carrara[0], CARRARA, 3000.0)]), 9)
-    assert both.pro_com_t is None and both.comuni == tuple(sorted((MASSA, CARRARA)))
+    assert both.pro_com_t is None
+    assert both.comuni == tuple(sorted((MASSA, CARRARA)))
     assert both.cost_eur == 4000.0
     # the Comune of Massa may start the plan of Massa, not one that reaches Carrara
     assert start_logic.can_start(who["comune-massa"], one)
@@ -82,7 +87,9 @@ def test_a_plan_gives_its_hexagons_and_cost_and_a_comune_only_when_single(store,
         start_logic.create_from_draft(store, who["comune-massa"], both)
     iid = start_logic.create_from_draft(store, who["prefettura"], both)
     row, cells = reg.get_intervention(store, who["prefettura"], iid)
-    assert row["pro_com_t"] is None and row["cost_eur"] == 4000.0 and cells == sorted(both.cells)
+    assert row["pro_com_t"] is None
+    assert row["cost_eur"] == 4000.0
+    assert cells == sorted(both.cells)
     iid = start_logic.create_from_draft(store, who["comune-massa"], one, cost_eur=3500.0)
     assert store.intervention_row(iid)["cost_eur"] == 3500.0
     with pytest.raises(reg.InterventionError, match="non contiene"):
@@ -115,7 +122,8 @@ def test_reports_in_the_cells_are_proposed_linked_and_listed_only_when_visible(s
     cells9 = sorted({h3.str_to_int(h3.cell_to_parent(h3.int_to_str(int(c)), 9)) for c in rows["cell"]})
     found = links.reports_in_cells(store, who["prefettura"], cells9[:2], 9)
     in_two = {r for r, c in zip(rows["report_id"], links.at_res(rows["cell"], 9), strict=True) if c in cells9[:2]}
-    assert set(found["report_id"]) == in_two and in_two
+    assert set(found["report_id"]) == in_two
+    assert in_two
     assert set(found["stato"]) == {"Nuova"}
     # Carrara's officer sees none of Massa's reports, so none is proposed and none may be linked
     assert links.reports_in_cells(store, who["comune-carrara"], cells9, 9).empty
@@ -129,16 +137,19 @@ def test_reports_in_the_cells_are_proposed_linked_and_listed_only_when_visible(s
                                   start=TODAY, pro_com_t=MASSA, report_ids=[*ids, carrara_id, ids[0]])
     row = store.intervention_row(iid)
     shown, hidden = links.linked_reports(store, who["prefettura"], row)
-    assert sorted(shown["report_id"]) == sorted([*ids, carrara_id]) and hidden == 0  # repeats dropped
+    assert sorted(shown["report_id"]) == sorted([*ids, carrara_id])
+    assert hidden == 0
     shown, hidden = links.linked_reports(store, who["comune-massa"], row)
-    assert sorted(shown["report_id"]) == sorted(ids) and hidden == 1
+    assert sorted(shown["report_id"]) == sorted(ids)
+    assert hidden == 1
 
 
 def test_a_decoro_intervention_starts_from_the_reports_hexagons(store, who):
     ids = _reports(store, who["comune-massa"], MASSA, 2)
     draft = links.decoro_draft(store, who["comune-massa"], ids, 9, today=TODAY)
     rows = store.reports_frame(report_ids=ids)
-    assert draft.kind == "decoro" and draft.report_ids == tuple(ids)
+    assert draft.kind == "decoro"
+    assert draft.report_ids == tuple(ids)
     assert set(draft.cells) == set(links.at_res(rows["cell"], 9))
     assert draft.pro_com_t == MASSA
     iid = start_logic.create_from_draft(store, who["comune-massa"], draft)
