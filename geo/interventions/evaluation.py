@@ -14,14 +14,19 @@ Method (stated in :attr:`Evaluation.method_text`):
   (NB2) variance ``Var(y) = mu + alpha * mu^2`` per cell-month, with ``alpha`` estimated by moments
   from every cell's pre-period months (overdispersion); by the delta method
   ``Var(log S) = 1/S + alpha * sum_c S_c^2 / (n * S^2)`` for a group total ``S`` over ``n`` months
-  (``S_c``: the cells' totals), summed over the four groups (A, C; before, after). Placebo areas
-  (random sets of as many comparable cells from the matched pool, outside A and B, given the same
-  pseudo-treatment at the same date) give ``t = (log R_placebo - median) / se_placebo``; the 95 %
-  interval is ``log R - t_(97.5 %) * se, log R - t_(2.5 %) * se`` with ``se`` computed on the treated
-  area's own counts. Studentizing matters under a real effect: a fall in the treated counts widens
-  the log ratio's Poisson variance (``1/S`` grows), which raw placebo quantiles, taken at no
-  effect, miss (their intervals covered a planted effect only 84-91 % of the time; see
-  ``scripts/bench_interventions.py``).
+  (``S_c``: the cells' totals), summed over the four groups (A, C; before, after). **Placebo areas**
+  are made of one stand-in per treated cell (drawn among its ``POOL_PER_CELL`` nearest candidates
+  on the matching features, outside A and B, all different), so they share the treated area's mix
+  of levels and trends; each gets its own matched comparison (re-matched exactly as A was) and the
+  same pseudo-treatment date. Their studentized log ratios ``t = log R_placebo / se_placebo``
+  (not re-centred: they share comparison cells with the estimate, and a systematic departure from
+  zero of the matched design is carried into the interval) give the 95 % interval
+  ``log R - t_(97.5 %) * se, log R - t_(2.5 %) * se`` with ``se`` computed on the treated area's own
+  counts, and the p-value ``(1 + #{|t| >= |log R| / se}) / (n + 1)``.
+  Why: raw placebo quantiles, with the treated area's comparison cells kept, were too narrow: they
+  missed the matching's own variability and, under a real effect, that a fall in the treated
+  counts widens the log ratio's Poisson variance (``1/S`` grows); their intervals covered a planted
+  effect only 84-91 % of the time (``scripts/bench_interventions.py``).
 - **Displacement**: the Weighted Displacement Quotient (Bowers & Johnson 2003),
   ``WDQ = (B_a/C_a − B_b/C_b) / (A_a/C_a − A_b/C_b)``; > 0 diffusion of benefits, < 0
   displacement (|WDQ| > 1: more displaced than gained), meaningful only when A fell relative to C.
@@ -48,6 +53,7 @@ RING_K = 2
 K_MATCH = 5
 N_PLACEBO = 199
 RTM_QUANTILE = 0.8
+POOL_PER_CELL = 20
 
 #: Crime families of the evaluation (the categories they add up).
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -65,11 +71,13 @@ FAMILY_LABELS = {"tutti": "Tutti i delitti", "furti": "Furti", "rapine": "Rapine
 METHOD_TEXT = (
     "Metodo: differenza nelle differenze come rapporto tra tassi (area trattata contro aree di confronto "
     "abbinate per livello e tendenza del periodo precedente, vicini più prossimi su media e pendenza "
-    "standardizzate); intervallo al 95 % e p-value per permutazione studentizzata su aree placebo (insiemi "
-    "casuali di esagoni comparabili con lo stesso pseudo-trattamento): ogni rapporto è diviso per il suo "
-    "errore standard da un modello binomiale negativo (sovradispersione stimata sui mesi precedenti), così "
-    "l'intervallo si adatta ai conteggi dell'area trattata anche quando l'effetto è reale; "
-    "spostamento nell'anello circostante con il Weighted Displacement Quotient (Bowers e Johnson 2003)."
+    "standardizzate); intervallo al 95 % e p-value per permutazione studentizzata su aree placebo: ogni area "
+    "placebo sostituisce ciascun esagono trattato con uno dei suoi esagoni più simili, riceve un proprio "
+    "confronto abbinato e lo stesso pseudo-trattamento; ogni rapporto è diviso per il suo errore standard da "
+    "un modello binomiale negativo (sovradispersione stimata sui mesi precedenti), così l'intervallo si adatta "
+    "ai conteggi dell'area trattata anche quando l'effetto è reale (copertura verificata per simulazione, "
+    "scripts/bench_interventions.py); spostamento nell'anello circostante con il Weighted Displacement "
+    "Quotient (Bowers e Johnson 2003)."
 )
 
 
@@ -93,6 +101,8 @@ class Evaluation:
     totals: dict[str, float]
     series: pd.DataFrame = field(repr=False)
     method_text: str = METHOD_TEXT
+    se: float = float("nan")                     # standard error of log R (negative binomial, delta method)
+    placebo_t: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)  # studentized placebos
 
     @property
     def effect(self) -> float:
@@ -203,14 +213,25 @@ def evaluate_matrix(counts: pd.DataFrame, treated: list[int], start: date, *, ri
     nn = NearestNeighbors(n_neighbors=k).fit(z[cand])
     _, idx = nn.kneighbors(z[is_t])
     control = np.unique(cand[idx.ravel()])
-    pool_k = min(len(cand), max(4 * n_t * k_match, 40))
-    fitted = NearestNeighbors(n_neighbors=pool_k).fit(z[cand])
-    _, pool_idx = fitted.kneighbors(z[is_t].mean(axis=0, keepdims=True))
-    pool = cand[pool_idx.ravel()]
+    # placebo stand-ins: for each treated cell, its POOL_PER_CELL nearest candidates (so that a
+    # placebo area has the treated area's mix of levels and trends)
+    per_cell = min(len(cand), max(POOL_PER_CELL, 2 * k, n_t))  # >= n_t: a free stand-in is always left
+    fitted = NearestNeighbors(n_neighbors=per_cell).fit(z[cand])
+    _, near = fitted.kneighbors(z[is_t])
+    stand_ins = cand[near]                                   # n_t x per_cell
+    pool = np.unique(stand_ins)
     # each pool cell's nearest candidates, enough to skip the other placebo cells when re-matching
     _, pool_nbrs = fitted.kneighbors(z[pool], n_neighbors=min(len(cand), k + n_t))
     pool_nbrs = cand[pool_nbrs]
     pool_pos = {int(c): j for j, c in enumerate(pool)}
+
+    def placebo_area(rng: np.random.Generator) -> np.ndarray:
+        """One stand-in per treated cell, all different."""
+        taken: list[int] = []
+        for row in stand_ins[rng.permutation(n_t)]:
+            free = [int(c) for c in row if int(c) not in taken]
+            taken.append(free[int(rng.integers(len(free)))])
+        return np.asarray(taken, dtype=cand.dtype)
 
     def rematch(fake: np.ndarray) -> np.ndarray:
         """The placebo area's own matched comparison (k nearest candidates outside it), as for A."""
@@ -235,11 +256,11 @@ def evaluate_matrix(counts: pd.DataFrame, treated: list[int], start: date, *, ri
     placebo = np.empty(n_placebo)
     placebo_se = np.empty(n_placebo)
     for i in range(n_placebo):
-        fake = rng.choice(pool, size=min(n_t, len(pool) - 1), replace=False)
+        fake = placebo_area(rng)
         ctrl = rematch(fake)
         placebo[i] = _log_ratio(*sums(fake), *sums(ctrl))
         placebo_se[i] = se(fake, ctrl)
-    t_stats = (placebo - np.median(placebo)) / placebo_se
+    t_stats = placebo / placebo_se  # not centred: see the module docstring
     lo_q, hi_q = np.quantile(t_stats, [0.025, 0.975])
     p = (1 + int((np.abs(t_stats) >= abs(est) / est_se).sum())) / (n_placebo + 1)
     level = pre.mean(axis=1)
@@ -254,7 +275,8 @@ def evaluate_matrix(counts: pd.DataFrame, treated: list[int], start: date, *, ri
         p_value=float(p),
         wdq=wdq(a_b, a_a, b_b, b_a, c_b, c_a), rtm_warning=rtm, n_pre=len(pre_cols), n_post=len(post_cols),
         n_treated=n_t, n_control=len(control), n_buffer=int(is_b.sum()),
-        totals={"A_b": a_b, "A_a": a_a, "B_b": b_b, "B_a": b_a, "C_b": c_b, "C_a": c_a}, series=series)
+        totals={"A_b": a_b, "A_a": a_a, "B_b": b_b, "B_a": b_a, "C_b": c_b, "C_a": c_a}, series=series,
+        se=est_se, placebo_t=t_stats)
 
 
 def count_matrix(store: Store, res: int, *, categories=None) -> pd.DataFrame:
