@@ -86,3 +86,15 @@ def users_store(mc_store, cheap_hasher):
 
     demo_users(mc_store)
     return mc_store
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory) -> Path:
+    """The demo database (``geo.demo.build``), built once per session: do not write to it (copy it)."""
+    from geo.data.storage import close_all
+    from geo.demo.build import build_demo
+
+    path = tmp_path_factory.mktemp("demo-db") / "demo.duckdb"
+    build_demo(path=path)
+    close_all()  # complete on disk before it is read or copied
+    return path

@@ -13,14 +13,8 @@ from geo.cli.main import main
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    from geo.data.storage import close_all
-    from geo.demo.build import build_demo
-
-    path = tmp_path_factory.mktemp("cli-cameras") / "demo.duckdb"
-    build_demo(path=path)
-    close_all()
-    return path
+def db(demo_db_file) -> Path:
+    return demo_db_file  # only read by the ranking commands
 
 
 def test_plan_is_written_within_the_budget(db, tmp_path, capsys):

@@ -1,5 +1,5 @@
 """``python -m geo interventi crea --da-zona / --da-piano / --da-segnalazioni / --segnalazioni`` on
-the demo database (one build for the module; every test works on its own copy)."""
+the demo database (``demo_db_file``, built once; every test works on its own copy)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from geo.access.permissions import SYSTEM
 from geo.cli.main import main
-from geo.data.storage import Store, close_all
+from geo.data.storage import Store
 from geo.interventions import links
 from geo.interventions import start as start_logic
 from geo.zones.priority import DEFAULT_PRESET
@@ -20,20 +20,10 @@ from geo.zones.priority import DEFAULT_PRESET
 CARRARA = "045003"
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory) -> Path:
-    from geo.demo.build import build_demo
-
-    path = tmp_path_factory.mktemp("cli-interventions") / "demo.duckdb"
-    build_demo(path=path)
-    close_all()
-    return path
-
-
 @pytest.fixture
-def db(demo_file, tmp_path) -> Path:
+def db(demo_db_file, tmp_path) -> Path:
     path = tmp_path / "demo.duckdb"
-    shutil.copyfile(demo_file, path)
+    shutil.copyfile(demo_db_file, path)
     return path
 
 

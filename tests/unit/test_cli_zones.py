@@ -17,14 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    from geo.data.storage import close_all
-    from geo.demo.build import build_demo
-
-    path = tmp_path_factory.mktemp("cli-zones") / "demo.duckdb"
-    build_demo(path=path)
-    close_all()
-    return path
+def db(demo_db_file) -> Path:
+    return demo_db_file  # only read by the ranking commands
 
 
 def run(db: Path, *args: str) -> int:
