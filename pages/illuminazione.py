@@ -34,6 +34,7 @@ from pages.common import (
     require_page,
     sidebar_filters,
 )
+from pages.intervention_start import start_from_plan
 from pages.lighting_controls import constraint_controls, parameter_controls, top_controls
 
 DEFAULT_BUDGET = 1_000_000.0
@@ -92,7 +93,7 @@ def _share_value(value):
     return dict(value) if isinstance(value, tuple) else value
 
 
-require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.access.permissions)
+user = require_page("plan_lighting")  # the Regione, the Prefettura and the police forces (geo.access.permissions)
 store = get_store()
 st.title("Illuminazione – piano di investimento")
 try:
@@ -154,6 +155,8 @@ for note in plan.warnings:
     st.warning(note)
 if plan.selected.empty:
     st.info(views.EMPTY_PLAN_NOTE)
+
+start_from_plan(store, user, plan, plan_res, names)  # only for roles that may register interventions
 
 tab_map, tab_plan, tab_front, tab_method = st.tabs(
     [":material/map: Mappa del fabbisogno e del piano", ":material/list_alt: Piano",

@@ -15,9 +15,11 @@ import streamlit as st
 from geo.access.permissions import PermissionDenied, allows
 from geo.access.privacy import format_decimal, format_int, format_percent
 from geo.interventions import evaluation as ev
+from geo.interventions import links
 from geo.interventions import register as reg
 from geo.interventions import report as rep
 from pages.common import demo_notice, get_store, require_page
+from pages.intervention_start import report_picker, start_from_reports
 
 
 def _evaluation(store, user, row: dict, cells: list[int]) -> None:
@@ -50,29 +52,49 @@ def _evaluation(store, user, row: dict, cells: list[int]) -> None:
 
 
 def _create_form(store, user) -> None:
-    with st.form("interv_create"):
-        title = st.text_input("Titolo")
-        kind = st.selectbox("Tipo", list(reg.KINDS), format_func=reg.KINDS.get)
-        comuni = store.comuni()
-        names = dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True))
-        comune = st.selectbox("Comune", list(names), format_func=names.get)
-        cells_text = st.text_area("Esagoni H3 (risoluzione 9, separati da virgole o a capo)",
-                                  help="Per esempio gli esagoni di una zona pilota (pagina Zone pilota).")
-        c1, c2 = st.columns(2)
-        start = c1.date_input("Inizio", value=date.today().replace(day=1), format="DD/MM/YYYY")
-        cost = c2.number_input("Costo (€)", min_value=0.0, step=1000.0)
-        body = st.text_input("Soggetto responsabile")
-        status = st.selectbox("Stato", list(reg.STATUSES), format_func=reg.STATUSES.get)
-        if not st.form_submit_button("Registra intervento"):
-            return
+    # no st.form: the proposed reports follow the hexagons as they are typed
+    title = st.text_input("Titolo", key="interv_new_title")
+    kind = st.selectbox("Tipo", list(reg.KINDS), format_func=reg.KINDS.get, key="interv_new_kind")
+    comuni = store.comuni()
+    names = dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True))
+    comune = st.selectbox("Comune", list(names), format_func=names.get, key="interv_new_comune")
+    cells_text = st.text_area("Esagoni H3 (risoluzione 9, separati da virgole o a capo)", key="interv_new_cells",
+                              help="Per esempio gli esagoni di una zona pilota (pagina Zone pilota).")
+    c1, c2 = st.columns(2)
+    start = c1.date_input("Inizio", value=date.today().replace(day=1), format="DD/MM/YYYY", key="interv_new_start")
+    cost = c2.number_input("Costo (€)", min_value=0.0, step=1000.0, key="interv_new_cost")
+    body = st.text_input("Soggetto responsabile", key="interv_new_body")
+    status = st.selectbox("Stato", list(reg.STATUSES), format_func=reg.STATUSES.get, key="interv_new_status")
     try:
         cells = [ev.parse_cell(c) for c in cells_text.replace("\n", ",").split(",") if c.strip()]
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    reports = report_picker(store, user, cells, 9, key="interv_new_reports")
+    if not st.button("Registra intervento", key="interv_new_submit"):
+        return
+    try:
         iid = reg.create_intervention(store, user, kind=kind, title=title, cells=cells, res=9, start=start,
-                                      cost_eur=cost or None, responsible=body, status=status, pro_com_t=comune)
+                                      cost_eur=cost or None, responsible=body, status=status, pro_com_t=comune,
+                                      report_ids=reports)
     except (reg.InterventionError, ValueError, PermissionDenied) as exc:
         st.error(str(exc))
         return
     st.success(f"Intervento {iid} registrato.")
+
+
+def _linked(store, user, row: dict) -> None:
+    shown, hidden = links.linked_reports(store, user, row)
+    if shown.empty and not hidden:
+        st.caption("Nessuna segnalazione collegata.")
+        return
+    st.markdown("**Segnalazioni collegate**")
+    if len(shown):
+        st.dataframe(shown[links.COLUMNS].rename(columns={
+            "report_id": "Codice", "comune": "Comune", "categoria": "Categoria", "stato": "Stato",
+            "aperta": "Aperta il", "sintetico": "Sintetico"}), hide_index=True, key="interv_linked")
+    if hidden:
+        st.caption(f"{format_int(hidden)} segnalazioni collegate non sono visibili a questo profilo.")
 
 
 def main() -> None:
@@ -100,6 +122,7 @@ def main() -> None:
         chosen = st.selectbox("Intervento da valutare", list(items["intervention_id"]), key="interv_pick",
                               format_func=lambda i: f"{i} — {items.set_index('intervention_id').at[i, 'title']}")
         row, cells = reg.get_intervention(store, user, chosen)
+        _linked(store, user, row)
         st.subheader("Valutazione")
         _evaluation(store, user, row, cells)
         st.subheader("Report di monitoraggio")
@@ -115,6 +138,7 @@ def main() -> None:
     if allows(user, "manage_interventions"):
         with st.expander("Registra un nuovo intervento"):
             _create_form(store, user)
+        start_from_reports(store, user)
 
 
 main()

@@ -35,6 +35,7 @@ from pages.common import (
     require_page,
     sidebar_filters,
 )
+from pages.intervention_start import start_from_zone
 from pages.zone_controls import weight_controls, zone_card, zone_parameters
 
 # --------------------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def load_comuni(db: str, version: str) -> pd.DataFrame:
 # Page
 # --------------------------------------------------------------------------------------------
 
-require_page("view_zones")  # the page's own check, besides the navigation
+user = require_page("view_zones")  # the page's own check, besides the navigation
 store = get_store()
 st.title("Zone pilota")
 st.caption(
@@ -126,6 +127,8 @@ k3.metric("Zone su cui i profili non concordano", format_int(int(z["disagreement
 summary = result.concentration_summary
 k4.metric("Delitti nel 5 % della superficie", format_percent(summary["incidents_in_area"][0.05]),
           help="Quota dei delitti del periodo negli esagoni più densi che coprono il 5 % del territorio.")
+
+start_from_zone(store, user, z, zone_res)  # only for roles that may register interventions
 
 tab_map, tab_cards, tab_rob, tab_hot, tab_method = st.tabs(
     [":material/map: Mappa e classifica", ":material/style: Schede delle zone", ":material/casino: Robustezza",

@@ -1,7 +1,10 @@
 """``python -m geo interventi …``: the interventions register (pact art. 19) from the command line.
 
 * ``elenca``: the register (code, kind, status, dates, cost, cells);
-* ``crea``: registers an intervention on given H3 cells (as the command-line operator, audited);
+* ``crea``: registers an intervention (as the command-line operator, audited) on given H3 cells,
+  on a pilot zone of ``rank zones`` (``--da-zona Z01``), on the hexagons of the lighting plan of
+  ``rank lighting`` for a budget (``--da-piano --budget``) or on the hexagons of reports
+  (``--da-segnalazioni --segnalazioni ID,ID``); ``--segnalazioni`` links reports;
 * ``valuta ID``: the evaluation against matched comparison areas, by crime family;
 * ``report``: the monitoring report of the Cabina di regia (HTML or CSV).
 """
@@ -37,18 +40,62 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_create(args) -> int:
+def _draft(store, args):
+    """The draft of ``--da-zona`` / ``--da-piano`` / ``--da-segnalazioni`` (None for ``--celle``)."""
     from geo.access.permissions import SYSTEM
+    from geo.cli.args import resolve_comuni
+    from geo.interventions import links
+    from geo.interventions import start as start_logic
+
+    comuni = resolve_comuni(store, [args.comune]) if args.comune else ()
+    if args.da_zona:
+        result = start_logic.zone_ranking(store, preset=args.preset, res=args.res, comuni=comuni, seed=args.seme)
+        return start_logic.zone_draft(store, result.zones, args.da_zona.strip().upper(), args.res)
+    if args.da_piano:
+        if args.budget is None:
+            raise ValueError("--da-piano richiede --budget (euro).")
+        plan = start_logic.lighting_plan(store, budget=args.budget, res=args.res, comuni=comuni)
+        return start_logic.plan_draft(plan, args.res)
+    if args.da_segnalazioni:
+        return links.decoro_draft(store, SYSTEM, links.parse_ids(args.segnalazioni), args.res)
+    return None
+
+
+def cmd_create(args) -> int:
+    import dataclasses
+    from datetime import date
+
+    from geo.access.permissions import SYSTEM
+    from geo.interventions import links
+    from geo.interventions import start as start_logic
     from geo.interventions.evaluation import parse_cell
     from geo.interventions.register import create_intervention
 
     start = parse_month(args.inizio, "--inizio")
     end = parse_month(args.fine, "--fine")
-    cells = [parse_cell(c) for c in args.celle.split(",") if c.strip()]
+    reports = links.parse_ids(args.segnalazioni)
     with _open(args, write=True) as store:
-        iid = create_intervention(store, SYSTEM, kind=args.tipo, title=args.titolo, cells=cells, res=args.res,
-                                  start=start, end=end, cost_eur=args.costo, responsible=args.responsabile,
-                                  status=args.stato, pro_com_t=args.comune)
+        draft = _draft(store, args)
+        if draft is None:
+            if not (args.celle and args.tipo and args.titolo and start):
+                raise ValueError("Con --celle servono anche --tipo, --titolo e --inizio (oppure --da-zona, "
+                                 "--da-piano, --da-segnalazioni).")
+            cells = [parse_cell(c) for c in args.celle.split(",") if c.strip()]
+            iid = create_intervention(store, SYSTEM, kind=args.tipo, title=args.titolo, cells=cells, res=args.res,
+                                      start=start, end=end, cost_eur=args.costo, responsible=args.responsabile,
+                                      status=args.stato, pro_com_t=args.comune, report_ids=reports)
+        else:
+            changes = {"start": start or date.today(), "report_ids": tuple(dict.fromkeys(
+                (*draft.report_ids, *reports)))}
+            if args.titolo:
+                changes["title"] = args.titolo
+            if args.costo is not None:
+                changes["cost_eur"] = args.costo
+            draft = dataclasses.replace(draft, **changes)
+            print(f"{draft.title}: {len(draft.cells)} esagoni, comune {draft.pro_com_t or 'più comuni'}.",
+                  file=sys.stderr)
+            iid = start_logic.create_from_draft(store, SYSTEM, draft, responsible=args.responsabile,
+                                                status=args.stato)
     print(iid)
     return 0
 
@@ -89,6 +136,7 @@ def add_parser(sub, make, common) -> None:
     """Register ``interventi`` and its sub-commands."""
     from geo.access.privacy import ROLES
     from geo.interventions.register import KINDS, STATUSES
+    from geo.zones.priority import DEFAULT_PRESET, PRESETS
 
     p = make(sub, "interventi", help="registro e valutazione degli interventi del Patto (art. 19)",
              description="Registro degli interventi, valutazione contro aree di confronto abbinate, report di "
@@ -97,18 +145,34 @@ def add_parser(sub, make, common) -> None:
     q = make(group, "elenca", help="elenca gli interventi registrati")
     common(q)
     q.set_defaults(func=cmd_list)
-    q = make(group, "crea", help="registra un intervento su esagoni H3")
+    q = make(group, "crea", help="registra un intervento su esagoni H3, da una zona pilota, da un piano di "
+                                 "illuminazione o da segnalazioni")
     common(q)
-    q.add_argument("--tipo", choices=list(KINDS), required=True, help="tipo di intervento")
-    q.add_argument("--titolo", required=True, help="titolo")
-    q.add_argument("--celle", required=True, help="esagoni H3 separati da virgole")
+    origin = q.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--celle", default=None, help="esagoni H3 separati da virgole")
+    origin.add_argument("--da-zona", dest="da_zona", default=None, metavar="ZONA",
+                        help="gli esagoni della zona pilota ZONA (es. Z01) della classifica di 'rank zones'")
+    origin.add_argument("--da-piano", dest="da_piano", action="store_true",
+                        help="gli esagoni scelti dal piano di illuminazione di 'rank lighting' per --budget")
+    origin.add_argument("--da-segnalazioni", dest="da_segnalazioni", action="store_true",
+                        help="decoro sugli esagoni delle segnalazioni di --segnalazioni")
+    q.add_argument("--tipo", choices=list(KINDS), default=None, help="tipo di intervento (con --celle)")
+    q.add_argument("--titolo", default=None, help="titolo (predefinito, dalla zona o dal piano)")
     q.add_argument("--res", type=int, choices=(8, 9, 10), default=9, help="risoluzione (predefinita: %(default)s)")
-    q.add_argument("--inizio", required=True, metavar="AAAA-MM", help="mese di inizio")
+    q.add_argument("--inizio", default=None, metavar="AAAA-MM",
+                   help="mese di inizio (obbligatorio con --celle; predefinito: oggi)")
     q.add_argument("--fine", default=None, metavar="AAAA-MM", help="mese di fine")
-    q.add_argument("--costo", type=float, default=None, metavar="EURO", help="costo in euro")
+    q.add_argument("--costo", type=float, default=None, metavar="EURO",
+                   help="costo in euro (predefinito con --da-piano: il costo del piano)")
     q.add_argument("--responsabile", default="", help="soggetto responsabile")
     q.add_argument("--stato", choices=list(STATUSES), default="programmato", help="stato")
-    q.add_argument("--comune", default=None, metavar="ISTAT", help="codice ISTAT del comune")
+    q.add_argument("--comune", default=None, metavar="ISTAT",
+                   help="codice ISTAT del comune (con --da-zona / --da-piano: limita la classifica al comune)")
+    q.add_argument("--segnalazioni", default=None, metavar="ID,ID", help="segnalazioni collegate")
+    q.add_argument("--profilo", "--preset", dest="preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                   help="profilo di pesi della classifica delle zone (predefinito: %(default)s)")
+    q.add_argument("--budget", type=float, default=None, metavar="EURO", help="budget del piano (con --da-piano)")
+    q.add_argument("--seme", type=int, default=0, help="seme delle simulazioni della classifica delle zone")
     q.set_defaults(func=cmd_create)
     q = make(group, "valuta", help="valuta un intervento (prima/dopo contro aree di confronto)")
     common(q)

@@ -9,11 +9,24 @@ Method (stated in :attr:`Evaluation.method_text`):
   ``NearestNeighbors``) on the standardized pre-period mean and slope of the monthly counts.
 - **Estimate**: ratio-of-rates difference in differences,
   ``R = (A_post/A_pre) / (C_post/C_pre)`` (per-month rates); the effect is ``R − 1``.
-- **Inference**: statsmodels (a negative binomial model) is not available, so the interval and
-  p-value come from permutation over **placebo areas**: random sets of as many comparable cells
-  (from the matched pool, outside A and B) given the same pseudo-treatment at the same date. Their
-  log ratios describe the estimate's variability with no effect, overdispersion included; the 95 %
-  interval is ``log R`` minus the placebo quantiles (2.5 %, 97.5 %) around their median.
+- **Inference**: a studentized permutation over **placebo areas**. statsmodels (a negative
+  binomial model) is not available, so the log ratio's standard error comes from a negative-binomial
+  (NB2) variance ``Var(y) = mu + alpha * mu^2`` per cell-month, with ``alpha`` estimated by moments
+  from every cell's pre-period months (overdispersion); by the delta method
+  ``Var(log S) = 1/S + alpha * sum_c S_c^2 / (n * S^2)`` for a group total ``S`` over ``n`` months
+  (``S_c``: the cells' totals), summed over the four groups (A, C; before, after). **Placebo areas**
+  are made of one stand-in per treated cell (drawn among its ``POOL_PER_CELL`` nearest candidates
+  on the matching features, outside A and B, all different), so they share the treated area's mix
+  of levels and trends; each gets its own matched comparison (re-matched exactly as A was) and the
+  same pseudo-treatment date. Their studentized log ratios ``t = log R_placebo / se_placebo``
+  (not re-centred: they share comparison cells with the estimate, and a systematic departure from
+  zero of the matched design is carried into the interval) give the 95 % interval
+  ``log R - t_(97.5 %) * se, log R - t_(2.5 %) * se`` with ``se`` computed on the treated area's own
+  counts, and the p-value ``(1 + #{|t| >= |log R| / se}) / (n + 1)``.
+  Why: raw placebo quantiles, with the treated area's comparison cells kept, were too narrow: they
+  missed the matching's own variability and, under a real effect, that a fall in the treated
+  counts widens the log ratio's Poisson variance (``1/S`` grows); their intervals covered a planted
+  effect only 84-91 % of the time (``scripts/bench_interventions.py``).
 - **Displacement**: the Weighted Displacement Quotient (Bowers & Johnson 2003),
   ``WDQ = (B_a/C_a − B_b/C_b) / (A_a/C_a − A_b/C_b)``; > 0 diffusion of benefits, < 0
   displacement (|WDQ| > 1: more displaced than gained), meaningful only when A fell relative to C.
@@ -40,6 +53,7 @@ RING_K = 2
 K_MATCH = 5
 N_PLACEBO = 199
 RTM_QUANTILE = 0.8
+POOL_PER_CELL = 20
 
 #: Crime families of the evaluation (the categories they add up).
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -57,9 +71,13 @@ FAMILY_LABELS = {"tutti": "Tutti i delitti", "furti": "Furti", "rapine": "Rapine
 METHOD_TEXT = (
     "Metodo: differenza nelle differenze come rapporto tra tassi (area trattata contro aree di confronto "
     "abbinate per livello e tendenza del periodo precedente, vicini più prossimi su media e pendenza "
-    "standardizzate); intervallo al 95 % e p-value per permutazione su aree placebo (insiemi casuali di "
-    "esagoni comparabili con lo stesso pseudo-trattamento), che tiene conto della sovradispersione; "
-    "spostamento nell'anello circostante con il Weighted Displacement Quotient (Bowers e Johnson 2003)."
+    "standardizzate); intervallo al 95 % e p-value per permutazione studentizzata su aree placebo: ogni area "
+    "placebo sostituisce ciascun esagono trattato con uno dei suoi esagoni più simili, riceve un proprio "
+    "confronto abbinato e lo stesso pseudo-trattamento; ogni rapporto è diviso per il suo errore standard da "
+    "un modello binomiale negativo (sovradispersione stimata sui mesi precedenti), così l'intervallo si adatta "
+    "ai conteggi dell'area trattata anche quando l'effetto è reale (copertura verificata per simulazione, "
+    "scripts/bench_interventions.py); spostamento nell'anello circostante con il Weighted Displacement "
+    "Quotient (Bowers e Johnson 2003)."
 )
 
 
@@ -83,6 +101,8 @@ class Evaluation:
     totals: dict[str, float]
     series: pd.DataFrame = field(repr=False)
     method_text: str = METHOD_TEXT
+    se: float = float("nan")                     # standard error of log R (negative binomial, delta method)
+    placebo_t: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)  # studentized placebos
 
     @property
     def effect(self) -> float:
@@ -145,6 +165,23 @@ def _log_ratio(a_pre: float, a_post: float, c_pre: float, c_post: float) -> floa
     return float(np.log((a_post + 0.5) / (a_pre + 0.5)) - np.log((c_post + 0.5) / (c_pre + 0.5)))
 
 
+def overdispersion(pre: np.ndarray) -> float:
+    """NB2 ``alpha`` by moments over cells: ``sum(var_c - mean_c) / sum(mean_c^2)`` (0 if Poisson-like)."""
+    if pre.shape[1] < 2:
+        return 0.0
+    m, v = pre.mean(axis=1), pre.var(axis=1, ddof=1)
+    denom = float((m ** 2).sum())
+    return max(0.0, float((v - m).sum()) / denom) if denom > 0 else 0.0
+
+
+def _log_var(rows: np.ndarray, alpha: float) -> float:
+    """Delta-method variance of ``log(S + 0.5)`` for ``S = rows.sum()`` (rows: cells x months, NB2)."""
+    total = float(rows.sum())
+    cell_totals = rows.sum(axis=1)
+    n = max(rows.shape[1], 1)
+    return 1.0 / (total + 0.5) + alpha * float((cell_totals ** 2).sum()) / (n * (total + 0.5) ** 2)
+
+
 def evaluate_matrix(counts: pd.DataFrame, treated: list[int], start: date, *, ring_k: int = RING_K,
                     k_match: int = K_MATCH, n_placebo: int = N_PLACEBO, seed: int = 0) -> Evaluation:
     """Evaluate on ``counts`` (index: cells, columns: months as dates, values: monthly counts)."""
@@ -176,28 +213,56 @@ def evaluate_matrix(counts: pd.DataFrame, treated: list[int], start: date, *, ri
     nn = NearestNeighbors(n_neighbors=k).fit(z[cand])
     _, idx = nn.kneighbors(z[is_t])
     control = np.unique(cand[idx.ravel()])
-    pool_k = min(len(cand), max(4 * n_t * k_match, 40))
-    _, pool_idx = NearestNeighbors(n_neighbors=pool_k).fit(z[cand]).kneighbors(z[is_t].mean(axis=0, keepdims=True))
-    pool = cand[pool_idx.ravel()]
+    # placebo stand-ins: for each treated cell, its POOL_PER_CELL nearest candidates (so that a
+    # placebo area has the treated area's mix of levels and trends)
+    per_cell = min(len(cand), max(POOL_PER_CELL, 2 * k, n_t))  # >= n_t: a free stand-in is always left
+    fitted = NearestNeighbors(n_neighbors=per_cell).fit(z[cand])
+    _, near = fitted.kneighbors(z[is_t])
+    stand_ins = cand[near]                                   # n_t x per_cell
+    pool = np.unique(stand_ins)
+    # each pool cell's nearest candidates, enough to skip the other placebo cells when re-matching
+    _, pool_nbrs = fitted.kneighbors(z[pool], n_neighbors=min(len(cand), k + n_t))
+    pool_nbrs = cand[pool_nbrs]
+    pool_pos = {int(c): j for j, c in enumerate(pool)}
+
+    def placebo_area(rng: np.random.Generator) -> np.ndarray:
+        """One stand-in per treated cell, all different."""
+        taken: list[int] = []
+        for row in stand_ins[rng.permutation(n_t)]:
+            free = [int(c) for c in row if int(c) not in taken]
+            taken.append(free[int(rng.integers(len(free)))])
+        return np.asarray(taken, dtype=cand.dtype)
+
+    def rematch(fake: np.ndarray) -> np.ndarray:
+        """The placebo area's own matched comparison (k nearest candidates outside it), as for A."""
+        taken = set(fake.tolist())
+        chosen = [c for f in fake for c in [x for x in pool_nbrs[pool_pos[int(f)]] if x not in taken][:k]]
+        return np.unique(np.asarray(chosen, dtype=cand.dtype))
 
     def sums(mask_or_idx) -> tuple[float, float]:
         return float(pre[mask_or_idx].sum()), float(post[mask_or_idx].sum())
+
+    alpha = overdispersion(pre)
+
+    def se(treat, ctrl) -> float:
+        return float(np.sqrt(sum(_log_var(part[sel], alpha) for part in (pre, post) for sel in (treat, ctrl))))
 
     a_b, a_a = sums(is_t)
     b_b, b_a = sums(is_b)
     c_b, c_a = sums(control)
     est = _log_ratio(a_b, a_a, c_b, c_a)
+    est_se = se(is_t, control)
     rng = np.random.default_rng(seed)
     placebo = np.empty(n_placebo)
+    placebo_se = np.empty(n_placebo)
     for i in range(n_placebo):
-        fake = rng.choice(pool, size=min(n_t, len(pool) - 1), replace=False)
-        ctrl = np.setdiff1d(control, fake)
-        if len(ctrl) == 0:
-            ctrl = np.setdiff1d(pool, fake)
+        fake = placebo_area(rng)
+        ctrl = rematch(fake)
         placebo[i] = _log_ratio(*sums(fake), *sums(ctrl))
-    centred = placebo - np.median(placebo)
-    lo_q, hi_q = np.quantile(centred, [0.025, 0.975])
-    p = (1 + int((np.abs(centred) >= abs(est)).sum())) / (n_placebo + 1)
+        placebo_se[i] = se(fake, ctrl)
+    t_stats = placebo / placebo_se  # not centred: see the module docstring
+    lo_q, hi_q = np.quantile(t_stats, [0.025, 0.975])
+    p = (1 + int((np.abs(t_stats) >= abs(est) / est_se).sum())) / (n_placebo + 1)
     level = pre.mean(axis=1)
     rtm = bool(level[is_t].mean() >= np.quantile(level, RTM_QUANTILE))
     series = pd.DataFrame({
@@ -206,10 +271,12 @@ def evaluate_matrix(counts: pd.DataFrame, treated: list[int], start: date, *, ri
         "confronto": values[control].mean(axis=0),
     })
     return Evaluation(
-        ratio=float(np.exp(est)), low=float(np.exp(est - hi_q)), high=float(np.exp(est - lo_q)), p_value=float(p),
+        ratio=float(np.exp(est)), low=float(np.exp(est - hi_q * est_se)), high=float(np.exp(est - lo_q * est_se)),
+        p_value=float(p),
         wdq=wdq(a_b, a_a, b_b, b_a, c_b, c_a), rtm_warning=rtm, n_pre=len(pre_cols), n_post=len(post_cols),
         n_treated=n_t, n_control=len(control), n_buffer=int(is_b.sum()),
-        totals={"A_b": a_b, "A_a": a_a, "B_b": b_b, "B_a": b_a, "C_b": c_b, "C_a": c_a}, series=series)
+        totals={"A_b": a_b, "A_a": a_a, "B_b": b_b, "B_a": b_a, "C_b": c_b, "C_a": c_a}, series=series,
+        se=est_se, placebo_t=t_stats)
 
 
 def count_matrix(store: Store, res: int, *, categories=None) -> pd.DataFrame:

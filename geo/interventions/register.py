@@ -15,6 +15,7 @@ import pandas as pd
 from geo.access import audit
 from geo.access.permissions import OWN, User, normalise_comuni, require, scope
 from geo.data.storage import Store
+from geo.reports import workflow
 
 KINDS: dict[str, str] = {
     "zona_pilota": "Azioni zona pilota",
@@ -52,6 +53,18 @@ def _new_id(store: Store, cur, year: int) -> str:
     return f"{prefix}{last + 1:04d}"
 
 
+def checked_reports(store: Store, actor: User | None, report_ids: Sequence[str]) -> tuple[str, ...]:
+    """``report_ids`` without repeats, each an existing report ``actor`` may see (``view_reports``:
+    PermissionDenied otherwise; an unknown id is an :class:`InterventionError`)."""
+    ids = tuple(dict.fromkeys(str(r).strip() for r in report_ids if str(r).strip()))
+    for rid in ids:
+        try:
+            workflow.get_report(store, actor, rid)
+        except workflow.ReportError as exc:
+            raise InterventionError(str(exc)) from None
+    return ids
+
+
 def create_intervention(
     store: Store, actor: User | None, *, kind: str, title: str, cells: Iterable[int], res: int,
     start: date, end: date | None = None, cost_eur: float | None = None, responsible: str = "",
@@ -73,6 +86,7 @@ def create_intervention(
         raise InterventionError("Il costo non può essere negativo.")
     name = _clean(title, max_len=TITLE_MAX, what="Il titolo", required=True)
     require(actor, "manage_interventions", pro_com_t=pro_com_t)
+    report_ids = checked_reports(store, actor, report_ids)
     now = audit.utcnow()
     with store.transaction() as cur:
         iid = _new_id(store, cur, start.year)

@@ -34,7 +34,8 @@ def test_prefettura_sees_the_demo_interventions_and_a_real_evaluation():
     assert any("Conteggi" in c.value for c in at.caption)  # a cleared role
     at.button(key="interv_report").click().run()
     assert {b.label for b in at.get("download_button")} >= {"Scarica HTML", "Scarica CSV"}
-    assert at.get("form")  # the create form is there for the Prefettura
+    assert at.button(key="interv_new_submit")  # the create form is there for the Prefettura
+    assert any("decoro da segnalazioni" in e.label for e in at.expander)
 
 
 @pytest.mark.usefixtures("demo_db")
@@ -42,3 +43,32 @@ def test_the_regione_sees_estimates_only_and_no_form():
     at = _open("regione")
     assert not any("Conteggi" in c.value for c in at.caption)
     assert not at.get("form")
+    assert not any(b.key == "interv_new_submit" for b in at.button)
+
+
+def test_prefettura_starts_the_lighting_plan_as_an_intervention_and_the_regione_cannot(writable_db):
+    from geo.data.storage import open_store
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=180)
+    login_as(at, "prefettura")
+    at.run()
+    at.switch_page("pages/illuminazione.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Avvia intervento dal piano" in e.label for e in at.expander)
+    title = at.text_input(key="il_start_title").value
+    assert title.startswith("Piano di illuminazione")
+    cost = at.number_input(key="il_start_cost").value
+    assert cost > 0
+    next(b for b in at.button if b.label == "Avvia intervento").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("registrato" in s.value for s in at.success), [e.value for e in at.error]
+    frame = open_store(str(writable_db)).interventions_frame()  # the app's own connection
+    mine = frame[frame["kind"].eq("illuminazione") & ~frame["synthetic"]]
+    assert len(mine) == 1
+    assert mine["cost_eur"].iloc[0] == cost
+    assert mine["title"].iloc[0] == title
+    at = AppTest.from_file(DASHBOARD, default_timeout=180)
+    login_as(at, "regione")
+    at.run()
+    at.switch_page("pages/illuminazione.py").run()
+    assert not any("Avvia intervento" in e.label for e in at.expander)
