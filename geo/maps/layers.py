@@ -294,6 +294,29 @@ class Legend(folium.MacroElement):
         self.html_js = js_json(f"<b>{html.escape(title)}</b>{rows}{note_html}")
 
 
+#: Options of Leaflet's ``L.control.scale``: metric units only.
+SCALE_OPTIONS: dict[str, bool] = {"metric": True, "imperial": False}
+
+
+class MetricScale(folium.MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale=True`` adds
+    ``L.control.scale()``, whose default also shows miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({{ this.options_js }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+        self.options_js = js_json(SCALE_OPTIONS)
+
+
 # --------------------------------------------------------------------------------------------
 # Features
 # --------------------------------------------------------------------------------------------
@@ -472,7 +495,7 @@ def start_view(comuni: pd.DataFrame | None = None) -> tuple[list[float], int]:
 
 def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Sequence[float] | None = None,
              zoom_start: int | None = None, comuni: pd.DataFrame | None = None) -> folium.Map:
-    """An empty Lanterna map: canvas renderer, scale bar, Leaflet from ``assets_url``
+    """An empty Lanterna map: canvas renderer, metric scale bar (:class:`MetricScale`), Leaflet from ``assets_url``
     (:func:`use_assets`), compact controls (:data:`MAP_CSS`) and the base map ``tiles``
     (:data:`TILES`). Every map of the dashboard starts here, at ``location`` or else at the
     territory of ``comuni`` (:func:`start_view`)."""
@@ -482,7 +505,8 @@ def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Seq
     location = list(location) if location is not None else view
     zoom_start = zoom_start if zoom_start is not None else zoom
     m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, prefer_canvas=True,
-                   control_scale=True)
+                   control_scale=False)
+    MetricScale().add_to(m)
     use_assets(m, assets_url)
     m.get_root().header.add_child(folium.Element(f"<style>{MAP_CSS}</style>"), name="lanterna_css")
     if tiles == "osm":

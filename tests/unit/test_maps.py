@@ -247,3 +247,10 @@ def test_draw_plugin_served_locally():
     static = Path(__file__).resolve().parents[2] / "static" / "vendor"
     assert (static / "leaflet-draw" / "leaflet.draw.js").exists()
     assert (static / "leaflet" / "leaflet.js").exists()
+
+
+def test_scale_bar_is_metric_only():
+    page = maps.base_map(tiles="none").get_root().render()
+    scales = re.findall(r"L\.control\.scale\(([^)]*)\)", page)
+    assert len(scales) == 1
+    assert json.loads(scales[0]) == {"metric": True, "imperial": False}
