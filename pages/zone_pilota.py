@@ -157,7 +157,7 @@ with tab_map:
     st.caption("Le zone sono ordinate per **beneficio atteso** = priorità media × superficie: a parità di priorità, "
                "una zona più ampia raggiunge più persone e luoghi. L'affidabilità dice quanto il tasso per residenti "
                "della zona poggia sui suoi dati (bassa: pochi residenti, il tasso è avvicinato alla media).")
-    st.altair_chart(contributions_chart(z.head(max(top, 10))), width="stretch")
+    st.altair_chart(contributions_chart(z, top=max(top, 10)), width="stretch")
     st.caption("Ogni barra è la priorità media della zona; i segmenti sono i contributi (peso × punteggio × 100) e "
                "sommano esattamente alla priorità.")
     st.subheader("Esportazioni")

@@ -12,7 +12,7 @@ import folium
 import numpy as np
 import pandas as pd
 
-from geo.access.privacy import format_decimal, format_int
+from geo.access.privacy import VEGA_IT_NUMBER, format_decimal, format_int
 from geo.data import hexgrid
 from geo.lighting.need import NeedParams, UnderlitRule
 from geo.lighting.plan import KINDS
@@ -164,7 +164,7 @@ def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str, *, assets_url: 
 
 
 #: Vega label expression: thousands with a dot, decimals with a comma (Italian format).
-_IT_AXIS = "replace(replace(replace(format(datum.value, ',~f'), ',', '_'), '.', ','), '_', '.')"
+_IT_AXIS = VEGA_IT_NUMBER
 
 
 def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt.LayerChart:
