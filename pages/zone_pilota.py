@@ -141,8 +141,9 @@ with tab_map:
     st_folium(m, key="zone_pilota_map", height=560, use_container_width=True, returned_objects=[])
     st.subheader("Classifica delle zone")
     table = zone_report.export_table(result, role=role)
-    shown = ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)", "Fattori principali",
-             "Superficie (km²)", "Residenti", "Delitti nel periodo", "Affidabilità del tasso per residenti",
+    shown = ["Rango", "Zona", "Luogo", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)",
+             "Fattori principali", "Superficie (km²)", "Residenti", "Delitti nel periodo",
+             "Affidabilità del tasso per residenti",
              "Esagoni punto caldo (Gi*)", "Tendenza (EHSA)", f"P(tra le prime {top})", "Rango di consenso (Borda)",
              "Disaccordo tra profili"]
     st.dataframe(
@@ -178,7 +179,7 @@ with tab_cards:
     st.caption(f"Schede delle prime {min(top, len(z))} zone. I nomi di servizi con indirizzo riservato sono visibili "
                "solo ai ruoli abilitati.")
     for row in z.head(top).to_dict("records"):
-        with st.expander(f"{row['zone']} · {', '.join(row['comuni'])} · beneficio atteso "
+        with st.expander(f"{row['rank']}. {row['name'] or ', '.join(row['comuni'])} · {row['zone']} · beneficio atteso "
                          f"{format_decimal(row['benefit'], 1)} · priorità {format_decimal(row['priority'], 1)}",
                          expanded=row["rank"] == 1):
             zone_card(row, role=role, top=top)
@@ -197,7 +198,8 @@ with tab_rob:
     disagree = z[z["disagreement"]]
     if len(disagree):
         st.markdown("**Zone su cui i punti di vista divergono:** " + ", ".join(
-            f"{r['zone']} (ranghi " + ", ".join(f"{md(p.label)} {r[f'rank_{k}']}" for k, p in PRESETS.items()) + ")"
+            f"{r['zone']} {md(r['name'])} (ranghi "
+            + ", ".join(f"{md(p.label)} {r[f'rank_{k}']}" for k, p in PRESETS.items()) + ")"
             for r in disagree.head(10).to_dict("records")))
 
 with tab_hot:

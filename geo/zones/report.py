@@ -35,7 +35,7 @@ from geo.data.schemas import INCIDENT_CATEGORIES
 from geo.maps import layers as maps
 from geo.zones import hotspots
 from geo.zones.indicators import INDICATOR_KEYS, INDICATORS, SEVERITY_WEIGHTS
-from geo.zones.pilot import ZoneResult, zone_label
+from geo.zones.pilot import ZoneResult
 from geo.zones.priority import PRESETS
 
 #: Shown for a zone figure that cannot be protected (a ranking without key sums).
@@ -236,13 +236,15 @@ def export_table(result: ZoneResult, *, role: str | None) -> pd.DataFrame:
     """The ranking as a flat table with Italian headers (CSV, GeoJSON properties, the page)."""
     z = result.zones
     if z.empty:
-        return pd.DataFrame(columns=["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"])
+        return pd.DataFrame(columns=["Rango", "Zona", "Luogo", "Comuni", "Beneficio atteso (punti × km²)",
+                                     "Priorità (0-100)"])
     figs = [zone_figures(r, role) for r in z.to_dict("records")]
     night = [MISSING_TOTAL if f is None else None if pd.isna(f["night_share"])
              else round(float(f["night_share"]) * 100, 1) for f in figs]
     out = pd.DataFrame({
         "Rango": z["rank"],
         "Zona": z["zone"],
+        "Luogo": z["name"],
         "Comuni": z["comuni"].map(", ".join),
         "Beneficio atteso (punti × km²)": z["benefit"].round(2),
         "Priorità (0-100)": z["priority"].round(2),
@@ -353,14 +355,14 @@ def svg_map(result: ZoneResult, *, width: int = 640, height: int = 420) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="Mappa delle zone pilota">']
-    for geom, rank in zip(geoms, result.zones["rank"], strict=True):
+    for geom, zone_id in zip(geoms, result.zones["zone"], strict=True):
         for poly in getattr(geom, "geoms", [geom]):
             points = " ".join("{:.1f},{:.1f}".format(*xy(x, y)) for x, y in poly.exterior.coords)
             parts.append(f'<polygon points="{points}" fill="#C0392B" fill-opacity="0.35" stroke="#7B241C"/>')
         c = geom.representative_point()
         tx, ty = xy(c.x, c.y)
         parts.append(f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="11" text-anchor="middle">'
-                     f"{html.escape(zone_label(int(rank)))}</text>")
+                     f"{html.escape(str(zone_id))}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -381,7 +383,7 @@ def card_html(row: Mapping, *, role: str | None, top: int) -> str:
         f"<td>{e(format_decimal(r['Punteggio (0-1)'], 2))}</td>"
         f"<td>{e(format_decimal(r['Contributo (punti)'], 1))}</td></tr>"
         for r in indicator_rows(row, role).to_dict("records"))
-    return f"""<div class="card"><h3>{e(row['zone'])} · rango {row['rank']} · priorità
+    return f"""<div class="card"><h3>{e(row['zone'])} · {e(row.get('name') or '')} · rango {row['rank']} · priorità
 {e(format_decimal(row['priority'], 1))}</h3>
 <p><b>Comuni:</b> {e(', '.join(row['comuni']))} · <b>Superficie:</b> {e(format_decimal(row['area_km2'], 2))} km² ·
 <b>Residenti:</b> {e(format_int(row['residents']))} · <b>Delitti nel periodo:</b>
@@ -467,8 +469,9 @@ def summary_html(result: ZoneResult, *, role: str | None, title: str = "Zone pil
     weights = "".join(f"<tr><td>{e(INDICATORS[k].label)}</td><td>{e(format_decimal(v * 100, 1))} %</td></tr>"
                       for k, v in result.weights.items() if v > 0)
     table = export_table(result, role=role).head(top)
-    cols = [c for c in ("Rango", "Zona", "Comuni", "Priorità (0-100)", "Fattori principali", "Superficie (km²)",
-                        "Residenti", "Delitti nel periodo", "Tendenza (EHSA)", f"P(tra le prime {p['top']})",
+    cols = [c for c in ("Rango", "Zona", "Luogo", "Comuni", "Priorità (0-100)", "Fattori principali",
+                        "Superficie (km²)", "Residenti", "Delitti nel periodo", "Tendenza (EHSA)",
+                        f"P(tra le prime {p['top']})",
                         "Rango di consenso (Borda)", "Disaccordo tra profili") if c in table.columns]
     body = "".join("<tr>" + "".join(f"<td>{e(_text(r[c]))}</td>" for c in cols) + "</tr>"
                    for r in table.to_dict("records"))
@@ -539,7 +542,7 @@ def zone_map(
     assets_url: str | None = None,
     show_trends: bool = False,
 ) -> folium.Map:
-    """Folium map of the zones (top N dark, the others orange, labelled "Z01"...), the Gi* hot
+    """Folium map of the zones (top N dark, the others orange, labelled by id "Z-7K3M"...), the Gi* hot
     and cold spots (family-wise 5 %), the EHSA classes (hidden layer) and the comuni boundaries.
 
     Tooltips carry no incident counts (only ranks, scores, z-scores and classes), so nothing is
@@ -588,7 +591,8 @@ def zone_map(
     if len(z):
         features = []
         for geom, row in zip(zone_geometries(result), z.to_dict("records"), strict=True):
-            tip = (f"<b>{e(row['zone'])}</b> · rango {row['rank']} · priorità {e(format_decimal(row['priority'], 1))}"
+            tip = (f"<b>{e(row['zone'])} · {e(row['name'])}</b> · rango {row['rank']} · priorità "
+                   f"{e(format_decimal(row['priority'], 1))}"
                    f"<br>{e(', '.join(row['comuni']))} · {e(format_decimal(row['area_km2'], 2))} km²"
                    f"<br>Fattori: {e(drivers_label(row['drivers']))}<br>{e(row['trend_class'])}"
                    f"<br>Tra le prime {top}: {e(format_decimal(row['p_top'] * 100, 0))} % delle simulazioni")
@@ -613,7 +617,7 @@ def zone_map(
             folium.Marker(
                 [c.y, c.x],
                 icon=folium.DivIcon(html=f"<div style='{_LABEL_CSS}'>{e(row['zone'])}</div>",
-                                    icon_size=(30, 14), icon_anchor=(15, 7)),
+                                    icon_size=(46, 14), icon_anchor=(23, 7)),
             ).add_to(labels)
         labels.add_to(m)
         # frame the top N zones: on a whole province the zones are too small to read otherwise

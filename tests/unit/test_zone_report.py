@@ -157,7 +157,7 @@ def test_csv_for_italian_spreadsheets(result):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
-    assert header[:5] == ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"]
+    assert header[:6] == ["Rango", "Zona", "Luogo", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"]
     assert len(body) == 3
     first = dict(zip(header, body[0], strict=True))
     assert "," in first["Priorità (0-100)"]
@@ -201,7 +201,8 @@ def test_summary_html_escapes_and_contains_everything(result):
     assert "Scuola &lt;b&gt;Test&lt;/b&gt;" in page
     assert "<b>Test</b>" not in page
     assert page.count('class="card"') == 3
-    for text in ("Metodo", "Westfall-Young", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", "Z01"):
+    first = result.zones["zone"].iloc[0]
+    for text in ("Metodo", "Westfall-Young", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", first):
         assert text in page
     assert "Rifugio riservato" not in page
     assert SCRIPT not in page
@@ -210,7 +211,7 @@ def test_summary_html_escapes_and_contains_everything(result):
 def test_map_escapes_texts_and_frames_the_zones(result):
     m = zone_report.zone_map(result, tiles="none", assets_url="../../app/static/vendor/leaflet")
     html = m.get_root().render()
-    assert "Z01" in html
+    assert all(zone_id in html for zone_id in result.zones["zone"])
     assert "Zone pilota (3)" in html
     assert "../../app/static/vendor/leaflet/leaflet.js" in html
     assert "jquery" not in html.lower()
