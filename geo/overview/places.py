@@ -164,37 +164,43 @@ def locate(source: object, cells: Sequence[int] | np.ndarray | pd.Series, *,
         codes = pd.Series(cells).map(comuni).to_numpy(dtype=object)  # a mapping cell -> code
     else:
         codes = np.asarray(comuni, dtype=object)
-    codes = np.array([None if v is None or pd.isna(v) else str(v) for v in codes], dtype=object)
-    out = pd.DataFrame({"cell": cells, "pro_com_t": codes})
-    out["comune"] = [names.get(c) if c is not None else None for c in codes]
-    locality = np.full(n, None, dtype=object)
+    # comune codes as small integers (-1: unknown): the text work below is done once per
+    # distinct (comune, locality, far) combination, not once per cell
+    code_ids, code_values = pd.factorize(pd.Series(codes, dtype=object))
+    code_values = [str(v) for v in code_values]
+    pick = np.full(n, -1, dtype=np.int64)
     distance = np.full(n, np.nan)
-    reach = np.full(n, np.nan)
+    far = np.zeros(n, dtype=bool)
     if n and len(loc):
         lat, lon = hexgrid.cell_centers(cells)
         lat0 = float(np.mean(loc["lat"]))
         xy = _project(lat, lon, lat0)
         lxy = _project(loc["lat"].to_numpy(), loc["lon"].to_numpy(), lat0)
-        loc_codes = loc["pro_com_t"].astype(object).where(loc["pro_com_t"].notna(), None).to_numpy()
-        loc_names = loc["nome"].astype(str).to_numpy()
+        loc_codes = loc["pro_com_t"].map(lambda v: None if v is None or pd.isna(v) else str(v)).to_numpy(dtype=object)
         loc_reach = np.maximum(far_m, loc["tipo"].map(REACH_M).fillna(far_m).to_numpy(dtype=np.float64))
-        key = np.where(codes == None, "", codes).astype(str)  # noqa: E711 - elementwise test
-        for code in np.unique(key):
-            idx = np.flatnonzero(key == code)
-            cand = np.flatnonzero(loc_codes == code) if code else np.arange(len(loc))
+        for k in np.unique(code_ids):
+            idx = np.flatnonzero(code_ids == k)
+            cand = np.flatnonzero(loc_codes == code_values[k]) if k >= 0 else np.arange(len(loc))
             if cand.size == 0:
                 continue
             d, j = cKDTree(lxy[cand]).query(xy[idx])
-            pick = cand[np.asarray(j, dtype=np.int64)]
-            locality[idx], distance[idx], reach[idx] = loc_names[pick], d, loc_reach[pick]
-    far = distance > reach
-    place = np.where(far, np.array([f"{NEAR_PREFIX}{p}" for p in locality], dtype=object), locality)
-    place = np.where(pd.isna(locality), out["comune"].to_numpy(dtype=object), place)
-    comune = out["comune"].to_numpy(dtype=object)
-    out["label"] = pd.Series([place_label(p, c) for p, c in zip(place, comune, strict=True)], dtype=object)
-    # object columns keep None for "unknown" (pandas would otherwise infer strings with NaN)
-    for col, values in (("comune", comune), ("locality", locality), ("place", place)):
-        out[col] = pd.Series([None if pd.isna(v) else v for v in values], dtype=object)
+            pick[idx] = cand[np.asarray(j, dtype=np.int64)]
+            distance[idx] = d
+        far = (pick >= 0) & (distance > loc_reach[np.maximum(pick, 0)] if len(loc) else False)
+    loc_names = loc["nome"].astype(str).to_numpy(dtype=object) if len(loc) else np.array([], dtype=object)
+    combo = pd.DataFrame({"code": code_ids, "pick": pick, "far": far})
+    combo_ids, uniques = pd.factorize(pd.MultiIndex.from_frame(combo))
+    rows = []
+    for code_k, pick_k, far_k in uniques:
+        code = code_values[code_k] if code_k >= 0 else None
+        comune = names.get(code) if code is not None else None
+        locality = str(loc_names[pick_k]) if pick_k >= 0 else None
+        place = (NEAR_PREFIX + locality if far_k else locality) if locality is not None else comune
+        rows.append((code, comune, locality, place, place_label(place, comune)))
+    table = pd.DataFrame(rows, columns=["pro_com_t", "comune", "locality", "place", "label"], dtype=object)
+    out = table.iloc[combo_ids].reset_index(drop=True).astype(object)
+    out = out.where(out.notna(), None)
+    out.insert(0, "cell", cells)
     out["distance_m"] = distance
     return out[LOCATE_COLUMNS]
 
