@@ -53,6 +53,7 @@ from geo.data.schemas import (
 )
 from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, SCHEMES, Classification, classify
 from geo.overview.metrics import METRICS, TABLE_COLUMNS, map_table, protect_frame, suppress_frame
+from geo.overview.places import place_label
 
 #: Decimals kept in coordinates: 5 decimals of a degree are about 1 m at these latitudes.
 COORD_DECIMALS = 5
@@ -344,12 +345,16 @@ def _legend_format(kind: str):
 
 
 def hex_features(frame: pd.DataFrame, classes: pd.Series, *, role: str | None) -> dict:
-    """Compact FeatureCollection of hexagons: properties ``k`` (class code) and ``t`` (comune name
-    then the :data:`TOOLTIP_FIELDS` texts, as ``role`` may see them, HTML-escaped)."""
+    """Compact FeatureCollection of hexagons: properties ``k`` (class code) and ``t`` (the place,
+    "Marina di Carrara (Carrara)", or the comune name, then the :data:`TOOLTIP_FIELDS` texts, as
+    ``role`` may see them, HTML-escaped)."""
     cols = [c for c, _ in TOOLTIP_FIELDS]
     display, _ = suppress_frame(frame, role, columns=cols)
     texts = display.astype(str).map(html.escape).to_numpy()
-    names = [_esc(n) for n in frame["comune"]]
+    if "place" in frame:
+        names = [_esc(place_label(p, c)) for p, c in zip(frame["place"], frame["comune"], strict=True)]
+    else:
+        names = [_esc(n) for n in frame["comune"]]
     features = [
         {"type": "Feature", "properties": {"k": int(code), "t": [name, *row]},
          "geometry": {"type": "Polygon", "coordinates": [_ring(cell)]}}
@@ -646,6 +651,7 @@ def outline_layer(cells: Sequence[int] | np.ndarray, *, name: str, color: str, w
 EXPORT_KEYS: dict[str, str] = {
     "h3": "h3",
     "comune": "comune",
+    "place": "localita",
     "residents": "residenti",
     "incidents": "delitti",
     "rate_per_1000": "delitti_1000_residenti_anno",
