@@ -218,6 +218,9 @@ with tab_hot:
     st.markdown("  \n".join(backtest.evidence_lines(n_hot, prep.noise, prep.back)))
     st.altair_chart(concentration_chart(result.concentration), width="stretch")
     st.caption(zone_report.concentration_text(summary))
+    if n_hot:
+        st.markdown(f"**Esagoni punto caldo** (i più caldi, al più {zone_report.HOTSPOT_ROWS}):")
+        st.dataframe(zone_report.hotspot_table(result), hide_index=True, width="stretch", key="zp_hot_table")
     classes = hexes[hexes["pattern"] != "none"]["label"].value_counts().rename_axis("Classe").reset_index(
         name="Esagoni")
     st.markdown("**Tendenze degli esagoni** (Gi\\* per trimestre su tutta la serie storica, test di Mann-Kendall):")

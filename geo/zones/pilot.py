@@ -553,7 +553,7 @@ class ZoneResult:
     ``priority`` and the per-indicator contributions ``c_<indicator>`` (they add up to the
     priority), the zone's figures (see :func:`zone_table`), and the robustness columns.
     ``hexes`` has one row per cell of the territory with ``priority``, ``candidate``, ``zone``,
-    the Gi* columns and the EHSA label.
+    the Gi* columns, the EHSA label and ``place`` ("Marina di Carrara (Carrara)").
     """
 
     zones: pd.DataFrame
@@ -642,6 +642,8 @@ def rank_zones(
     for k, key in enumerate(INDICATOR_KEYS):
         hexes[f"c_{key}"] = contrib[:, k]
     hexes = hexes.join(prep.hot[["z", "q", "hotspot"]]).join(prep.ehsa[["pattern", "kind", "label"]])
+    hexes["place"] = (prep.places.set_index("cell")["label"].reindex(hexes.index).to_numpy(dtype=object)
+                      if prep.places is not None else None)
     curve = hotspots.concentration_curve(prep.table.base["incidents"].to_numpy(), area)
     params = {
         "res": prep.filters.res, "min_km2": min_km2, "max_km2": max_km2, "candidate_share": candidate_share,

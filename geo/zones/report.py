@@ -534,6 +534,35 @@ def _hex_collection(cells: Sequence[int], props: Sequence[dict]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _places(hexes: pd.DataFrame) -> list[str | None]:
+    """The place labels of some rows of :attr:`ZoneResult.hexes` (None where unknown)."""
+    if "place" not in hexes:
+        return [None] * len(hexes)
+    return [p if isinstance(p, str) and p else None for p in hexes["place"]]
+
+
+#: Rows of the hot-spot table (the hottest first).
+HOTSPOT_ROWS = 50
+
+
+def hotspot_table(result: ZoneResult, *, limit: int = HOTSPOT_ROWS) -> pd.DataFrame:
+    """The hot hexagons (Gi*, family-wise 5 %), hottest first: ``Località`` (the place of the
+    hexagon, "Marina di Carrara (Carrara)"), ``Esagono H3``, ``Gi* z`` (2 decimals, Italian),
+    ``Tendenza (EHSA)`` and ``Zona pilota`` (its id, or "–"). No incident counts: nothing to protect.
+    """
+    hexes = result.hexes
+    hot = hexes[hexes["hotspot"] == hotspots.HOT]
+    hot = hot.assign(_cell=hot.index.to_numpy()).sort_values(["z", "_cell"], ascending=[False, True]).head(limit)
+    ids = dict(zip(result.zones["rank"], result.zones["zone"], strict=True)) if len(result.zones) else {}
+    return pd.DataFrame({
+        "Località": [p or "–" for p in _places(hot)],
+        "Esagono H3": hexgrid.to_str(hot.index.to_numpy()),
+        "Gi* z": [format_decimal(v, 2) for v in hot["z"]],
+        "Tendenza (EHSA)": hot["label"].to_numpy(dtype=object),
+        "Zona pilota": [ids.get(int(r), "–") for r in hot["zone"]],
+    })
+
+
 def zone_map(
     result: ZoneResult,
     *,
@@ -563,9 +592,10 @@ def zone_map(
     if len(sig):
         props = [{
             "color": HOT_COLOR if h == hotspots.HOT else COLD_COLOR,
-            "t": f"<b>Punto {e(h)}</b> (Gi* z = {e(format_decimal(z, 2))}, q = {e(format_decimal(q, 4))})"
-                 f"<br>{e(lab)}",
-        } for h, z, q, lab in zip(sig["hotspot"], sig["z"], sig["q"], sig["label"], strict=True)]
+            "t": f"<b>Punto {e(h)}</b> · {e(place or '')} (Gi* z = {e(format_decimal(z, 2))}, "
+                 f"q = {e(format_decimal(q, 4))})<br>{e(lab)}",
+        } for h, z, q, lab, place in zip(sig["hotspot"], sig["z"], sig["q"], sig["label"], _places(sig),
+                                         strict=True)]
         folium.GeoJson(
             _hex_collection(sig.index.to_numpy(), props), name=f"Punti caldi e freddi (Gi*, errore 5 %): {len(sig)}",
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": f["properties"]["color"],
@@ -577,8 +607,8 @@ def zone_map(
     if len(pat):
         props = [{
             "color": PATTERN_COLORS[p] if k == hotspots.HOT else COLD_PATTERN_COLOR,
-            "t": f"<b>{e(lab)}</b>",
-        } for p, k, lab in zip(pat["pattern"], pat["kind"], pat["label"], strict=True)]
+            "t": f"<b>{e(lab)}</b><br>{e(place or '')}",
+        } for p, k, lab, place in zip(pat["pattern"], pat["kind"], pat["label"], _places(pat), strict=True)]
         folium.GeoJson(
             _hex_collection(pat.index.to_numpy(), props), name=f"Tendenze (EHSA): {len(pat)} esagoni",
             show=show_trends,

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 import shapely
 
@@ -237,3 +238,17 @@ def test_concentration_text_cites_the_law_of_crime_concentration():
     assert "50 % dei delitti nel 5 % più denso" in text
     assert "Weisburd 2015" in text
     assert "0,81" in text
+
+
+def test_hotspot_table_names_places_hottest_first(result):
+    hexes = result.hexes.copy()
+    hexes["hotspot"] = zones.hotspots.HOT
+    hexes["z"] = np.arange(len(hexes), dtype=float)
+    hexes["place"] = [f"Luogo <{i}>" for i in range(len(hexes))]
+    hot = zones.ZoneResult(zones=result.zones, hexes=hexes, weights=result.weights, params=result.params)
+    table = zone_report.hotspot_table(hot, limit=2)
+    assert list(table.columns) == ["Località", "Esagono H3", "Gi* z", "Tendenza (EHSA)", "Zona pilota"]
+    assert table["Località"].tolist() == [f"Luogo <{len(hexes) - 1}>", f"Luogo <{len(hexes) - 2}>"]
+    assert table["Gi* z"].iloc[0] == f"{len(hexes) - 1},00"
+    assert set(table["Zona pilota"]) <= set(result.zones["zone"]) | {"–"}
+    assert result.hexes["place"].map(lambda p: isinstance(p, str) and len(p) > 0).all()
