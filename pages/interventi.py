@@ -112,8 +112,9 @@ def main() -> None:
         inizio=[d.strftime("%d/%m/%Y") for d in items["start_date"]],
         costo=[format_int(v) if v == v and v is not None else "" for v in items["cost_eur"]],
         sintetico=["sì" if s else "no" for s in items["synthetic"]],
-    )[["intervention_id", "title", "tipo", "stato", "inizio", "costo", "responsible", "n_cells", "sintetico"]]
-    st.dataframe(shown.rename(columns={"intervention_id": "Codice", "title": "Titolo", "tipo": "Tipo",
+    )[["intervention_id", "title", "luogo", "tipo", "stato", "inizio", "costo", "responsible", "n_cells",
+       "sintetico"]]
+    st.dataframe(shown.rename(columns={"intervention_id": "Codice", "title": "Titolo", "luogo": "Luogo", "tipo": "Tipo",
                                        "stato": "Stato", "inizio": "Inizio", "costo": "Costo (€)",
                                        "responsible": "Responsabile", "n_cells": "Esagoni",
                                        "sintetico": "Sintetico"}),

@@ -21,8 +21,10 @@ from geo.maps import layers as maps
 from geo.maps.classes import SCHEMES
 from geo.maps.layers import LEAFLET_APP_URL
 from geo.overview import metrics
+from geo.overview.places import place_label
 from geo.reports import workflow as reports
 from geo.zones import backtest
+from geo.zones.report import md
 from pages.common import (
     anchored,
     current_role,
@@ -91,8 +93,9 @@ def details_panel(store, frame: pd.DataFrame, filters: Filters, role: str, metri
     spec = metrics.METRICS[metric]
     ordered = metrics.sort_for_role(frame, spec.column, role)
     display, _ = metrics.suppress_frame(ordered, role, columns=[spec.column])
-    labels = {int(c): f"{n} · {h} · {v}" for c, n, h, v in
-              zip(ordered["cell"], ordered["comune"], ordered["h3"], display[spec.column], strict=True)}
+    labels = {int(c): f"{place_label(p, n)} · {h} · {v}" for c, p, n, h, v in
+              zip(ordered["cell"], ordered["place"], ordered["comune"], ordered["h3"], display[spec.column],
+                  strict=True)}
     if st.session_state.get(SELECTED) not in labels:
         st.session_state[SELECTED] = None
     cell = st.selectbox(
@@ -104,7 +107,8 @@ def details_panel(store, frame: pd.DataFrame, filters: Filters, role: str, metri
                 "e l'andamento mensile dei delitti.")
         return
     details = metrics.cell_details(store, cell, filters, frame=frame)
-    st.markdown(f"**{details.comune}** · esagono `{details.h3}` (risoluzione {details.res})")
+    place = place_label(details.figures.get("place"), details.comune)
+    st.markdown(f"**{md(place)}** · esagono `{details.h3}` (risoluzione {details.res})")
     st.dataframe(metrics.details_table(details, role), hide_index=True, width="stretch")
     series = metrics.details_series(details, role)
     if series.empty:

@@ -144,8 +144,9 @@ with tab_map:
     st_folium(m, key="zone_pilota_map", height=560, use_container_width=True, returned_objects=[])
     st.subheader("Classifica delle zone")
     table = zone_report.export_table(result, role=role)
-    shown = ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)", "Fattori principali",
-             "Superficie (km²)", "Residenti", "Delitti nel periodo", "Affidabilità del tasso per residenti",
+    shown = ["Rango", "Zona", "Luogo", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)",
+             "Fattori principali", "Superficie (km²)", "Residenti", "Delitti nel periodo",
+             "Affidabilità del tasso per residenti",
              "Esagoni punto caldo (Gi*)", "Tendenza (EHSA)", f"P(tra le prime {top})", "Rango di consenso (Borda)",
              "Disaccordo tra profili"]
     st.dataframe(
@@ -160,7 +161,7 @@ with tab_map:
     st.caption("Le zone sono ordinate per **beneficio atteso** = priorità media × superficie: a parità di priorità, "
                "una zona più ampia raggiunge più persone e luoghi. L'affidabilità dice quanto il tasso per residenti "
                "della zona poggia sui suoi dati (bassa: pochi residenti, il tasso è avvicinato alla media).")
-    st.altair_chart(contributions_chart(z.head(max(top, 10))), width="stretch")
+    st.altair_chart(contributions_chart(z, top=max(top, 10)), width="stretch")
     st.caption("Ogni barra è la priorità media della zona; i segmenti sono i contributi (peso × punteggio × 100) e "
                "sommano esattamente alla priorità.")
     st.subheader("Esportazioni")
@@ -182,7 +183,7 @@ with tab_cards:
     st.caption(f"Schede delle prime {min(top, len(z))} zone. I nomi di servizi con indirizzo riservato sono visibili "
                "solo ai ruoli abilitati.")
     for row in z.head(top).to_dict("records"):
-        with st.expander(f"{row['zone']} · {', '.join(row['comuni'])} · beneficio atteso "
+        with st.expander(f"{row['rank']}. {row['name'] or ', '.join(row['comuni'])} · {row['zone']} · beneficio atteso "
                          f"{format_decimal(row['benefit'], 1)} · priorità {format_decimal(row['priority'], 1)}",
                          expanded=row["rank"] == 1):
             zone_card(row, role=role, top=top)
@@ -201,7 +202,8 @@ with tab_rob:
     disagree = z[z["disagreement"]]
     if len(disagree):
         st.markdown("**Zone su cui i punti di vista divergono:** " + ", ".join(
-            f"{r['zone']} (ranghi " + ", ".join(f"{md(p.label)} {r[f'rank_{k}']}" for k, p in PRESETS.items()) + ")"
+            f"{r['zone']} {md(r['name'])} (ranghi "
+            + ", ".join(f"{md(p.label)} {r[f'rank_{k}']}" for k, p in PRESETS.items()) + ")"
             for r in disagree.head(10).to_dict("records")))
 
 with tab_hot:
@@ -220,6 +222,9 @@ with tab_hot:
     st.markdown("  \n".join(backtest.evidence_lines(n_hot, prep.noise, prep.back)))
     st.altair_chart(concentration_chart(result.concentration), width="stretch")
     st.caption(zone_report.concentration_text(summary))
+    if n_hot:
+        st.markdown(f"**Esagoni punto caldo** (i più caldi, al più {zone_report.HOTSPOT_ROWS}):")
+        st.dataframe(zone_report.hotspot_table(result), hide_index=True, width="stretch", key="zp_hot_table")
     classes = hexes[hexes["pattern"] != "none"]["label"].value_counts().rename_axis("Classe").reset_index(
         name="Esagoni")
     st.markdown("**Tendenze degli esagoni** (Gi\\* per trimestre su tutta la serie storica, test di Mann-Kendall):")

@@ -91,6 +91,11 @@ def format_decimal(value: float | None, decimals: int = 1) -> str:
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
+#: Vega expression for axis labels in the Italian number format (thousands with a dot, decimals
+#: with a comma), for ``alt.Axis(labelExpr=...)``.
+VEGA_IT_NUMBER = "replace(replace(replace(format(datum.value, ',~f'), ',', '_'), '.', ','), '_', '.')"
+
+
 def format_percent(share: float | None, decimals: int = 0) -> str:
     """A share in 0-1 as a percentage: ``0.256`` → ``"26 %"``; missing → ``"–"``."""
     if share is None or pd.isna(share):

@@ -187,13 +187,14 @@ def _by_group(store, role: str | None, coverage: pd.Series, kw: dict) -> pd.Data
 
 def pilot_zones(store, *, comuni: Sequence[str] | None = None, top: int = pilot.DEFAULT_TOP,
                 preset: str = DEFAULT_PRESET) -> dict[str, np.ndarray]:
-    """The ``top`` pilot zones of ``preset`` (zone label "Z01"... → resolution-9 cells), as the
-    Zone pilota page delineates them with its default bounds (robustness draws skipped)."""
+    """The ``top`` pilot zones of ``preset`` (zone id and place, "Z-7K3M – Marina di Carrara
+    (Carrara)", → resolution-9 cells), as the Zone pilota page delineates them with its default
+    bounds (robustness draws skipped)."""
     prep = pilot.prepare(store, Filters(res=HEX_RES, comuni=tuple(comuni or ())))
     result = pilot.rank_zones(prep, preset_weights(preset), top=top, draws=1)
     labels = result.hexes["zone"]
-    return {pilot.zone_label(int(r)): labels.index[labels == r].to_numpy(dtype=np.int64)
-            for r in result.zones["rank"].head(top)}
+    return {f"{row.zone} – {row.name}": labels.index[labels == row.rank].to_numpy(dtype=np.int64)
+            for row in result.zones.head(top).itertuples()}
 
 
 def pilot_zone_coverage(zones: dict[str, np.ndarray], analysis: CoverageAnalysis, metric_crs: str

@@ -2,7 +2,7 @@
 
 * ``elenca``: the register (code, kind, status, dates, cost, cells);
 * ``crea``: registers an intervention (as the command-line operator, audited) on given H3 cells,
-  on a pilot zone of ``rank zones`` (``--da-zona Z01``), on the hexagons of the lighting plan of
+  on a pilot zone of ``rank zones`` (``--da-zona Z-7K3M``), on the hexagons of the lighting plan of
   ``rank lighting`` for a budget (``--da-piano --budget``) or on the hexagons of reports
   (``--da-segnalazioni --segnalazioni ID,ID``); ``--segnalazioni`` links reports;
 * ``valuta ID``: the evaluation against matched comparison areas, by crime family;
@@ -151,7 +151,7 @@ def add_parser(sub, make, common) -> None:
     origin = q.add_mutually_exclusive_group(required=True)
     origin.add_argument("--celle", default=None, help="esagoni H3 separati da virgole")
     origin.add_argument("--da-zona", dest="da_zona", default=None, metavar="ZONA",
-                        help="gli esagoni della zona pilota ZONA (es. Z01) della classifica di 'rank zones'")
+                        help="gli esagoni della zona pilota ZONA (es. Z-7K3M) della classifica di 'rank zones'")
     origin.add_argument("--da-piano", dest="da_piano", action="store_true",
                         help="gli esagoni scelti dal piano di illuminazione di 'rank lighting' per --budget")
     origin.add_argument("--da-segnalazioni", dest="da_segnalazioni", action="store_true",

@@ -1204,6 +1204,10 @@ class Store:
             LEFT JOIN intervention_cells c USING (intervention_id) GROUP BY ALL
             ORDER BY i.start_date, i.intervention_id""", cols=cols))
 
+    def intervention_cell_pairs(self) -> pd.DataFrame:
+        """``intervention_id`` and ``cell`` of every intervention's hexagons."""
+        return self.query("SELECT intervention_id, cell FROM intervention_cells ORDER BY intervention_id, cell")
+
     def intervention_cells(self, intervention_id: str) -> list[int]:
         rows = self.cursor().execute("SELECT cell FROM intervention_cells WHERE intervention_id = ? ORDER BY cell",
                                      [intervention_id]).fetchall()

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from geo.access import audit
 from geo.access.permissions import OWN, User, normalise_comuni, require, scope
 from geo.data.storage import Store
+from geo.overview import places
 from geo.reports import workflow
+from geo.zones import naming
+from geo.zones.pilot import planar_km
 
 KINDS: dict[str, str] = {
     "zona_pilota": "Azioni zona pilota",
@@ -134,7 +138,27 @@ def list_interventions(store: Store, actor: User | None) -> pd.DataFrame:
     frame = frame.copy()
     frame["tipo"] = frame["kind"].map(KINDS)
     frame["stato"] = frame["status"].map(STATUSES)
+    frame["luogo"] = intervention_places(store, frame)
     return frame.reset_index(drop=True)
+
+
+def intervention_places(store: Store, frame: pd.DataFrame) -> list[str]:
+    """Where each intervention of ``frame`` is: the place of its core hexagon (the one nearest the
+    centre of its hexagons, :func:`geo.zones.naming.core_cells`), "Marina di Carrara (Carrara)"."""
+    if frame.empty:
+        return []
+    pairs = store.intervention_cell_pairs()
+    pairs = pairs[pairs["intervention_id"].isin(frame["intervention_id"])]
+    if pairs.empty:
+        return [""] * len(frame)
+    ids = {iid: k + 1 for k, iid in enumerate(frame["intervention_id"])}
+    cells = pairs["cell"].to_numpy(dtype=np.int64)
+    cores = naming.core_cells(cells, pairs["intervention_id"].map(ids).to_numpy(), planar_km(cells))
+    order = [k for k in range(1, len(frame) + 1) if k in cores]
+    comune = dict(zip(range(1, len(frame) + 1), frame["pro_com_t"], strict=True))
+    found = places.locate(store, [cores[k] for k in order], comuni=[comune[k] for k in order])
+    label = dict(zip(order, found["label"], strict=True))
+    return [label.get(k, "") for k in range(1, len(frame) + 1)]
 
 
 def get_intervention(store: Store, actor: User | None, intervention_id: str) -> tuple[dict, list[int]]:

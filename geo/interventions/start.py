@@ -47,7 +47,7 @@ def cell_comuni(store: Store, cells: Iterable[int], res: int) -> pd.Series:
 
 
 def zone_draft(store: Store, zones: pd.DataFrame, zone: str, res: int, *, today: date | None = None) -> Draft:
-    """The draft for pilot zone ``zone`` ("Z01"…) of a ranking (``ZoneResult.zones``): kind
+    """The draft for pilot zone ``zone`` ("Z-7K3M"…) of a ranking (``ZoneResult.zones``): kind
     ``zona_pilota``, its cells, its main comune (most hexagons), a title naming the zone."""
     rows = zones[zones["zone"] == zone]
     if rows.empty:
@@ -55,7 +55,9 @@ def zone_draft(store: Store, zones: pd.DataFrame, zone: str, res: int, *, today:
     row = rows.iloc[0]
     cells = tuple(sorted(int(c) for c in row["cells"]))
     comuni = cell_comuni(store, cells, res)
-    names = ", ".join(str(n) for n in row["comuni"])
+    # the zone's place ("Marina di Carrara (Carrara)") when the ranking names it, else its comuni
+    names = str(row["name"]) if isinstance(row.get("name"), str) and row["name"] else ", ".join(
+        str(n) for n in row["comuni"])
     return Draft(kind="zona_pilota", title=f"Zona pilota {zone} – {names}", cells=cells, res=int(res),
                  pro_com_t=str(comuni.index[0]) if len(comuni) else None,
                  comuni=tuple(str(c) for c in comuni.index), start=today or date.today(),

@@ -45,6 +45,7 @@ from geo.data import hexgrid
 from geo.data.schemas import OLD_LAMP_TECHNOLOGIES, OPEN_REPORT_STATUS
 from geo.lighting.costs import lamp_power_w
 from geo.lighting.effects import FAMILIES, family_column
+from geo.overview import places
 
 Basis = Literal["auto", "strade", "area", "residenti"]
 
@@ -558,5 +559,9 @@ def lighting_need(
         settled_km2=settled_area_km2(context10, res, min_residents=params.settled_min_residents),
         road_km=road_km, demand=demand, centres=centres, params=params,
     )
+    # the place of each hexagon ("Marina di Carrara"), for the plan's tables and tooltips
+    out["place"] = places.locate(store, out["cell"].to_numpy(), comuni=out["pro_com_t"].to_numpy(dtype=object),
+                                 comune_names=dict(zip(all_comuni["pro_com_t"], all_comuni["nome"], strict=True))
+                                 )["place"].to_numpy(dtype=object)
     out.attrs["protected"] = protected
     return out

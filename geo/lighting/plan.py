@@ -90,8 +90,8 @@ except OSError:  # pragma: no cover - platforms without a global C library handl
     _LIBC = None
 
 CANDIDATE_COLUMNS = [
-    "id", "cell", "h3", "pro_com_t", "kind", "lot", "points", "cost_eur", "share", "exposed_year", "counted_year",
-    "prevented_low", "prevented_central", "prevented_high", "perceived", "kwh_saved", "eur_saved",
+    "id", "cell", "h3", "place", "pro_com_t", "kind", "lot", "points", "cost_eur", "share", "exposed_year",
+    "counted_year", "prevented_low", "prevented_central", "prevented_high", "perceived", "kwh_saved", "eur_saved",
     "co2_saved_kg", "outskirts", "under_lit", "distance_km", "night_outdoor", "night_outdoor_year",
     "demand_points",
 ]
@@ -192,6 +192,7 @@ def build_candidates(
     counted = effects.counted()
     exposed_counted = sum((exposed_by_family[k] for k in counted), np.zeros(len(n)))
     hexes = np.asarray(hexgrid.to_str(n["cell"].to_numpy()), dtype=object)
+    place = n["place"].to_numpy(dtype=object) if "place" in n else np.full(len(n), None, dtype=object)
     kwh = {
         "riparazione": -energy.kwh_per_year(n["modern_broken_power_w"].to_numpy(dtype=float)),
         "led": energy.kwh_per_year(n["old_power_w"].to_numpy(dtype=float)) * (1.0 - energy.led_power_ratio),
@@ -227,6 +228,7 @@ def build_candidates(
             "id": ids,
             "cell": n["cell"].to_numpy()[rows_rep],
             "h3": hexes[rows_rep],
+            "place": place[rows_rep],
             "pro_com_t": n["pro_com_t"].to_numpy()[rows_rep],
             "kind": kind,
             "lot": lot,

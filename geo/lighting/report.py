@@ -39,6 +39,7 @@ PLAN_HEADERS: dict[str, str] = {
     "id": "Intervento",
     "h3": "Esagono H3",
     "comune": "Comune",
+    "place": "Località",
     "pro_com_t": "Codice ISTAT",
     "kind_label": "Tipo",
     "points": "Punti luce",
@@ -143,6 +144,8 @@ def plan_table(plan: Plan, names: Mapping[str, str], *, role: str | None) -> pd.
         "id": sel["id"].to_numpy(),
         "h3": sel["h3"].to_numpy(),
         "comune": sel["pro_com_t"].map(lambda c: names.get(c, c)).to_numpy(),
+        "place": (sel["place"] if "place" in sel else pd.Series(None, index=sel.index, dtype=object)).to_numpy(
+            dtype=object),
         "pro_com_t": sel["pro_com_t"].to_numpy(),
         "kind_label": sel["kind"].map(KINDS).to_numpy(),
         "points": sel["points"].astype(int).to_numpy(),
@@ -394,9 +397,9 @@ def summary_html(
     _check(plan.protected, role)
     ctx = dict(context or {})
     table = plan_table(plan, names, role=role).head(top)
-    cols = [PLAN_HEADERS[k] for k in ("rank", "comune", "h3", "kind_label", "points", "cost_eur", "cumulative_cost_eur",
-                                      "prevented_low", "prevented_central", "prevented_high", "kwh_saved",
-                                      "outskirts", "under_lit")]
+    cols = [PLAN_HEADERS[k] for k in ("rank", "comune", "place", "h3", "kind_label", "points", "cost_eur",
+                                      "cumulative_cost_eur", "prevented_low", "prevented_central", "prevented_high",
+                                      "kwh_saved", "outskirts", "under_lit")]
     body = "".join("<tr>" + "".join(f"<td>{e(_text(r[c]))}</td>" for c in cols) + "</tr>"
                    for r in table.to_dict("records"))
     by = public_by_comune(plan, role)

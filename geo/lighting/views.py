@@ -12,13 +12,14 @@ import folium
 import numpy as np
 import pandas as pd
 
-from geo.access.privacy import format_decimal, format_int
+from geo.access.privacy import VEGA_IT_NUMBER, format_decimal, format_int
 from geo.data import hexgrid
 from geo.lighting.need import NeedParams, UnderlitRule
 from geo.lighting.plan import KINDS
 from geo.lighting.report import hex_ring
 from geo.maps import layers as maps
 from geo.maps.classes import NO_DATA, NO_DATA_COLOR, classify
+from geo.overview.places import place_label
 
 #: Hexagons above which the need layer keeps only the ones with the highest potential.
 MAX_NEED_CELLS = 6000
@@ -56,8 +57,9 @@ def need_layer_data(need: pd.DataFrame, candidates: pd.DataFrame, metric: str, n
     texts = []
     for row in frame.to_dict("records"):
         value = _metric_text(metric, row[metric])
+        where = place_label(row.get("place"), names.get(row["pro_com_t"], row["pro_com_t"]))
         texts.append([
-            html.escape(f"{names.get(row['pro_com_t'], row['pro_com_t'])} · {row['h3']}"),
+            html.escape(f"{where} · {row['h3']}"),
             format_int(row["residents"]),
             f"{format_int(row['working'])}/{format_int(row['lights'])}",
             format_int(row["broken"]),
@@ -121,6 +123,7 @@ def plan_layer(plan, names: dict[str, str]) -> folium.FeatureGroup:
     points = sel.pivot_table(index="cell", columns="kind", values="points", aggfunc="sum", fill_value=0)
     per_cell = sel.groupby("cell", sort=False).agg(
         pro_com_t=("pro_com_t", "first"), h3=("h3", "first"), cost=("cost_eur", "sum"),
+        place=("place", "first") if "place" in sel else ("h3", lambda _: None),
         low=("prevented_low", "sum"), central=("prevented_central", "sum"), high=("prevented_high", "sum"))
     points = points.reindex(index=per_cell.index, columns=KIND_ORDER, fill_value=0)
     features = []
@@ -128,7 +131,7 @@ def plan_layer(plan, names: dict[str, str]) -> folium.FeatureGroup:
         present = [i for i, n in enumerate(pts) if n > 0]
         what = "; ".join(f"{KINDS[KIND_ORDER[i]]} ({format_int(pts[i])} punti)" for i in present)
         effect = f"{format_decimal(row.central, 2)} ({format_decimal(row.low, 2)}–{format_decimal(row.high, 2)})"
-        name = names.get(row.pro_com_t, row.pro_com_t)
+        name = place_label(row.place, names.get(row.pro_com_t, row.pro_com_t))
         features.append({
             "type": "Feature",
             "properties": {"k": present[0] if len(present) == 1 else 3,
@@ -164,7 +167,7 @@ def build_need_map(data: dict, comuni: pd.DataFrame, tiles: str, *, assets_url: 
 
 
 #: Vega label expression: thousands with a dot, decimals with a comma (Italian format).
-_IT_AXIS = "replace(replace(replace(format(datum.value, ',~f'), ',', '_'), '.', ','), '_', '.')"
+_IT_AXIS = VEGA_IT_NUMBER
 
 
 def frontier_chart(front: pd.DataFrame, budget: float, plan_totals: dict) -> alt.LayerChart:

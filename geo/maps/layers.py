@@ -53,6 +53,7 @@ from geo.data.schemas import (
 )
 from geo.maps.classes import HIDDEN, HIDDEN_COLOR, NO_DATA, NO_DATA_COLOR, SCHEMES, Classification, classify
 from geo.overview.metrics import METRICS, TABLE_COLUMNS, map_table, protect_frame, suppress_frame
+from geo.overview.places import place_label
 
 #: Decimals kept in coordinates: 5 decimals of a degree are about 1 m at these latitudes.
 COORD_DECIMALS = 5
@@ -294,6 +295,29 @@ class Legend(folium.MacroElement):
         self.html_js = js_json(f"<b>{html.escape(title)}</b>{rows}{note_html}")
 
 
+#: Options of Leaflet's ``L.control.scale``: metric units only.
+SCALE_OPTIONS: dict[str, bool] = {"metric": True, "imperial": False}
+
+
+class MetricScale(folium.MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (folium's ``control_scale=True`` adds
+    ``L.control.scale()``, whose default also shows miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({{ this.options_js }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+        self.options_js = js_json(SCALE_OPTIONS)
+
+
 # --------------------------------------------------------------------------------------------
 # Features
 # --------------------------------------------------------------------------------------------
@@ -321,12 +345,16 @@ def _legend_format(kind: str):
 
 
 def hex_features(frame: pd.DataFrame, classes: pd.Series, *, role: str | None) -> dict:
-    """Compact FeatureCollection of hexagons: properties ``k`` (class code) and ``t`` (comune name
-    then the :data:`TOOLTIP_FIELDS` texts, as ``role`` may see them, HTML-escaped)."""
+    """Compact FeatureCollection of hexagons: properties ``k`` (class code) and ``t`` (the place,
+    "Marina di Carrara (Carrara)", or the comune name, then the :data:`TOOLTIP_FIELDS` texts, as
+    ``role`` may see them, HTML-escaped)."""
     cols = [c for c, _ in TOOLTIP_FIELDS]
     display, _ = suppress_frame(frame, role, columns=cols)
     texts = display.astype(str).map(html.escape).to_numpy()
-    names = [_esc(n) for n in frame["comune"]]
+    if "place" in frame:
+        names = [_esc(place_label(p, c)) for p, c in zip(frame["place"], frame["comune"], strict=True)]
+    else:
+        names = [_esc(n) for n in frame["comune"]]
     features = [
         {"type": "Feature", "properties": {"k": int(code), "t": [name, *row]},
          "geometry": {"type": "Polygon", "coordinates": [_ring(cell)]}}
@@ -472,7 +500,7 @@ def start_view(comuni: pd.DataFrame | None = None) -> tuple[list[float], int]:
 
 def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Sequence[float] | None = None,
              zoom_start: int | None = None, comuni: pd.DataFrame | None = None) -> folium.Map:
-    """An empty Lanterna map: canvas renderer, scale bar, Leaflet from ``assets_url``
+    """An empty Lanterna map: canvas renderer, metric scale bar (:class:`MetricScale`), Leaflet from ``assets_url``
     (:func:`use_assets`), compact controls (:data:`MAP_CSS`) and the base map ``tiles``
     (:data:`TILES`). Every map of the dashboard starts here, at ``location`` or else at the
     territory of ``comuni`` (:func:`start_view`)."""
@@ -482,7 +510,8 @@ def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Seq
     location = list(location) if location is not None else view
     zoom_start = zoom_start if zoom_start is not None else zoom
     m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, prefer_canvas=True,
-                   control_scale=True)
+                   control_scale=False)
+    MetricScale().add_to(m)
     use_assets(m, assets_url)
     m.get_root().header.add_child(folium.Element(f"<style>{MAP_CSS}</style>"), name="lanterna_css")
     if tiles == "osm":
@@ -622,6 +651,7 @@ def outline_layer(cells: Sequence[int] | np.ndarray, *, name: str, color: str, w
 EXPORT_KEYS: dict[str, str] = {
     "h3": "h3",
     "comune": "comune",
+    "place": "localita",
     "residents": "residenti",
     "incidents": "delitti",
     "rate_per_1000": "delitti_1000_residenti_anno",

@@ -45,7 +45,7 @@ from geo.access.privacy import (
 from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.data.storage import Store
-from geo.overview import trends
+from geo.overview import places, trends
 
 #: Fewer residents than this and the rate per 1,000 is not computed (see the module notes).
 MIN_RESIDENTS_FOR_RATE = 50
@@ -89,6 +89,7 @@ INCIDENT_DERIVED: dict[str, tuple[str, ...]] = {
 TABLE_COLUMNS: dict[str, str] = {
     "h3": "Esagono H3",
     "comune": "Comune",
+    "place": "Località",
     "residents": "Residenti (stima)",
     "incidents": "Delitti",
     "rate_per_1000": "Delitti ogni 1.000 residenti all'anno",
@@ -124,7 +125,7 @@ FORMATS = {
     "residents": format_int,
     "area_km2": lambda v: format_decimal(v, 2),
 }
-_TEXT_COLUMNS = ("cell", "h3", "pro_com_t", "comune")
+_TEXT_COLUMNS = ("cell", "h3", "pro_com_t", "comune", "place")
 
 
 def format_metric(value: float | None, metric: Metric) -> str:
@@ -179,7 +180,8 @@ def hex_metrics(store: Store, filters: Filters, *, include_private_services: boo
     Returns
     -------
     DataFrame
-        ``cell`` (int64), ``h3`` (string id), ``pro_com_t``, ``comune``, ``residents``,
+        ``cell`` (int64), ``h3`` (string id), ``pro_com_t``, ``comune``, ``place`` (nearest locality,
+        :mod:`geo.overview.places`), ``residents``,
         ``area_km2``, ``incidents``, ``night``, ``day``, ``rate_per_1000``, ``per_km2``,
         ``night_share``, ``reports_open``, ``reports_open_severity``, ``lights``,
         ``lights_broken``, ``lights_old``, ``lights_broken_share``, ``schools``, ``services``,
@@ -202,6 +204,8 @@ def hex_metrics(store: Store, filters: Filters, *, include_private_services: boo
     names = store.comuni().set_index("pro_com_t")["nome"]
     frame["comune"] = frame["pro_com_t"].map(names)
     frame["h3"] = hexgrid.to_str(frame["cell"])
+    frame["place"] = places.locate(store, frame["cell"].to_numpy(), comuni=frame["pro_com_t"].to_numpy(dtype=object),
+                                   comune_names=names.to_dict())["place"].to_numpy(dtype=object)
 
     months = period_months(store, filters)
     per_year = 12 / months if months else np.nan
@@ -215,7 +219,7 @@ def hex_metrics(store: Store, filters: Filters, *, include_private_services: boo
         frame["night_share"] = np.where(frame["incidents"] > 0, frame["night"] / frame["incidents"], np.nan)
         frame["lights_broken_share"] = np.where(frame["lights"] > 0, frame["lights_broken"] / frame["lights"],
                                                 np.nan)
-    columns = ["cell", "h3", "pro_com_t", "comune", "residents", "area_km2", "incidents", "night", "day",
+    columns = ["cell", "h3", "pro_com_t", "comune", "place", "residents", "area_km2", "incidents", "night", "day",
                "rate_per_1000", "per_km2", "night_share", "reports_open", "reports_open_severity", "lights",
                "lights_broken", "lights_old", "lights_broken_share", "schools", "services", "confiscated",
                "incidents_key", "night_key", "day_key"]
@@ -332,7 +336,7 @@ def styled_table(frame: pd.DataFrame, role: str | None):
             return lambda v: format_decimal(v, 1)
         return format_int
 
-    text_headers = {TABLE_COLUMNS["h3"], TABLE_COLUMNS["comune"]}
+    text_headers = {TABLE_COLUMNS["h3"], TABLE_COLUMNS["comune"], TABLE_COLUMNS["place"]}
     formatters = {h: number(h) for h in values.columns if h not in text_headers}
     return values.style.format(formatters, na_rep=MISSING_LABEL).hide(axis="index")
 

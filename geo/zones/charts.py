@@ -6,6 +6,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from geo.access.privacy import VEGA_IT_NUMBER, format_decimal
 from geo.zones.indicators import INDICATOR_KEYS, INDICATORS
 from geo.zones.priority import PRESETS
 
@@ -13,25 +14,68 @@ INDICATOR_COLORS = ["#B3261E", "#E6550D", "#6A3D9A", "#8C6D31", "#F2B701", "#1F7
                     "#7F7F7F", "#BCBD22"]
 
 
-def contributions_chart(z: pd.DataFrame) -> alt.Chart:
-    """Stacked bars: each zone's priority split into the contributions of the indicators."""
-    long = z.melt(id_vars=["zone", "rank"], value_vars=[f"c_{k}" for k in INDICATOR_KEYS], var_name="key",
-                  value_name="points")
+#: Zones shown in the contribution chart (the first ones by rank).
+CONTRIBUTION_TOP = 10
+#: Height of one zone's bar (pixels): the chart grows with the zones, so labels never overlap.
+BAR_STEP_PX = 30
+
+
+def zone_axis_labels(z: pd.DataFrame) -> list[str]:
+    """The zones' labels on a chart axis: "1. Marina di Carrara (Carrara)" (the rank and the zone's
+    place name, column ``name``), or the zone id when the zones have no name."""
+    names = z["name"] if "name" in z else z["zone"]
+    return [f"{int(r)}. {n if isinstance(n, str) and n else zid}"
+            for r, n, zid in zip(z["rank"], names, z["zone"], strict=True)]
+
+
+def contributions_chart(z: pd.DataFrame, top: int = CONTRIBUTION_TOP) -> alt.LayerChart:
+    """Horizontal stacked bars, one per zone of the first ``top`` by rank: the zone's priority split
+    into the contributions of the indicators, the total written at the end of each bar.
+
+    The height follows the number of zones (:data:`BAR_STEP_PX` per bar), the legend sits under
+    the plot in one column with full labels (readable from 900 px up), and numbers are Italian
+    (axis and tooltips).
+    """
+    head = z.sort_values("rank").head(top)
+    labels = zone_axis_labels(head)
+    keys = [f"c_{k}" for k in INDICATOR_KEYS]
+    frame = head[["zone", "rank", *keys]].assign(etichetta=labels)
+    long = frame.melt(id_vars=["zone", "rank", "etichetta"], value_vars=keys, var_name="key", value_name="points")
+    long = long[long["points"] > 0].copy()
     long["indicatore"] = long["key"].str[2:].map(lambda k: INDICATORS[k].label)
-    order = [INDICATORS[k].label for k in INDICATOR_KEYS]
-    return (
-        alt.Chart(long[long["points"] > 0], title="Contributi degli indicatori alla priorità")
+    long["punti"] = [format_decimal(v, 1) for v in long["points"]]
+    totals = frame.assign(total=frame[keys].sum(axis=1))
+    totals["totale"] = [format_decimal(v, 1) for v in totals["total"]]
+    order = [INDICATOR_KEYS.index(k[2:]) for k in long["key"]]
+    long["ordine"] = order
+    domain = [INDICATORS[k].label for k in INDICATOR_KEYS]
+    y = alt.Y("etichetta:N", sort=labels, title=None,
+              axis=alt.Axis(labelLimit=260, labelOverlap=False, labelFontSize=12))
+    bars = (
+        alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("zone:N", sort=list(z["zone"]), title=None),
-            x=alt.X("points:Q", title="Punti di priorità (0-100)", stack="zero"),
-            color=alt.Color("indicatore:N", sort=order, scale=alt.Scale(domain=order, range=INDICATOR_COLORS),
-                            legend=alt.Legend(title=None, orient="bottom", columns=3)),
-            order=alt.Order("key:N"),
-            tooltip=[alt.Tooltip("zone:N", title="Zona"), alt.Tooltip("indicatore:N", title="Indicatore"),
-                     alt.Tooltip("points:Q", title="Punti", format=".1f")],
+            y=y,
+            x=alt.X("points:Q", title="Punti di priorità (0-100)", stack="zero",
+                    axis=alt.Axis(labelExpr=VEGA_IT_NUMBER, tickMinStep=1)),
+            color=alt.Color("indicatore:N", sort=domain,
+                            scale=alt.Scale(domain=domain, range=INDICATOR_COLORS[:len(domain)]),
+                            legend=alt.Legend(title=None, orient="bottom", direction="vertical", columns=1,
+                                              labelLimit=320, symbolType="square")),
+            order=alt.Order("ordine:Q"),
+            tooltip=[alt.Tooltip("etichetta:N", title="Zona"), alt.Tooltip("indicatore:N", title="Indicatore"),
+                     alt.Tooltip("punti:N", title="Punti")],
         )
-        .properties(height=max(160, 24 * len(z)))
+    )
+    text = (
+        alt.Chart(totals)
+        .mark_text(align="left", baseline="middle", dx=4, fontSize=11, color="#333")
+        .encode(y=y, x=alt.X("total:Q"), text="totale:N",
+                tooltip=[alt.Tooltip("etichetta:N", title="Zona"), alt.Tooltip("totale:N", title="Priorità")])
+    )
+    return (
+        alt.layer(bars, text, title=f"Contributi degli indicatori alla priorità (prime {len(head)} zone)")
+        .properties(height=alt.Step(BAR_STEP_PX))
     )
 
 

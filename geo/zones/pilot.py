@@ -44,7 +44,8 @@ from geo.data import hexgrid
 from geo.data.filters import Filters
 from geo.data.schemas import OPEN_REPORT_STATUS, REPORT_CATEGORIES, SCHOOL_LEVELS
 from geo.data.storage import Store
-from geo.zones import backtest, hotspots
+from geo.overview import places
+from geo.zones import backtest, hotspots, naming
 from geo.zones.indicators import (
     INDICATOR_KEYS,
     LIGHTS_PER_1000_RESIDENTS,
@@ -487,6 +488,9 @@ class Prepared:
     #: previous year's hot spots on the last year (:mod:`geo.zones.backtest`).
     noise: backtest.NoiseFloor | None = None
     back: backtest.Backtest | None = None
+    #: Place of each cell of ``cells`` (:func:`geo.overview.places.locate`: ``place``, ``label``...),
+    #: naming the zones (None: zones are named by their comuni).
+    places: pd.DataFrame | None = None
 
     @property
     def adj(self) -> sp.csr_matrix:
@@ -529,13 +533,14 @@ def prepare(store: Store, filters: Filters, *, freq: str = "Q") -> Prepared:
     keyed = keyed[["incidents_key", "night_key"]].reindex(cells, fill_value=0).to_numpy(dtype=np.int64)
     noise = backtest.noise_floor(hot)
     back = backtest.backtest(cells, months, history, table.base["area_km2"].to_numpy(), w=w)
+    named = places.locate(store, cells, comuni=table.base["pro_com_t"].to_numpy(dtype=object))
     return Prepared(
         filters=filters, cells=cells, lat=lat, lon=lon, table=table, hot=hot, ehsa=ehsa, months=months,
         history=history, adj_rows=rows, adj_cols=cols, xy=planar_km(cells),
         comuni=dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True)),
         schools=schools, services=services, reports=reports, confiscated=conf, period=(start, end),
         demo=store.get_meta("demo") == "true", incident_keys=keyed[:, 0], night_keys=keyed[:, 1],
-        noise=noise, back=back,
+        noise=noise, back=back, places=named,
     )
 
 
@@ -543,11 +548,12 @@ def prepare(store: Store, filters: Filters, *, freq: str = "Q") -> Prepared:
 class ZoneResult:
     """A ranking of pilot zones and everything shown about it.
 
-    ``zones`` has one row per zone, ordered by rank, with ``zone`` ("Z01"...), ``rank``,
+    ``zones`` has one row per zone, ordered by rank, with ``zone`` (its stable id, "Z-7K3M",
+    :mod:`geo.zones.naming`), ``name`` ("Marina di Carrara (Carrara)"), ``rank``,
     ``priority`` and the per-indicator contributions ``c_<indicator>`` (they add up to the
     priority), the zone's figures (see :func:`zone_table`), and the robustness columns.
     ``hexes`` has one row per cell of the territory with ``priority``, ``candidate``, ``zone``,
-    the Gi* columns and the EHSA label.
+    the Gi* columns, the EHSA label and ``place`` ("Marina di Carrara (Carrara)").
     """
 
     zones: pd.DataFrame
@@ -636,6 +642,8 @@ def rank_zones(
     for k, key in enumerate(INDICATOR_KEYS):
         hexes[f"c_{key}"] = contrib[:, k]
     hexes = hexes.join(prep.hot[["z", "q", "hotspot"]]).join(prep.ehsa[["pattern", "kind", "label"]])
+    hexes["place"] = (prep.places.set_index("cell")["label"].reindex(hexes.index).to_numpy(dtype=object)
+                      if prep.places is not None else None)
     curve = hotspots.concentration_curve(prep.table.base["incidents"].to_numpy(), area)
     params = {
         "res": prep.filters.res, "min_km2": min_km2, "max_km2": max_km2, "candidate_share": candidate_share,
@@ -653,9 +661,17 @@ def rank_zones(
     )
 
 
-def zone_label(rank: int) -> str:
-    """Public name of the zone of a given rank: "Z01", "Z02"..."""
-    return f"Z{rank:02d}"
+def _zone_places(prep: Prepared, cores: np.ndarray, ranks: np.ndarray, members: pd.DataFrame
+                 ) -> tuple[list[str | None], list[str]]:
+    """Place and name of each zone: those of its core cell (:attr:`Prepared.places`); without
+    places, the zone's main comune (the one with most of its hexagons)."""
+    if prep.places is not None and len(prep.places):
+        found = prep.places.set_index("cell").reindex(cores)
+        return (found["place"].astype(object).where(found["place"].notna(), None).tolist(),
+                [str(v) if isinstance(v, str) and v else "" for v in found["label"]])
+    main = members.groupby("zone")["pro_com_t"].agg(lambda v: v.mode().iloc[0] if len(v.mode()) else None)
+    names = [prep.comuni.get(main.get(int(r)), "") or "" for r in ranks]
+    return [None] * len(ranks), names
 
 
 _EHSA_ORDER = ("intensifying", "persistent", "new", "consecutive", "sporadic", "oscillating", "diminishing",
@@ -716,8 +732,12 @@ def zone_table(prep: Prepared, labels: np.ndarray, zscores: pd.DataFrame, w: pd.
     sums = b.groupby("zone")[["residents", "area_km2", "settled_km2", "harm", "incidents", "night", "lights",
                               "lights_broken", "lights_old", "homeless_reports"]].sum().reindex(ranks)
     out = pd.DataFrame(index=pd.Index(ranks, name="rank"))
-    out["zone"] = [zone_label(int(r)) for r in ranks]
+    cores = naming.core_cells(prep.cells, labels, prep.xy)
+    ids = naming.zone_ids(cores)
+    out["zone"] = [ids[int(r)] for r in ranks]
     out["rank"] = ranks
+    out["core_cell"] = [cores[int(r)] for r in ranks]
+    out["place"], out["name"] = _zone_places(prep, out["core_cell"].to_numpy(), ranks, b)
     contrib = (zscores[list(INDICATOR_KEYS)] * (w * 100.0) if zcontrib is None
                else zcontrib[list(INDICATOR_KEYS)].reindex(ranks))
     out["priority"] = contrib.sum(axis=1)

@@ -236,13 +236,15 @@ def export_table(result: ZoneResult, *, role: str | None) -> pd.DataFrame:
     """The ranking as a flat table with Italian headers (CSV, GeoJSON properties, the page)."""
     z = result.zones
     if z.empty:
-        return pd.DataFrame(columns=["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"])
+        return pd.DataFrame(columns=["Rango", "Zona", "Luogo", "Comuni", "Beneficio atteso (punti × km²)",
+                                     "Priorità (0-100)"])
     figs = [zone_figures(r, role) for r in z.to_dict("records")]
     night = [MISSING_TOTAL if f is None else None if pd.isna(f["night_share"])
              else round(float(f["night_share"]) * 100, 1) for f in figs]
     out = pd.DataFrame({
         "Rango": z["rank"],
         "Zona": z["zone"],
+        "Luogo": z["name"],
         "Comuni": z["comuni"].map(", ".join),
         "Beneficio atteso (punti × km²)": z["benefit"].round(2),
         "Priorità (0-100)": z["priority"].round(2),
@@ -403,7 +405,7 @@ def card_html(row: Mapping, *, role: str | None, top: int) -> str:
         f"<td>{e(format_decimal(r['Punteggio (0-1)'], 2))}</td>"
         f"<td>{e(format_decimal(r['Contributo (punti)'], 1))}</td></tr>"
         for r in indicator_rows(row, role).to_dict("records"))
-    return f"""<div class="card"><h3>{e(row['zone'])} · rango {row['rank']} · priorità
+    return f"""<div class="card"><h3>{e(row['zone'])} · {e(row.get('name') or '')} · rango {row['rank']} · priorità
 {e(format_decimal(row['priority'], 1))}</h3>
 <p><b>Comuni:</b> {e(', '.join(row['comuni']))} · <b>Superficie:</b> {e(format_decimal(row['area_km2'], 2))} km² ·
 <b>Residenti:</b> {e(format_int(row['residents']))} · <b>Delitti nel periodo:</b>
@@ -491,8 +493,9 @@ def summary_html(result: ZoneResult, *, role: str | None, title: str = "Zone pil
     weights = "".join(f"<tr><td>{e(INDICATORS[k].label)}</td><td>{e(format_decimal(v * 100, 1))} %</td></tr>"
                       for k, v in result.weights.items() if v > 0)
     table = export_table(result, role=role).head(top)
-    cols = [c for c in ("Rango", "Zona", "Comuni", "Priorità (0-100)", "Fattori principali", "Superficie (km²)",
-                        "Residenti", "Delitti nel periodo", "Tendenza (EHSA)", f"P(tra le prime {p['top']})",
+    cols = [c for c in ("Rango", "Zona", "Luogo", "Comuni", "Priorità (0-100)", "Fattori principali",
+                        "Superficie (km²)", "Residenti", "Delitti nel periodo", "Tendenza (EHSA)",
+                        f"P(tra le prime {p['top']})",
                         "Rango di consenso (Borda)", "Disaccordo tra profili") if c in table.columns]
     body = "".join("<tr>" + "".join(f"<td>{e(_text(r[c]))}</td>" for c in cols) + "</tr>"
                    for r in table.to_dict("records"))
@@ -571,6 +574,35 @@ def _hex_collection(cells: Sequence[int], props: Sequence[dict]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _places(hexes: pd.DataFrame) -> list[str | None]:
+    """The place labels of some rows of :attr:`ZoneResult.hexes` (None where unknown)."""
+    if "place" not in hexes:
+        return [None] * len(hexes)
+    return [p if isinstance(p, str) and p else None for p in hexes["place"]]
+
+
+#: Rows of the hot-spot table (the hottest first).
+HOTSPOT_ROWS = 50
+
+
+def hotspot_table(result: ZoneResult, *, limit: int = HOTSPOT_ROWS) -> pd.DataFrame:
+    """The hot hexagons (Gi*, family-wise 5 %), hottest first: ``Località`` (the place of the
+    hexagon, "Marina di Carrara (Carrara)"), ``Esagono H3``, ``Gi* z`` (2 decimals, Italian),
+    ``Tendenza (EHSA)`` and ``Zona pilota`` (its id, or "–"). No incident counts: nothing to protect.
+    """
+    hexes = result.hexes
+    hot = hexes[hexes["hotspot"] == hotspots.HOT]
+    hot = hot.assign(_cell=hot.index.to_numpy()).sort_values(["z", "_cell"], ascending=[False, True]).head(limit)
+    ids = dict(zip(result.zones["rank"], result.zones["zone"], strict=True)) if len(result.zones) else {}
+    return pd.DataFrame({
+        "Località": [p or "–" for p in _places(hot)],
+        "Esagono H3": hexgrid.to_str(hot.index.to_numpy()),
+        "Gi* z": [format_decimal(v, 2) for v in hot["z"]],
+        "Tendenza (EHSA)": hot["label"].to_numpy(dtype=object),
+        "Zona pilota": [ids.get(int(r), "–") for r in hot["zone"]],
+    })
+
+
 def zone_map(
     result: ZoneResult,
     *,
@@ -579,7 +611,7 @@ def zone_map(
     assets_url: str | None = None,
     show_trends: bool = False,
 ) -> folium.Map:
-    """Folium map of the zones (top N dark, the others orange, labelled "Z01"...), the Gi* hot
+    """Folium map of the zones (top N dark, the others orange, labelled by id "Z-7K3M"...), the Gi* hot
     and cold spots (family-wise 5 %), the EHSA classes (hidden layer) and the comuni boundaries.
 
     Tooltips carry no incident counts (only ranks, scores, z-scores and classes), so nothing is
@@ -600,9 +632,10 @@ def zone_map(
     if len(sig):
         props = [{
             "color": HOT_COLOR if h == hotspots.HOT else COLD_COLOR,
-            "t": f"<b>Punto {e(h)}</b> (Gi* z = {e(format_decimal(z, 2))}, q = {e(format_decimal(q, 4))})"
-                 f"<br>{e(lab)}",
-        } for h, z, q, lab in zip(sig["hotspot"], sig["z"], sig["q"], sig["label"], strict=True)]
+            "t": f"<b>Punto {e(h)}</b> · {e(place or '')} (Gi* z = {e(format_decimal(z, 2))}, "
+                 f"q = {e(format_decimal(q, 4))})<br>{e(lab)}",
+        } for h, z, q, lab, place in zip(sig["hotspot"], sig["z"], sig["q"], sig["label"], _places(sig),
+                                         strict=True)]
         folium.GeoJson(
             _hex_collection(sig.index.to_numpy(), props), name=f"Punti caldi e freddi (Gi*, errore 5 %): {len(sig)}",
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": f["properties"]["color"],
@@ -614,8 +647,8 @@ def zone_map(
     if len(pat):
         props = [{
             "color": PATTERN_COLORS[p] if k == hotspots.HOT else COLD_PATTERN_COLOR,
-            "t": f"<b>{e(lab)}</b>",
-        } for p, k, lab in zip(pat["pattern"], pat["kind"], pat["label"], strict=True)]
+            "t": f"<b>{e(lab)}</b><br>{e(place or '')}",
+        } for p, k, lab, place in zip(pat["pattern"], pat["kind"], pat["label"], _places(pat), strict=True)]
         folium.GeoJson(
             _hex_collection(pat.index.to_numpy(), props), name=f"Tendenze (EHSA): {len(pat)} esagoni",
             show=show_trends,
@@ -628,7 +661,8 @@ def zone_map(
     if len(z):
         features = []
         for geom, row in zip(zone_geometries(result), z.to_dict("records"), strict=True):
-            tip = (f"<b>{e(row['zone'])}</b> · rango {row['rank']} · priorità {e(format_decimal(row['priority'], 1))}"
+            tip = (f"<b>{e(row['zone'])} · {e(row['name'])}</b> · rango {row['rank']} · priorità "
+                   f"{e(format_decimal(row['priority'], 1))}"
                    f"<br>{e(', '.join(row['comuni']))} · {e(format_decimal(row['area_km2'], 2))} km²"
                    f"<br>Fattori: {e(drivers_label(row['drivers']))}<br>{e(row['trend_class'])}"
                    f"<br>Tra le prime {top}: {e(format_decimal(row['p_top'] * 100, 0))} % delle simulazioni")
@@ -653,7 +687,7 @@ def zone_map(
             folium.Marker(
                 [c.y, c.x],
                 icon=folium.DivIcon(html=f"<div style='{_LABEL_CSS}'>{e(row['zone'])}</div>",
-                                    icon_size=(30, 14), icon_anchor=(15, 7)),
+                                    icon_size=(46, 14), icon_anchor=(23, 7)),
             ).add_to(labels)
         labels.add_to(m)
         # frame the top N zones: on a whole province the zones are too small to read otherwise

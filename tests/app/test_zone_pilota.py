@@ -37,14 +37,16 @@ def test_page_shows_zones_ranking_cards_and_robustness(page):
     table = ranking(at)
     assert len(table) >= 5
     assert table["Rango"].tolist() == list(range(1, len(table) + 1))
-    assert table["Zona"].iloc[0] == "Z01"
+    assert table["Zona"].str.fullmatch(r"Z-[0-9A-Z]{4}(-\d+)?").all()
+    assert table["Zona"].is_unique
+    assert (table["Luogo"].str.len() > 0).all()
     assert table["Beneficio atteso (punti × km²)"].is_monotonic_decreasing
     assert set(table["Affidabilità del tasso per residenti"]) <= {"alta", "media", "bassa"}
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Zone individuate"].replace(".", "")) == len(table)
     assert "Delitti nel 5 % della superficie" in metrics
-    cards = [e.label for e in at.expander if e.label.startswith("Z")]
-    assert cards[0].startswith("Z01 · ")
+    cards = [e.label for e in at.expander if e.label[:1].isdigit()]
+    assert cards[0].startswith(f"1. {table['Luogo'].iloc[0]} · {table['Zona'].iloc[0]} · ")
     assert len(cards) == min(10, len(table))
     assert any("Fattori principali" in md.value for md in at.markdown)
     assert any("Monte Carlo" in md.value for md in at.markdown)

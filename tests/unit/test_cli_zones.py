@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,11 +42,13 @@ def test_csv_ranking(db, tmp_path, capsys):
     assert run(db, "--profilo", "sicurezza", "--top", "5", "--output", str(out)) == 0
     assert "Scritte 5 zone pilota" in capsys.readouterr().err
     header, rows = read_csv(out)
-    assert header[:3] == ["Rango", "Zona", "Comuni"]
+    assert header[:4] == ["Rango", "Zona", "Luogo", "Comuni"]
     assert "P(tra le prime 5)" in header
     assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
-    assert rows[0][1] == "Z01"
-    assert all(r[2] == "Carrara" for r in rows)
+    assert re.fullmatch(r"Z-[0-9A-Z]{4}(-\d+)?", rows[0][1])
+    assert len({r[1] for r in rows}) == 5
+    assert all(r[3] == "Carrara" for r in rows)
+    assert all(r[2].endswith("(Carrara)") or r[2] == "Carrara" for r in rows)
 
 
 def test_same_options_same_bytes_and_seed_matters_only_for_robustness(db, tmp_path):

@@ -127,3 +127,14 @@ def test_cli_creates_lists_and_refuses_a_short_evaluation(mc_db_file, tmp_path, 
     assert "Errore" in capsys.readouterr().err
     assert main(["interventi", "crea", "--db", str(db), "--tipo", "decoro", "--titolo", "X", "--celle", "zz",
                  "--inizio", "2024-05"]) == 2
+
+
+def test_the_list_names_each_intervention_by_the_place_of_its_core_hexagon(store, who):
+    _create(store, who["prefettura"])
+    _create(store, who["prefettura"], pro_com_t=CARRARA, cells=CELLS[:1])
+    items = reg.list_interventions(store, who["prefettura"]).sort_values("intervention_id")
+    comuni = dict(zip(store.comuni()["pro_com_t"], store.comuni()["nome"], strict=True))
+    # the same hexagons, another comune: the place is looked up among that comune's localities
+    for label, code in zip(items["luogo"], (MASSA, CARRARA), strict=True):
+        assert label == comuni[code] or label.endswith(f"({comuni[code]})")
+    assert items["luogo"].iloc[0] != items["luogo"].iloc[1]

@@ -247,3 +247,18 @@ def test_draw_plugin_served_locally():
     static = Path(__file__).resolve().parents[2] / "static" / "vendor"
     assert (static / "leaflet-draw" / "leaflet.draw.js").exists()
     assert (static / "leaflet" / "leaflet.js").exists()
+
+
+def test_scale_bar_is_metric_only():
+    page = maps.base_map(tiles="none").get_root().render()
+    scales = re.findall(r"L\.control\.scale\(([^)]*)\)", page)
+    assert len(scales) == 1
+    assert json.loads(scales[0]) == {"metric": True, "imperial": False}
+
+
+def test_tooltips_name_the_place_escaped(frame):
+    named = frame.assign(place=["Marina <b>di</b> Sotto", None, *frame["comune"].iloc[2:]])
+    feats = maps.hex_features(named, pd.Series(np.zeros(len(named), dtype=int)), role="osservatore")["features"]
+    heads = [f["properties"]["t"][0] for f in feats]
+    assert heads[0] == f"Marina &lt;b&gt;di&lt;/b&gt; Sotto ({named['comune'].iloc[0]})"
+    assert heads[1] == named["comune"].iloc[1]  # no place: the comune alone

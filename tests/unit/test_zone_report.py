@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 import shapely
 
@@ -157,7 +158,7 @@ def test_csv_for_italian_spreadsheets(result):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
-    assert header[:5] == ["Rango", "Zona", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"]
+    assert header[:6] == ["Rango", "Zona", "Luogo", "Comuni", "Beneficio atteso (punti × km²)", "Priorità (0-100)"]
     assert len(body) == 3
     first = dict(zip(header, body[0], strict=True))
     assert "," in first["Priorità (0-100)"]
@@ -201,7 +202,8 @@ def test_summary_html_escapes_and_contains_everything(result):
     assert "Scuola &lt;b&gt;Test&lt;/b&gt;" in page
     assert "<b>Test</b>" not in page
     assert page.count('class="card"') == 3
-    for text in ("Metodo", "Westfall-Young", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", "Z01"):
+    first = result.zones["zone"].iloc[0]
+    for text in ("Metodo", "Westfall-Young", "Mann-Kendall", "Borda", "Cambridge Crime Harm Index", first):
         assert text in page
     assert "Rifugio riservato" not in page
     assert SCRIPT not in page
@@ -210,7 +212,7 @@ def test_summary_html_escapes_and_contains_everything(result):
 def test_map_escapes_texts_and_frames_the_zones(result):
     m = zone_report.zone_map(result, tiles="none", assets_url="../../app/static/vendor/leaflet")
     html = m.get_root().render()
-    assert "Z01" in html
+    assert all(zone_id in html for zone_id in result.zones["zone"])
     assert "Zone pilota (3)" in html
     assert "../../app/static/vendor/leaflet/leaflet.js" in html
     assert "jquery" not in html.lower()
@@ -236,3 +238,17 @@ def test_concentration_text_cites_the_law_of_crime_concentration():
     assert "50 % dei delitti nel 5 % più denso" in text
     assert "Weisburd 2015" in text
     assert "0,81" in text
+
+
+def test_hotspot_table_names_places_hottest_first(result):
+    hexes = result.hexes.copy()
+    hexes["hotspot"] = zones.hotspots.HOT
+    hexes["z"] = np.arange(len(hexes), dtype=float)
+    hexes["place"] = [f"Luogo <{i}>" for i in range(len(hexes))]
+    hot = zones.ZoneResult(zones=result.zones, hexes=hexes, weights=result.weights, params=result.params)
+    table = zone_report.hotspot_table(hot, limit=2)
+    assert list(table.columns) == ["Località", "Esagono H3", "Gi* z", "Tendenza (EHSA)", "Zona pilota"]
+    assert table["Località"].tolist() == [f"Luogo <{len(hexes) - 1}>", f"Luogo <{len(hexes) - 2}>"]
+    assert table["Gi* z"].iloc[0] == f"{len(hexes) - 1},00"
+    assert set(table["Zona pilota"]) <= set(result.zones["zone"]) | {"–"}
+    assert result.hexes["place"].map(lambda p: isinstance(p, str) and len(p) > 0).all()
