@@ -22,7 +22,7 @@ from geo.lighting.effects import STUDIES, EffectModel
 from geo.lighting.need import lighting_need
 from geo.lighting.plan import PlanError, PlanOptions, build_candidates, frontier, frontier_budgets, optimise
 from geo.lighting.views import NEED_METRICS, build_need_map, frontier_chart, need_params, plan_layer
-from geo.maps.layers import LEAFLET_APP_URL
+from geo.maps.layers import LEAFLET_APP_URL, fit_to_comuni
 from geo.overview import metrics
 from pages.common import (
     anchored,
@@ -172,8 +172,8 @@ with tab_map:
                      help="Le tessere OpenStreetMap richiedono internet; confini ed esagoni si vedono comunque.")
     data = need_layer_data(cand_key, metric, cleared, tuple(sorted(names.items())))
     m = build_need_map(data, load_comuni_geometries(db, version), tiles, assets_url=LEAFLET_APP_URL)
-    st_folium(m, key="illuminazione_map", height=580, use_container_width=True, returned_objects=[],
-              feature_group_to_add=plan_layer(plan, names))
+    st_folium(fit_to_comuni(m, load_comuni_geometries(db, version), filters.comuni), key="illuminazione_map",
+              height=580, use_container_width=True, returned_objects=[], feature_group_to_add=plan_layer(plan, names))
     st.caption(views.map_note(data))
 
 with tab_plan:

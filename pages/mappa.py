@@ -143,7 +143,7 @@ def map_and_details(store, frame: pd.DataFrame, filters: Filters, role: str, *, 
                 maps.outline_layer(evidence.cold_cells, name="Punti freddi", color=maps.COLD_OUTLINE, dash="4 4")]
             if selected:
                 overlays.append(maps.selection_layer(selected))
-            st_folium(m, key="mappa", height=600, use_container_width=True,
+            st_folium(maps.fit_to_comuni(m, comuni, filters.comuni), key="mappa", height=600, use_container_width=True,
                       returned_objects=["last_object_clicked"], on_change=on_map_click,
                       feature_group_to_add=overlays or None)
         if evidence is not None:

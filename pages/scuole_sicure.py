@@ -23,7 +23,7 @@ from geo.access.privacy import (
 )
 from geo.data.schemas import SCHOOL_LEVELS
 from geo.data.storage import open_store
-from geo.maps.layers import LEAFLET_APP_URL
+from geo.maps.layers import LEAFLET_APP_URL, fit_to_comuni
 from geo.overview import metrics
 from geo.services import school_views as views
 from geo.services import schools as exposure
@@ -158,7 +158,8 @@ def main() -> None:
         with left:
             m = exposure.exposure_map(result, role=role, comuni=load_comuni(db, version), selected=code, tiles=tiles,
                                       assets_url=LEAFLET_APP_URL)
-            st_folium(m, key="scuole_mappa", height=560, use_container_width=True, returned_objects=[])
+            st_folium(m if code else fit_to_comuni(m, load_comuni(db, version), filters.comuni),
+                      key="scuole_mappa", height=560, use_container_width=True, returned_objects=[])
         st.subheader("Classifica delle scuole per esposizione")
         st.caption(
             "Ordine: esposizione alta per prima, poi limite inferiore dell'intervallo di confidenza del rapporto "

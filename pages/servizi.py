@@ -18,7 +18,7 @@ from streamlit_folium import st_folium
 
 from geo import config
 from geo.data.storage import open_store
-from geo.maps.layers import LEAFLET_APP_URL
+from geo.maps.layers import LEAFLET_APP_URL, fit_to_comuni
 from geo.overview import metrics
 from geo.services import homeless as hl
 from geo.services import homeless_views as hv
@@ -83,7 +83,8 @@ def services_map(store, filters, role, user_comuni, service_type, near_gaps, til
     _, comuni_geo, _, _ = load_static(db, version)
     m, res = hv.coverage_map(coverage, visible, comuni_geo, comuni=tuple(filters.comuni), service_type=service_type,
                              gaps=near_gaps, role=role, tiles=tiles, assets_url=LEAFLET_APP_URL)
-    st_folium(m, key="servizi_mappa", height=560, use_container_width=True, returned_objects=[])
+    st_folium(fit_to_comuni(m, comuni_geo, filters.comuni), key="servizi_mappa", height=560,
+              use_container_width=True, returned_objects=[])
     st.caption(hv.map_caption(res, len(services) - len(visible)))
 
 

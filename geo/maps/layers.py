@@ -498,6 +498,26 @@ def start_view(comuni: pd.DataFrame | None = None) -> tuple[list[float], int]:
     return [float((y0 + y1) / 2), float((x0 + x1) / 2)], zoom
 
 
+def comuni_bounds(comuni: pd.DataFrame, selected: Collection[str]) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of the ``selected`` comuni (ISTAT codes) of a
+    :meth:`geo.data.storage.Store.comuni_geometries` frame; None when none of them is there."""
+    chosen = comuni[comuni["pro_com_t"].isin(list(selected))] if len(selected) else comuni.iloc[0:0]
+    if chosen.empty:
+        return None
+    x0, y0, x1, y1 = shapely.total_bounds(comuni_shapes(chosen))
+    return [[float(y0), float(x0)], [float(y1), float(x1)]]
+
+
+def fit_to_comuni(m: folium.Map, comuni: pd.DataFrame, selected: Collection[str]) -> folium.Map:
+    """The map opened on the ``selected`` comuni (the sidebar filter) instead of its own extent;
+    unchanged when nothing is selected. Added last, this fit wins over the map's own."""
+    bounds = comuni_bounds(comuni, selected)
+    if bounds is not None:
+        m.fit_bounds(bounds)
+        m.location = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    return m
+
+
 def base_map(*, tiles: str = "osm", assets_url: str | None = None, location: Sequence[float] | None = None,
              zoom_start: int | None = None, comuni: pd.DataFrame | None = None) -> folium.Map:
     """An empty Lanterna map: canvas renderer, metric scale bar (:class:`MetricScale`), Leaflet from ``assets_url``

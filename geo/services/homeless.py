@@ -1204,10 +1204,8 @@ def coverage_map(
     maps.Legend(f"Distanza a piedi ({label})", entries,
                 f"Linea d'aria × {format_decimal(DETOUR_FACTOR, 1)}; contorno rosso: aree prioritarie.").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    if len(services) >= 2:
-        # Open on the services (where the questions are), with a margin of about 2 km.
-        sb = bounds_of(services["lon"].to_numpy(float), services["lat"].to_numpy(float))
-        bounds = [[sb[0][0] - 0.02, sb[0][1] - 0.025], [sb[1][0] + 0.02, sb[1][1] + 0.025]]
+    # Open on every hexagon shown (the whole territory, or the comuni filtered): opening on the
+    # services alone cut off the comuni without any, which are the gaps the page is about.
     if bounds:
         m.fit_bounds(bounds)
     return m

@@ -262,3 +262,27 @@ def test_tooltips_name_the_place_escaped(frame):
     heads = [f["properties"]["t"][0] for f in feats]
     assert heads[0] == f"Marina &lt;b&gt;di&lt;/b&gt; Sotto ({named['comune'].iloc[0]})"
     assert heads[1] == named["comune"].iloc[1]  # no place: the comune alone
+
+
+def test_a_map_opens_on_the_comuni_of_the_filter():
+    import folium
+    import shapely
+
+    from geo.maps.layers import comuni_bounds, fit_to_comuni
+
+    comuni = pd.DataFrame({"pro_com_t": ["045010", "045003"], "nome": ["Massa", "Carrara"],
+                           "geometry_wkb": [shapely.to_wkb(shapely.box(10.0, 44.0, 10.2, 44.1)),
+                                            shapely.to_wkb(shapely.box(10.05, 44.05, 10.15, 44.2))]})
+    assert comuni_bounds(comuni, ["045003"]) == [[44.05, 10.05], [44.2, 10.15]]
+    assert comuni_bounds(comuni, ["045010", "045003"]) == [[44.0, 10.0], [44.2, 10.2]]
+    assert comuni_bounds(comuni, []) is None
+    assert comuni_bounds(comuni, ["999999"]) is None
+    m = folium.Map(location=[43.0, 11.0], zoom_start=8)
+    before = len(m._children)
+    assert fit_to_comuni(m, comuni, []) is m
+    assert len(m._children) == before  # no filter: the map keeps its own extent
+    fit_to_comuni(m, comuni, ["045003"])
+    fits = [c for c in m._children.values() if type(c).__name__ == "FitBounds"]
+    assert len(fits) == 1
+    assert fits[0].bounds == [[44.05, 10.05], [44.2, 10.15]]
+    assert m.location == pytest.approx([44.125, 10.1])
