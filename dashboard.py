@@ -30,6 +30,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.access.permissions import allowed_pages, role_label
+from geo.maps import chart_locale
 from pages.common import NAV_KEY, ROUTED_KEY, cookie_script, current_user, end_session, routing_token
 
 st.set_page_config(
@@ -102,6 +103,7 @@ def navigation_for(user) -> tuple[dict[str, list[st.Page]], list[str]]:
 user = current_user()
 st.session_state[ROUTED_KEY] = routing_token(user)
 pages, stems = navigation_for(user)
+chart_locale.enable()  # Italian numbers and dates in every chart
 navigation = st.navigation(pages, expanded=True)  # every page listed: no English "View more"
 st.session_state[NAV_KEY] = stems
 if user is not None:

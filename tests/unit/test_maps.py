@@ -286,3 +286,17 @@ def test_a_map_opens_on_the_comuni_of_the_filter():
     assert len(fits) == 1
     assert fits[0].bounds == [[44.05, 10.05], [44.2, 10.15]]
     assert m.location == pytest.approx([44.125, 10.1])
+
+
+def test_every_chart_speaks_italian_once_the_theme_is_enabled():
+    import altair as alt
+
+    from geo.maps import chart_locale
+
+    chart_locale.enable()
+    chart_locale.enable()  # idempotent
+    config = alt.Chart({"values": [{"a": 1234.5}]}).mark_bar().encode(x="a:Q").to_dict()["config"]
+    assert config["locale"]["number"]["decimal"] == ","
+    assert config["locale"]["number"]["thousands"] == "."
+    assert config["locale"]["time"]["date"] == "%d/%m/%Y"
+    assert config["locale"]["time"]["shortMonths"][0] == "gen"
