@@ -93,6 +93,11 @@ NATIONAL_FILES: tuple[NationalFile, ...] = (
         "Dipartimento della Pubblica Sicurezza, SDI (FOIA), via onData (ondata/dati_sdi_reati_genere)",
         "CC-BY 4.0", "2019–2024",
     ),
+    NationalFile(
+        "costi_telecamere.csv", "Costi unitari delle telecamere (pianificazione della videosorveglianza)",
+        "Stime di Lanterna (nessun prezzario pubblico disponibile): ogni riga dice stima e ragionamento; "
+        "un territorio le sostituisce con il proprio costi_telecamere.csv", "CC0", "2026",
+    ),
 )
 
 #: What each generated layer is calibrated on (see ``geo.demo.synth`` and ``docs/DEMO.md``).

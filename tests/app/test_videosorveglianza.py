@@ -62,7 +62,7 @@ def test_comune_role_does_not_see_police_cameras():
     assert bands["Quota coperta"].str.endswith(("%", "riservato", "–")).all()
     zones = next(df.value for df in at.dataframe if "Zona" in df.value.columns)
     assert len(zones) > 0
-    assert zones["Zona"].str.match(r"Z\d\d").all()
+    assert zones["Zona"].str.match(r"Z-[0-9A-Z]{4}(-\d+)? – ").all()  # stable id and place
 
 
 def test_euro_figures_are_italian():

@@ -34,7 +34,7 @@ def who(store):
 
 def _cells(store, code: str, n: int = 5) -> list[int]:
     ctx = store.cell_context(9)
-    return sorted(int(c) for c in ctx[ctx["pro_com_t"] == code]["cell"].head(n))
+    return sorted(int(c) for c in ctx[ctx["pro_com_t"] == code]["cell"])[:n]  # DuckDB's row order is not fixed
 
 
 def _zones(store) -> pd.DataFrame:

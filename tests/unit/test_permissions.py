@@ -34,7 +34,7 @@ def test_exact_counts_follow_the_privacy_module():
 def test_prefettura_may_do_everything_and_observer_only_read():
     for action in perm.MATRIX:
         assert perm.allows(USERS["prefettura"], action, pro_com_t=CARRARA), action
-    reads = {"view_map", "view_trends", "view_zones", "view_schools", "view_services", "view_data"}
+    reads = {"view_map", "view_trends", "view_zones", "view_schools", "view_services", "view_data", "view_dossier"}
     assert {a for a in perm.MATRIX if perm.allows(USERS["osservatore"], a)} == reads
 
 
@@ -109,7 +109,7 @@ def test_system_is_only_the_command_line_operator():
 
 def test_pages_per_role():
     assert perm.allowed_pages(USERS["osservatore"]) == ["mappa", "andamento", "zone_pilota", "scuole_sicure",
-                                                        "servizi", "dati"]
+                                                        "servizi", "dossier", "dati"]
     assert "registro" in perm.allowed_pages(USERS["prefettura"])
     assert "registro" not in perm.allowed_pages(USERS["forze_polizia"])
     assert "illuminazione" in perm.allowed_pages(USERS["regione"])
