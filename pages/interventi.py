@@ -19,7 +19,7 @@ from geo.interventions import links
 from geo.interventions import register as reg
 from geo.interventions import report as rep
 from pages.common import demo_notice, get_store, require_page
-from pages.intervention_start import report_picker, start_from_reports
+from pages.intervention_start import area_picker, report_picker, start_from_reports
 
 
 def _evaluation(store, user, row: dict, cells: list[int]) -> None:
@@ -58,7 +58,8 @@ def _create_form(store, user) -> None:
     comuni = store.comuni()
     names = dict(zip(comuni["pro_com_t"], comuni["nome"], strict=True))
     comune = st.selectbox("Comune", list(names), format_func=names.get, key="interv_new_comune")
-    cells_text = st.text_area("Esagoni H3 (risoluzione 9, separati da virgole o a capo)", key="interv_new_cells",
+    cells_text = st.text_area("Esagoni H3 (risoluzione 9, separati da virgole o a capo; oppure l'area disegnata sotto)",
+                              key="interv_new_cells",
                               help="Per esempio gli esagoni di una zona pilota (pagina Zone pilota).")
     c1, c2 = st.columns(2)
     start = c1.date_input("Inizio", value=date.today().replace(day=1), format="DD/MM/YYYY", key="interv_new_start")
@@ -70,6 +71,7 @@ def _create_form(store, user) -> None:
     except ValueError as exc:
         st.error(str(exc))
         return
+    cells = sorted(set(cells) | set(area_picker(store, "interv_new_area")))
     reports = report_picker(store, user, cells, 9, key="interv_new_reports")
     if not st.button("Registra intervento", key="interv_new_submit"):
         return

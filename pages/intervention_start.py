@@ -106,3 +106,28 @@ def start_from_plan(store, user: User | None, plan, res: int, names: dict[str, s
     with st.expander(":material/play_arrow: Avvia intervento dal piano", expanded=False):
         draft = start_logic.plan_draft(plan, res, names=names)
         draft_form(store, user, draft, "il_start")
+
+
+def area_picker(store, key: str) -> list[int]:
+    """Hexagons of an area drawn on a map (empty until one is drawn); errors in Italian."""
+    from streamlit_folium import st_folium
+
+    from geo.maps.layers import LEAFLET_APP_URL
+
+    with st.container(border=True):  # inside the page's expander: expanders may not be nested
+        st.markdown(":material/draw: **Oppure disegnare l'area sulla mappa**")
+        m = start_logic.area_map(store.comuni_geometries(), assets_url=LEAFLET_APP_URL)
+        value = st_folium(m, key=f"{key}_map", height=420, use_container_width=True,
+                          returned_objects=["last_active_drawing"])
+        drawing = (value or {}).get("last_active_drawing")
+        if not drawing:
+            st.caption("Disegnare un poligono o un rettangolo (strumenti in alto a sinistra): gli esagoni con il "
+                       "centro nell'area si aggiungono a quelli scritti sopra.")
+            return []
+        try:
+            cells = start_logic.area_cells(drawing, 9, territory_cells=store.cell_context(9)["cell"])
+        except InterventionError as exc:
+            st.error(str(exc))
+            return []
+        st.caption(f"Area disegnata: {format_int(len(cells))} esagoni.")
+        return list(cells)

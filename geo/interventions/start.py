@@ -10,10 +10,12 @@ registers it through :func:`geo.interventions.register.create_intervention` (aud
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from geo.access.permissions import User, allows, require
@@ -119,3 +121,65 @@ def lighting_plan(store: Store, *, budget: float, res: int, comuni: Sequence[str
 
     need = lighting_need(store, res=res, comuni=tuple(comuni), role=role)
     return optimise(build_candidates(need), PlanOptions(budget=float(budget)))
+
+
+#: Largest drawn area of an intervention (km²): a neighbourhood, not a comune.
+MAX_AREA_KM2 = 25.0
+
+
+def area_cells(area: object, res: int, *, territory_cells: Iterable[int] | None = None) -> tuple[int, ...]:
+    """The hexagons of a drawn area (``st_folium``'s GeoJSON geometry or Feature of a polygon or
+    rectangle): those whose centre is inside it, or the one holding its centre when the area is
+    smaller than a hexagon; only cells of the territory when ``territory_cells`` is given.
+    ``InterventionError`` in Italian for anything that is not one simple polygon, or too large."""
+    import shapely
+    import shapely.geometry
+
+    from geo.data import hexgrid
+
+    try:
+        geometry = area.get("geometry", area) if isinstance(area, dict) else area
+        geom = shapely.geometry.shape(geometry)
+    except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.GEOSException) as exc:
+        raise InterventionError("L'area disegnata non è valida.") from exc
+    if not isinstance(geom, shapely.Polygon) or geom.is_empty or not geom.is_valid:
+        raise InterventionError("L'area disegnata deve essere un poligono semplice (senza intersezioni).")
+    lat = math.radians(geom.centroid.y)  # area on a local plane, before asking H3 for any cell
+    km2 = geom.area * (111.32 ** 2) * math.cos(lat)
+    if km2 > MAX_AREA_KM2:
+        raise InterventionError(f"L'area disegnata è troppo grande (circa {format_int(km2)} km²): al massimo "
+                                f"{format_int(MAX_AREA_KM2)} km² per intervento.")
+    cells = hexgrid.polygon_to_cells(geom, res)
+    if not len(cells):
+        c = geom.centroid
+        cells = hexgrid.points_to_cells(np.array([c.y]), np.array([c.x]), res)
+    if territory_cells is not None:
+        inside = {int(x) for x in territory_cells}
+        cells = [c for c in cells if int(c) in inside]
+        if not cells:
+            raise InterventionError("L'area disegnata è fuori dal territorio.")
+    return tuple(sorted(int(c) for c in cells))
+
+
+def area_map(comuni: pd.DataFrame, *, tiles: str = "none", assets_url: str | None = None):
+    """The map on which an intervention's area is drawn: the comuni's boundaries and Leaflet.draw
+    (polygons and rectangles; served from the local copy, so drawing works offline)."""
+    import folium.plugins
+    import shapely
+
+    from geo.maps import layers as maps
+
+    m = maps.base_map(tiles=tiles, assets_url=assets_url, comuni=comuni)
+    if len(comuni):
+        x0, y0, x1, y1 = shapely.total_bounds(maps.comuni_shapes(comuni))
+        bounds = [[y0, x0], [y1, x1]]
+        maps.OutlineLayer(maps.comuni_features(comuni), name="Confini comunali",
+                          style={"color": "#1f2937", "weight": 2, "opacity": 0.9}, bounds=bounds).add_to(m)
+        m.fit_bounds(bounds)
+    draw = folium.plugins.Draw(
+        export=False, position="topleft",
+        draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
+                      "polygon": {"allowIntersection": False, "showArea": True}, "rectangle": True},
+        edit_options={"edit": False, "remove": False})
+    maps.use_draw_assets(draw, assets_url).add_to(m)
+    return m

@@ -6,6 +6,7 @@ from datetime import date
 from types import SimpleNamespace
 
 import h3
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -159,3 +160,43 @@ def test_a_decoro_intervention_starts_from_the_reports_hexagons(store, who):
         links.decoro_draft(store, who["comune-carrara"], ids, 9)
     with pytest.raises(reg.InterventionError, match="almeno una"):
         links.decoro_draft(store, who["prefettura"], [], 9)
+
+
+def _square(lat: float, lon: float, half_deg: float) -> dict:
+    ring = [[lon - half_deg, lat - half_deg], [lon + half_deg, lat - half_deg], [lon + half_deg, lat + half_deg],
+            [lon - half_deg, lat + half_deg], [lon - half_deg, lat - half_deg]]
+    return {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_a_drawn_area_gives_the_hexagons_whose_centre_is_inside():
+    from geo.data import hexgrid
+
+    area = _square(44.035, 10.14, 0.004)  # about 0,6 × 0,9 km in Massa
+    cells = start_logic.area_cells(area, 9)
+    assert len(cells) >= 3
+    lats, lons = hexgrid.cell_centers(np.array(cells))
+    assert ((abs(lats - 44.035) <= 0.004) & (abs(lons - 10.14) <= 0.004)).all()
+    assert list(cells) == sorted(cells)
+    tiny = start_logic.area_cells(_square(44.035, 10.14, 0.0001), 9)  # smaller than a hexagon
+    assert tiny == tuple(int(c) for c in hexgrid.points_to_cells(np.array([44.035]), np.array([10.14]), 9))
+
+
+def test_a_drawn_area_is_checked_in_italian():
+    with pytest.raises(reg.InterventionError, match="troppo grande"):
+        start_logic.area_cells(_square(44.0, 10.1, 0.2), 9)
+    with pytest.raises(reg.InterventionError, match="non è valida"):
+        start_logic.area_cells({"geometry": {"type": "Polygon", "coordinates": "x"}}, 9)
+    bow = {"type": "Polygon", "coordinates": [[[10, 44], [10.01, 44.01], [10.01, 44], [10, 44.01], [10, 44]]]}
+    with pytest.raises(reg.InterventionError, match="poligono semplice"):
+        start_logic.area_cells(bow, 9)
+    with pytest.raises(reg.InterventionError, match="fuori dal territorio"):
+        start_logic.area_cells(_square(45.46, 9.19, 0.003), 9, territory_cells=[1, 2, 3])  # Milan
+
+
+def test_the_area_map_offers_drawing_offline():
+    import pandas as pd
+
+    html = start_logic.area_map(pd.DataFrame(columns=["pro_com_t", "nome", "geometry_wkb"]),
+                                assets_url="/app/static/vendor/leaflet").get_root().render()
+    assert "/app/static/vendor/leaflet-draw/leaflet.draw.js" in html
+    assert "cdnjs" not in html
