@@ -11,8 +11,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 bash scripts/setup.sh requirements-dev.txt
 .venv/bin/python -m ruff check .
-# pytest-xdist workers: one more than the cores, since browser tests spend much of their time
-# waiting on the browser and the dashboard; a test file stays on one worker, so its module
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so its module
 # fixtures (AppTest pages, demo copies) are built once. LANTERNA_TEST_WORKERS=0 runs in one process.
-WORKERS=${LANTERNA_TEST_WORKERS:-$(( $(nproc) + 1 ))}
-exec .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -n "${LANTERNA_TEST_WORKERS:-auto}" --dist loadfile "$@"
