@@ -63,7 +63,7 @@ def _create_form(store, user) -> None:
                               help="Per esempio gli esagoni di una zona pilota (pagina Zone pilota).")
     c1, c2 = st.columns(2)
     start = c1.date_input("Inizio", value=date.today().replace(day=1), format="DD/MM/YYYY", key="interv_new_start")
-    cost = c2.number_input("Costo (€)", min_value=0.0, step=1000.0, key="interv_new_cost")
+    cost = c2.number_input("Costo (€)", min_value=0.0, step=1000.0, format="%.0f", key="interv_new_cost")
     body = st.text_input("Soggetto responsabile", key="interv_new_body")
     status = st.selectbox("Stato", list(reg.STATUSES), format_func=reg.STATUSES.get, key="interv_new_status")
     try:

@@ -35,7 +35,7 @@ def draft_form(store, user: User, draft: Draft, key: str) -> None:
         c1, c2 = st.columns(2)
         start = c1.date_input("Inizio", value=draft.start, format="DD/MM/YYYY", key=f"{key}_start")
         cost = c2.number_input("Costo (€)", min_value=0.0, step=1000.0, value=float(draft.cost_eur or 0.0),
-                               key=f"{key}_cost")
+                               format="%.0f", key=f"{key}_cost")
         body = st.text_input("Soggetto responsabile", key=f"{key}_body")
         status = st.selectbox("Stato", list(STATUSES), format_func=STATUSES.get, key=f"{key}_status")
         reports = report_picker(store, user, draft.cells, draft.res, key=f"{key}_reports", chosen=draft.report_ids)
