@@ -11,12 +11,14 @@ Prints seconds, sizes (HTML characters, PDF bytes, PDF pages) and the ratio doss
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 from geo import config
 from geo.access.permissions import User
@@ -58,7 +60,7 @@ def main() -> int:
             t = time.perf_counter()
             pdf = pdf_bytes(dossier.html)
             printed = time.perf_counter() - t
-            pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+            pages = len(HTML(string=dossier.html, url_fetcher=URLFetcher(allowed_protocols={"data"})).render().pages)
             base = baseline(store, actor) if role == "prefettura" else float("nan")
             ratio = "" if base != base else format_decimal(built / base, 2)
             print(f"{role:<12} {format_decimal(built, 1):>10} {format_decimal(printed, 1):>8} "
