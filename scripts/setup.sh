@@ -17,7 +17,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "${1:-requirements.txt}"
 # The dossier's PDF (WeasyPrint) needs Pango; the dashboard works without it (HTML only).
-if ! ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0"; then
+if ! ldconfig -p 2>/dev/null | grep "libpangoft2-1.0.so.0" >/dev/null; then  # no -q: no SIGPIPE under pipefail
   { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; } \
     || echo "Pango non installato: il dossier si scarica in HTML, non in PDF." >&2
