@@ -39,7 +39,7 @@ def _last(db: Path) -> tuple[dict, list[int]]:
 def test_da_zona_registers_the_zone_of_the_ranking(db, capsys):
     with Store(db, read_only=True) as store:
         ranking = start_logic.zone_ranking(store, preset=DEFAULT_PRESET, res=9, comuni=(CARRARA,))
-    first = str(ranking.zones["zone"].iloc[0])  # a stable id derived from the zone's cells (Z-XXXX)
+    first = str(ranking.zones["zone"].iloc[0])  # a stable id derived from the zone's cells, e.g. Z-7K3M
     assert main(["interventi", "crea", "--db", str(db), "--da-zona", first.lower(), "--comune", CARRARA,
                  "--responsabile", "Comune di Carrara"]) == 0
     iid = capsys.readouterr().out.strip()
