@@ -57,7 +57,8 @@ top = c2.number_input("Zone", min_value=1, max_value=30, value=DEFAULT_TOP_ZONES
 budget = c3.select_slider("Budget dell'illuminazione", options=BUDGETS, value=DEFAULT_BUDGET_EUR,
                           format_func=lambda v: f"{format_int(v)} €", key="dossier_budget")
 own = tuple(user.comuni)
-area = c4.multiselect("Comuni", options=list(own or names), format_func=names.get, placeholder="Tutto il territorio",
+area = c4.multiselect("Comuni", options=list(own or names), format_func=names.get,
+                      placeholder="I propri comuni" if own else "Tutto il territorio",
                       key="dossier_area")
 if user.role == "comune" and not area:
     area = list(own)
